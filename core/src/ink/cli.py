@@ -1,0 +1,177 @@
+"""The ``ink`` command line.
+
+Exit codes: 0 success; 1 the output failed validation or a plugin failed; 2 a user error
+(configuration, files, flags). A user error never prints a Python traceback; ``--debug`` does.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ink.errors import InkError, ValidationFailed
+
+F = TypeVar("F", bound=Callable[..., Any])
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ink-core")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class _Group(click.Group):
+    """Reports ink's errors as one line, with the right exit code, and no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationFailed as err:
+            for problem in err.problems:
+                err_console.print(f"[red]invalid[/red] {escape(problem)}", markup=True)
+            err_console.print(f"[bold red]error:[/bold red] {err.message}; the output was not written", markup=True)
+            ctx.exit(err.exit_code)
+        except InkError as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            err_console.print(f"[bold red]error:[/bold red] {escape(err.message)}", markup=True)
+            ctx.exit(err.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            err_console.print(
+                f"[bold red]internal error:[/bold red] {escape(f'{type(err).__name__}: {err}')} "
+                "(run with --debug for the traceback, and please report it)",
+                markup=True,
+            )
+            ctx.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(_version(), prog_name="ink")
+@click.option("--debug", is_flag=True, envvar="INK_DEBUG", help="Show Python tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """ink: homelab infrastructure as code.
+
+    Reads ink.toml (or the embedded default homelab when there is none) and writes
+    validated Kubernetes manifests, one folder per service, for Argo CD to deploy.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Path of ink.toml (default: ./ink.toml, else the embedded default homelab).",
+)
+
+
+@main.command()
+@_config_option
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="Output folder; replaced as a whole, atomically.",
+)
+@click.option(
+    "--crd-dir",
+    "crd_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Extra folder of custom-resource schemas to validate against (repeatable).",
+)
+@click.option("--no-validate", is_flag=True, help="Skip schema validation (not recommended).")
+def synth(config_path: Path | None, out: Path, crd_dirs: tuple[Path, ...], no_validate: bool) -> None:
+    """Synthesise every enabled service into the output folder."""
+    from ink import run
+
+    result = run.synth(config_path=config_path, out=out, extra_crd_dirs=list(crd_dirs), validate=not no_validate)
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
+    out_console.print(
+        f"[green]wrote[/green] {result.objects} objects for {result.services} services to {out}/ ({result.validation})",
+        markup=True,
+    )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@_config_option
+@click.option(
+    "--crd-dir",
+    "crd_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of custom-resource schemas (repeatable).",
+)
+@click.option("--kubernetes-version", "-k", default=None, help="Kubernetes minor version, e.g. 1.33.")
+@click.option("--strict-crds", is_flag=True, help="Fail on custom resources without a schema.")
+def validate(
+    paths: tuple[Path, ...],
+    config_path: Path | None,
+    crd_dirs: tuple[Path, ...],
+    kubernetes_version: str | None,
+    strict_crds: bool,
+) -> None:
+    """Validate manifests (default: dist/) against Kubernetes and custom-resource schemas."""
+    from ink import run
+
+    report = run.validate_paths(
+        list(paths) or [Path("dist")],
+        config_path=config_path,
+        extra_crd_dirs=list(crd_dirs),
+        kubernetes_version=kubernetes_version,
+        strict_crds=strict_crds,
+    )
+    for (api_version, kind), count in sorted(report.skipped.items()):
+        err_console.print(
+            f"[yellow]skipped[/yellow] {count} {api_version} {kind} (no schema; pass --crd-dir)", markup=True
+        )
+    if not report.ok:
+        raise ValidationFailed([str(p) for p in report.problems])
+    out_console.print(f"[green]valid[/green]: {report.checked} objects", markup=True)
+
+
+@main.command()
+@_config_option
+def plugins(config_path: Path | None) -> None:
+    """List installed plugins: what each provides and needs."""
+    from ink import run
+
+    rows = run.plugin_rows(config_path)
+    table = Table("name", "distribution", "version", "deploys", "provides", "needs", "enabled")
+    for row in rows:
+        table.add_row(*row)
+    out_console.print(table)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of ink.toml: core settings plus every installed plugin's table."""
+    from ink import run
+
+    click.echo(json.dumps(run.config_schema(), indent=2, sort_keys=True))
+
+
+def entrypoint() -> None:  # pragma: no cover - console script wrapper
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Load ``ink.toml`` and ``INK_*`` variables, and turn every mistake into one clear line.
+
+Messages say what is wrong, where (file and line, or the environment variable) and how
+to fix it, e.g.::
+
+    ink.toml:7: plugins.vaultwarden.replica: unknown key; did you mean 'replicas'?
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_settings import SettingsError
+
+from ink.errors import ConfigError
+from ink.settings import ENV_PREFIX, InkSettings
+
+CONFIG_FILE = "ink.toml"
+MAX_CONFIG_BYTES = 1024 * 1024
+# INK_* variables that are not settings.
+CONTROL_VARIABLES = frozenset(
+    {"INK_CONFIG", "INK_MASTER_KEY", "INK_DISABLE_PLUGINS", "INK_LOAD_PLUGINS", "INK_TRACE_PLUGINS", "INK_DEBUG"}
+)
+
+
+@dataclass
+class Config:
+    """The validated global settings, and where they came from."""
+
+    settings: InkSettings
+    path: Path | None
+    """The ``ink.toml`` read, or None for the embedded default."""
+    text: str = ""
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path else "embedded default"
+
+    def resolve(self, value: str) -> Path:
+        """A path from the config, relative to the directory of ``ink.toml``."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def plugin_table(self, name: str) -> dict[str, Any]:
+        return dict(self.settings.plugins.get(name, {}))
+
+
+def find_config(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """``--config``, else ``INK_CONFIG``, else ``./ink.toml`` if present, else None (embedded default)."""
+    if explicit is not None:
+        return explicit
+    if environ.get("INK_CONFIG"):
+        return Path(environ["INK_CONFIG"])
+    default = Path(CONFIG_FILE)
+    return default if default.exists() else None
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """Parse a TOML file; every problem becomes a ConfigError naming the file."""
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a directory, not a TOML file; pass the path of ink.toml")
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path}: file is {size} bytes, more than the {MAX_CONFIG_BYTES} allowed; is this really ink.toml?"
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; create it (see ink.example.toml) or leave --config out") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied; make the file readable") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as err:
+        message = str(err)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        where = f"{path}:{match.group(1)}:{match.group(2)}" if match else str(path)
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message) or "syntax error"
+        raise ConfigError(f"{where}: invalid TOML: {reason[0].lower()}{reason[1:]}") from None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read ink.toml and the environment; validate the global settings.
+
+    Plugin tables are validated later, by :func:`plugin_settings`, once the plugins are known.
+    """
+    environ = dict(os.environ)
+    data, text = read_toml(path) if path else ({}, "")
+    _check_unknown_variables(environ)
+    config = Config(settings=InkSettings.model_construct(), path=path, text=text, environ=environ)
+    try:
+        settings = InkSettings(**data)
+    except ValidationError as err:
+        raise _config_error(config, err, InkSettings) from None
+    except SettingsError as err:
+        raise ConfigError(f"environment: {_first_line(str(err))}; check the INK_* variables") from None
+    config.settings = settings
+    return config
+
+
+def _check_unknown_variables(environ: Mapping[str, str]) -> None:
+    fields = set(InkSettings.model_fields)
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() in CONTROL_VARIABLES:
+            continue
+        head = name[len(ENV_PREFIX) :].lower().split("__")[0]
+        if head not in fields:
+            options = sorted(f"{ENV_PREFIX}{f.upper()}" for f in fields) + sorted(CONTROL_VARIABLES)
+            hint = _did_you_mean(name.upper(), options)
+            raise ConfigError(f"environment variable {name}: not an ink setting{hint}; unset it or fix the name")
+
+
+# --- plugin tables ------------------------------------------------------------------------
+
+
+def plugin_tables(config: Config, installed: list[str]) -> dict[str, dict[str, Any]]:
+    """Each installed plugin's raw table; an unknown plugin name is an error with a suggestion."""
+    tables: dict[str, dict[str, Any]] = {}
+    for key, table in config.settings.plugins.items():
+        name = key if key in installed else key.replace("_", "-")
+        if name not in installed:
+            where = _where(config, ("plugins", key))
+            hint = _did_you_mean(key, installed)
+            listing = ", ".join(installed) or "none"
+            raise ConfigError(
+                f"{where}: plugins.{key}: no installed plugin named {key!r}{hint} (installed: {listing}); "
+                f"fix the name or `pip install ink-plugin-{key}`"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_where(config, ('plugins', key))}: plugins.{key}: expected a table")
+        tables.setdefault(name, {}).update(table)
+    return tables
+
+
+def plugin_settings(config: Config, name: str, table: dict[str, Any], model: type[BaseModel]) -> BaseModel:
+    """Validate one ``[plugins.<name>]`` table with the plugin's model."""
+    table = _coerce_env_values(config.environ, name, table, model)
+    try:
+        return model.model_validate(table)
+    except ValidationError as err:
+        raise _config_error(config, err, model, prefix=("plugins", name)) from None
+
+
+def _coerce_env_values(
+    environ: Mapping[str, str], plugin: str, table: dict[str, Any], model: type[BaseModel]
+) -> dict[str, Any]:
+    """Environment values arrive as strings; decode each as JSON when that fits the field's type."""
+    table = json.loads(json.dumps(table))  # deep copy
+    names = {plugin.upper(), plugin.upper().replace("-", "_")}
+    for var, raw in environ.items():
+        parts = var.upper().split("__")
+        if len(parts) < 3 or parts[0] != f"{ENV_PREFIX}PLUGINS" or parts[1] not in names:
+            continue
+        path = [p.lower() for p in parts[2:]]
+        annotation = _annotation_at(model, path)
+        if annotation is None:
+            continue
+        try:
+            decoded = json.loads(raw)
+            TypeAdapter(annotation).validate_python(decoded, strict=True)
+        except (ValueError, ValidationError):
+            continue
+        node = table
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = decoded
+    return table
+
+
+def _annotation_at(model: type[BaseModel], path: list[str]) -> Any:
+    annotation: Any = model
+    for part in path:
+        annotation = _unwrap_optional(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            info = annotation.model_fields.get(part)
+            if info is None:
+                return None
+            annotation = info.annotation
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+        else:
+            return None
+    return annotation
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+# --- error messages -----------------------------------------------------------------------
+
+
+def _config_error(
+    config: Config, err: ValidationError, model: type[BaseModel], prefix: tuple[str, ...] = ()
+) -> ConfigError:
+    errors = err.errors(include_url=False)
+    first = errors[0]
+    loc = prefix + tuple(str(part) for part in first["loc"])
+    key = ".".join(loc)
+    message = _describe(first, model, loc[len(prefix) :])
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return ConfigError(f"{_where(config, loc)}: {key}: {message}{more}")
+
+
+def _describe(error: Any, model: type[BaseModel], loc: tuple[str, ...]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        siblings = _field_names(model, loc[:-1])
+        hint = _did_you_mean(loc[-1], siblings)
+        valid = f"; valid keys here: {', '.join(siblings)}" if siblings and not hint else ""
+        return f"unknown key{hint}{valid}; remove it or fix the spelling"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    given = error.get("input")
+    if kind != "missing" and not isinstance(given, dict | list):
+        message += f" (got {given!r})"
+    return message
+
+
+def _field_names(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
+    annotation = _annotation_at(model, list(loc)) if loc else model
+    annotation = _unwrap_optional(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return sorted(annotation.model_fields)
+    return []
+
+
+def _where(config: Config, loc: tuple[str, ...]) -> str:
+    variable = _env_variable(config.environ, loc)
+    if variable:
+        return f"environment variable {variable}"
+    if config.path is None:
+        return "settings"
+    line = _locate(config.text, loc)
+    return f"{config.path}:{line}" if line else str(config.path)
+
+
+def _env_variable(environ: Mapping[str, str], loc: tuple[str, ...]) -> str | None:
+    for depth in range(len(loc), 0, -1):
+        wanted = (ENV_PREFIX + "__".join(loc[:depth])).upper().replace("-", "_")
+        for name in environ:
+            if name.upper().replace("-", "_") == wanted:
+                return name
+    return None
+
+
+def _locate(text: str, loc: tuple[str, ...]) -> int | None:
+    """Best-effort line number of a dotted key in TOML text (tables and dotted keys)."""
+    table: tuple[str, ...] = ()
+    best: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", stripped)
+        if header:
+            table = tuple(p.strip().strip('"') for p in header.group(1).split("."))
+            if table == loc[: len(table)] and best is None and table == loc:
+                best = number
+            continue
+        assign = re.match(r'^([A-Za-z0-9_."-]+?)\s*=', stripped)
+        if assign:
+            full = table + tuple(p.strip().strip('"') for p in assign.group(1).split("."))
+            if full == loc[: len(full)]:
+                return number
+    return best
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "invalid value"

@@ -1,0 +1,136 @@
+"""What a plugin's hooks receive: its settings, the global settings, and its bindings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ink.models import (
+    AuthBinding,
+    BackupBinding,
+    Binding,
+    DatabaseBinding,
+    Need,
+    RouteBinding,
+    SecretBinding,
+    ServiceInfo,
+)
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ink.secrets import MasterKey
+    from ink.settings import InkSettings
+
+B = TypeVar("B", bound=Binding)
+
+MANAGED_BY = "ink"
+PART_OF = "homelab"
+
+
+@dataclass
+class ServiceContext:
+    """One plugin's view of the run. Core creates one per enabled plugin."""
+
+    service: ServiceInfo
+    settings: BaseModel
+    config: InkSettings
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    """This service's needs, answered: ``need.key`` → binding (filled before ``ink_workloads``)."""
+    served: list[tuple[Need, Binding]] = field(default_factory=list)
+    """For a provider: every need it answered, with its binding."""
+    base_dir: Path = field(default_factory=Path.cwd)
+    """The folder of ink.toml: relative paths in settings are relative to it."""
+    master_key: MasterKey | None = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)
+    patches: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    """JSON patches applied to rendered objects by node path (see :func:`ink.kube.patch`); shared by the run."""
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Per-run scratch space for the plugin (e.g. a loaded certificate); never global state."""
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def entropy(self, purpose: str) -> bytes:
+        """Secret bytes for ``purpose``, derived from the master key (e.g. to make sealing deterministic)."""
+        if self.master_key is None:
+            raise RuntimeError("the master key is only available while synthesising")
+        return self.master_key.purpose_key(purpose)
+
+    def warn(self, message: str) -> None:
+        """Report something the user should know; shown after synthesis."""
+        self.warnings.append(f"{self.name}: {message}")
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+    @property
+    def namespace(self) -> str:
+        return self.service.namespace or self.service.name
+
+    @property
+    def domain(self) -> str:
+        return self.config.domain
+
+    def url(self, host: str, path: str = "") -> str:
+        """The public URL of a subdomain: ``https://<host>.<domain><path>``."""
+        return f"https://{host}.{self.config.domain}{path}"
+
+    def labels(self, component: str | None = None) -> dict[str, str]:
+        """The standard ``app.kubernetes.io/*`` labels for an object of this service."""
+        labels = {
+            "app.kubernetes.io/name": self.name,
+            "app.kubernetes.io/instance": self.name,
+            "app.kubernetes.io/version": _label_value(self.service.version),
+            "app.kubernetes.io/part-of": PART_OF,
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+        }
+        if component:
+            labels["app.kubernetes.io/component"] = component
+        return labels
+
+    def selector_labels(self, component: str | None = None) -> dict[str, str]:
+        """Labels that select this service's pods. No version: selectors are immutable."""
+        labels = {"app.kubernetes.io/name": self.name, "app.kubernetes.io/instance": self.name}
+        if component:
+            labels["app.kubernetes.io/component"] = component
+        return labels
+
+    # -- bindings -------------------------------------------------------------------------
+
+    def binding(self, key: str, kind: type[B]) -> B:
+        try:
+            found = self.bindings[key]
+        except KeyError:
+            known = ", ".join(sorted(self.bindings)) or "none"
+            raise LookupError(f"{self.name} has no binding {key!r} (bindings: {known})") from None
+        if not isinstance(found, kind):
+            raise TypeError(f"binding {key!r} is a {type(found).__name__}, not a {kind.__name__}")
+        return found
+
+    def database(self, name: str | None = None) -> DatabaseBinding:
+        return self.binding(f"database/{name or self.name}", DatabaseBinding)
+
+    def secret(self, name: str) -> SecretBinding:
+        return self.binding(f"secrets/{self.namespace}/{name}", SecretBinding)
+
+    def route(self, host: str) -> RouteBinding:
+        return self.binding(f"ingress/{host}", RouteBinding)
+
+    def auth(self, host: str) -> AuthBinding:
+        return self.binding(f"auth/{host}", AuthBinding)
+
+    def backup(self, volume: str) -> BackupBinding:
+        return self.binding(f"backup/{volume}", BackupBinding)
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        return getattr(self.settings, name, default)
+
+
+def _label_value(value: str) -> str:
+    """Kubernetes label values: at most 63 characters of [A-Za-z0-9_.-], alphanumeric at both ends."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in value)[:63]
+    return cleaned.strip("-_.")

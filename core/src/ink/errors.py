@@ -1,0 +1,63 @@
+"""Errors ink reports to its user, and how the CLI maps them to exit codes.
+
+``UserError`` (exit 2) is a mistake in the user's input: config, files, flags.
+``PluginError`` (exit 1) is a bug in a plugin; it names the plugin and the hook.
+``ValidationFailed`` (exit 1) means the synthesised output did not validate.
+Every message is one line: what is wrong, where, and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class InkError(Exception):
+    """Base class of every error the CLI reports without a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UserError(InkError):
+    """The user's input is wrong (config, files, flags). Exit code 2."""
+
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    """``ink.toml`` or an ``INK_*`` variable is invalid."""
+
+
+class ResolutionError(UserError):
+    """The enabled plugins do not fit together (missing or duplicate provider)."""
+
+
+class SecretsError(UserError):
+    """The master key or the sealing certificate is missing or unusable."""
+
+
+class PluginError(InkError):
+    """A plugin raised or returned something its hook does not allow."""
+
+    exit_code = 1
+
+    def __init__(self, plugin: str, hook: str, problem: str) -> None:
+        super().__init__(f"plugin {plugin!r} failed in hook {hook}: {problem}")
+        self.plugin = plugin
+        self.hook = hook
+        self.problem = problem
+
+
+class ValidationFailed(InkError):
+    """The synthesised manifests failed schema validation. Exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, problems: list[str]) -> None:
+        count = len(problems)
+        super().__init__(f"{count} validation problem{'s' if count != 1 else ''} in the synthesised output")
+        self.problems = problems

@@ -1,0 +1,206 @@
+"""Hook specifications: the contract between ink's core and its plugins.
+
+The hooks are grouped in the order core calls them:
+
+1. describe: ``ink_service_info``
+2. declare:  ``ink_ingress_routes``, ``ink_auth_clients``, ``ink_database_claims``,
+   ``ink_backup_targets``, ``ink_secrets``
+3. provide:  ``ink_provide_database``, ``ink_provide_ingress``, ``ink_provide_auth``,
+   ``ink_provide_backup``, ``ink_provide_secret``
+4. build:    ``ink_workloads``
+
+Core calls every implementation *one plugin at a time*, so it always knows which plugin
+answered, and a provide hook only on the one plugin that provides that capability.
+Implementations may accept fewer arguments than a spec lists (pluggy's opt-in rule).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.context import ServiceContext
+    from ink.models import (
+        AuthBinding,
+        AuthClient,
+        BackupBinding,
+        BackupTarget,
+        DatabaseBinding,
+        DatabaseClaim,
+        ResolvedSecret,
+        Route,
+        RouteBinding,
+        SecretBinding,
+        SecretClaim,
+        ServiceInfo,
+    )
+
+PROJECT = "ink"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- describe ---------------------------------------------------------------------------
+
+
+@hookspec
+def ink_service_info() -> ServiceInfo:
+    """Describe the service this plugin deploys.
+
+    Every plugin must implement this hook.
+
+    :return: The service's name (equal to the entry-point name), title, upstream version,
+        homepage, settings model and the capabilities it provides.
+    """
+
+
+# --- declare ----------------------------------------------------------------------------
+
+
+@hookspec
+def ink_ingress_routes(ctx: ServiceContext) -> list[Route] | None:
+    """Declare the HTTP routes the service needs from the ingress provider.
+
+    :return: Routes, or None for none. Core sets ``owner`` and ``namespace``.
+    :param ctx: The plugin's own context: validated settings and global settings.
+    """
+
+
+@hookspec
+def ink_auth_clients(ctx: ServiceContext) -> list[AuthClient] | None:
+    """Declare single sign-on clients (native OIDC, or forward-auth) the service needs.
+
+    :return: Clients, or None for none. Core sets ``owner`` and ``namespace``.
+    :param ctx: The plugin's own context.
+    """
+
+
+@hookspec
+def ink_database_claims(ctx: ServiceContext) -> list[DatabaseClaim] | None:
+    """Declare the databases the service needs from the database provider.
+
+    :return: Claims, or None for none. Core sets ``owner`` and ``namespace``.
+    :param ctx: The plugin's own context.
+    """
+
+
+@hookspec
+def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget] | None:
+    """Declare the volumes whose contents the backup provider must cover.
+
+    :return: Targets, or None for none. Core sets ``owner`` and ``namespace``.
+    :param ctx: The plugin's own context.
+    """
+
+
+@hookspec
+def ink_secrets(ctx: ServiceContext) -> list[SecretClaim] | None:
+    """Declare generated credentials (app secret keys, admin tokens) the service needs.
+
+    :return: Secret claims, or None for none. Values are literals or
+        :class:`~ink.models.GeneratedSecret` derived from the master key; they reach the
+        output only through the secrets provider. Core sets ``owner`` and ``namespace``.
+    :param ctx: The plugin's own context.
+    """
+
+
+# --- provide ----------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseBinding | None:
+    """Fulfil a database claim of another service.
+
+    Called only on the plugin that provides ``database``. Build the database-side objects
+    in ``ink_workloads`` from ``ctx.served``; ask for the consumer's connection secret
+    through the binding's ``secrets``.
+
+    Stops at first non-None result.
+
+    :return: How the consumer connects: host, port, database, user and secret refs.
+    :param claim: The claim, with ``owner`` and ``namespace`` of the consumer.
+    :param ctx: The provider's own context.
+    """
+
+
+@hookspec(firstresult=True)
+def ink_provide_ingress(route: Route, scope: Construct, ctx: ServiceContext) -> RouteBinding | None:
+    """Fulfil a route of another service.
+
+    Called only on the plugin that provides ``ingress``. Objects added under ``scope``
+    land in the consumer's output folder and namespace.
+
+    Stops at first non-None result.
+
+    :return: The route's public URL and TLS details.
+    :param route: The route, with ``owner`` and ``namespace`` of the consumer.
+    :param scope: A construct inside the consumer's part of the output.
+    :param ctx: The provider's own context.
+    """
+
+
+@hookspec(firstresult=True)
+def ink_provide_auth(client: AuthClient, scope: Construct, ctx: ServiceContext) -> AuthBinding | None:
+    """Fulfil a single sign-on client of another service.
+
+    Called only on the plugin that provides ``auth``.
+
+    Stops at first non-None result.
+
+    :return: The issuer URL, client id and client-secret ref for the consumer.
+    :param client: The client, with ``owner`` and ``namespace`` of the consumer.
+    :param scope: A construct inside the consumer's part of the output.
+    :param ctx: The provider's own context.
+    """
+
+
+@hookspec(firstresult=True)
+def ink_provide_backup(target: BackupTarget, scope: Construct, ctx: ServiceContext) -> BackupBinding | None:
+    """Cover a volume of another service with a backup schedule.
+
+    Called only on the plugin that provides ``backup``.
+
+    Stops at first non-None result.
+
+    :return: The schedule and retention that cover the target.
+    :param target: The target, with ``owner`` and ``namespace`` of the consumer.
+    :param scope: A construct inside the consumer's part of the output.
+    :param ctx: The provider's own context.
+    """
+
+
+@hookspec(firstresult=True)
+def ink_provide_secret(secret: ResolvedSecret, scope: Construct, ctx: ServiceContext) -> SecretBinding | None:
+    """Write one generated Secret into the output without exposing its values.
+
+    Called only on the plugin that provides ``secrets``, once per secret, with values already
+    derived from the master key. Add exactly one object under ``scope`` (e.g. a SealedSecret)
+    that makes the cluster hold a Secret named ``secret.name`` in ``secret.namespace``.
+
+    Stops at first non-None result.
+
+    :return: The Secret's name, namespace and keys.
+    :param secret: Name, namespace, type, labels and plaintext values.
+    :param scope: A construct inside the owner's part of the output.
+    :param ctx: The provider's own context.
+    """
+
+
+# --- build ------------------------------------------------------------------------------
+
+
+@hookspec
+def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
+    """Add the service's Kubernetes objects under ``scope``.
+
+    ``ctx.bindings`` holds the answers to this service's needs; a provider also finds the
+    needs it answered in ``ctx.served``. Give every object an explicit, stable name.
+
+    :return: None; the objects are the constructs added under ``scope``.
+    :param scope: The construct core created for this service's output folder.
+    :param ctx: The plugin's own context, now with bindings.
+    """

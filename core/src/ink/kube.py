@@ -1,0 +1,355 @@
+"""Constructs plugins share, built on cdk8s and cdk8s-plus-27.
+
+Importing this module starts the jsii Node runtime, so plugins import it inside
+``ink_workloads`` (or from a module imported there), never at the top of the plugin
+module: ``ink plugins`` and config errors then stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# jsii prints an 11-line end-of-life banner under Node 20; users must not see it.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+from constructs import Construct
+
+from ink.context import ServiceContext
+from ink.models import SecretKeyRef
+
+ARGOCD_NAMESPACE = "argocd"
+# Argo CD must never prune or delete an object holding data, even when it leaves dist/.
+KEEP_ANNOTATIONS = {
+    "argocd.argoproj.io/sync-options": "Delete=false,Prune=false",
+    "helm.sh/resource-policy": "keep",
+}
+
+
+def patch(ctx: ServiceContext, construct: Construct, *ops: dict[str, Any]) -> None:
+    """Change an object's rendered JSON with RFC 6902 operations, applied by core after cdk8s.
+
+    For fields cdk8s-plus does not expose (seccomp, capabilities ``ALL``, exact quantity strings).
+    cdk8s' own ``add_json_patch`` cannot do this on cdk8s-plus objects: their typed converters
+    drop values they do not recognise, such as a plain ``"500m"`` where a Quantity is expected.
+    """
+    target = construct if isinstance(construct, cdk8s.ApiObject) else cdk8s.ApiObject.of(construct)
+    ctx.patches.setdefault(target.node.path, []).extend(ops)
+
+
+def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> cdk8s.ApiObject:
+    """Any Kubernetes object given as a plain mapping: custom resources, kinds cdk8s-plus lacks."""
+    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
+    meta = manifest.get("metadata", {})
+    obj = cdk8s.ApiObject(
+        scope,
+        id,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=cdk8s.ApiObjectMetadata(
+            name=meta.get("name"),
+            namespace=meta.get("namespace"),
+            labels=meta.get("labels"),
+            annotations=meta.get("annotations"),
+            finalizers=meta.get("finalizers"),
+        ),
+    )
+    if body:
+        obj.add_json_patch(*(cdk8s.JsonPatch.add(f"/{key}", value) for key, value in body.items()))
+    return obj
+
+
+# --- workloads ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Port:
+    """A container port, published on the Service as ``service_port`` (default: same number)."""
+
+    name: str
+    number: int
+    protocol: str = "TCP"
+    service_port: int | None = None
+
+
+@dataclass(frozen=True)
+class HttpCheck:
+    """An HTTP health endpoint used for liveness, readiness and startup probes."""
+
+    path: str
+    port: int | None = None  # default: the first port
+    startup_seconds: int = 60  # how long a first start (migrations) may take
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A persistent volume mounted into the main container; a backup target by default."""
+
+    name: str
+    mount_path: str
+    size: str
+    access_mode: str = "ReadWriteOnce"
+    backup: bool = True
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """An emptyDir for a path the image writes to although the root filesystem is read-only."""
+
+    name: str
+    mount_path: str
+
+
+@dataclass
+class WebServiceProps:
+    image: str
+    ports: Sequence[Port]
+    health: HttpCheck | None
+    env: Mapping[str, str | SecretKeyRef] = field(default_factory=dict)
+    volumes: Sequence[Volume] = ()
+    scratch: Sequence[Scratch] = (Scratch("tmp", "/tmp"),)
+    replicas: int = 1
+    resources: Mapping[str, Mapping[str, str]] | None = None
+    user: int = 1000
+    command: Sequence[str] | None = None
+    args: Sequence[str] | None = None
+
+
+class WebService(Construct):
+    """A Deployment with its Service, volumes and, with more than one replica, a PodDisruptionBudget.
+
+    Hardened by default: non-root, read-only root filesystem, no privilege escalation, all
+    capabilities dropped, seccomp RuntimeDefault, no service-account token.
+    """
+
+    def __init__(
+        self, scope: Construct, id: str, *, ctx: ServiceContext, name: str, component: str, props: WebServiceProps
+    ) -> None:
+        super().__init__(scope, id)
+        labels = ctx.labels(component)
+        selector = ctx.selector_labels(component)
+        namespace = ctx.namespace
+        meta = cdk8s.ApiObjectMetadata(name=name, namespace=namespace, labels=labels)
+
+        pod_volumes: list[tuple[kplus.Volume, str]] = []
+        for volume in props.volumes:
+            claim = kplus.PersistentVolumeClaim(
+                self,
+                f"pvc-{volume.name}",
+                metadata=cdk8s.ApiObjectMetadata(
+                    name=f"{name}-{volume.name}", namespace=namespace, labels=labels, annotations=KEEP_ANNOTATIONS
+                ),
+                access_modes=[kplus.PersistentVolumeAccessMode(_ACCESS_MODES[volume.access_mode])],
+                storage_class_name=ctx.config.storage_class,
+            )
+            patch(ctx, claim, {"op": "add", "path": "/spec/resources", "value": {"requests": {"storage": volume.size}}})
+            pod_volumes.append(
+                (
+                    kplus.Volume.from_persistent_volume_claim(self, f"vol-{volume.name}", claim, name=volume.name),
+                    volume.mount_path,
+                )
+            )
+        for scratch in props.scratch:
+            pod_volumes.append(
+                (kplus.Volume.from_empty_dir(self, f"scratch-{scratch.name}", scratch.name), scratch.mount_path)
+            )
+
+        main = props.ports[0].number if props.ports else None
+        probes: dict[str, Any] = {}
+        if props.health is not None:
+            port = props.health.port or main
+            probes = {
+                "liveness": kplus.Probe.from_http_get(
+                    props.health.path,
+                    port=port,
+                    failure_threshold=3,
+                    period_seconds=cdk8s.Duration.seconds(10),
+                    timeout_seconds=cdk8s.Duration.seconds(3),
+                ),
+                "readiness": kplus.Probe.from_http_get(
+                    props.health.path,
+                    port=port,
+                    failure_threshold=3,
+                    period_seconds=cdk8s.Duration.seconds(5),
+                    timeout_seconds=cdk8s.Duration.seconds(3),
+                ),
+                "startup": kplus.Probe.from_http_get(
+                    props.health.path,
+                    port=port,
+                    failure_threshold=max(1, props.health.startup_seconds // 5),
+                    period_seconds=cdk8s.Duration.seconds(5),
+                    timeout_seconds=cdk8s.Duration.seconds(3),
+                ),
+            }
+        env = {key: _env_value(self, key, value) for key, value in props.env.items()}
+        has_rwo = any(v.access_mode == "ReadWriteOnce" for v in props.volumes)
+        deployment = kplus.Deployment(
+            self,
+            "deployment",
+            metadata=meta,
+            replicas=props.replicas,
+            select=False,
+            pod_metadata=cdk8s.ApiObjectMetadata(labels=labels),
+            automount_service_account_token=False,
+            # A ReadWriteOnce volume cannot attach to a second node during a rolling update.
+            strategy=kplus.DeploymentStrategy.recreate() if has_rwo else None,
+            security_context=kplus.PodSecurityContextProps(
+                user=props.user, group=props.user, fs_group=props.user, ensure_non_root=True
+            ),
+            volumes=[volume for volume, _ in pod_volumes],
+            containers=[
+                kplus.ContainerProps(
+                    name=component,
+                    image=props.image,
+                    image_pull_policy=_PULL_POLICIES[ctx.setting("pull_policy", "IfNotPresent")],
+                    ports=[
+                        kplus.ContainerPort(number=p.number, name=p.name, protocol=kplus.Protocol(p.protocol))
+                        for p in props.ports
+                    ],
+                    env_variables=env,
+                    command=list(props.command) if props.command else None,
+                    args=list(props.args) if props.args else None,
+                    volume_mounts=[kplus.VolumeMount(path=path, volume=volume) for volume, path in pod_volumes],
+                    security_context=kplus.ContainerSecurityContextProps(
+                        user=props.user,
+                        group=props.user,
+                        ensure_non_root=True,
+                        read_only_root_filesystem=True,
+                        allow_privilege_escalation=False,
+                        privileged=False,
+                    ),
+                    **probes,
+                )
+            ],
+        )
+        deployment.select(kplus.LabelSelector.of(labels=selector))
+        container = "/spec/template/spec/containers/0"
+        patch(
+            ctx,
+            deployment,
+            # cdk8s-plus' internal selector label; the app.kubernetes.io labels select the pods instead.
+            {"op": "remove", "path": "/spec/template/metadata/labels/cdk8s.io~1metadata.addr"},
+            {"op": "add", "path": f"{container}/resources", "value": dict(props.resources or _resources(ctx))},
+            {"op": "add", "path": f"{container}/securityContext/capabilities", "value": {"drop": ["ALL"]}},
+            {"op": "add", "path": f"{container}/securityContext/seccompProfile", "value": {"type": "RuntimeDefault"}},
+            {
+                "op": "add",
+                "path": "/spec/template/spec/securityContext/seccompProfile",
+                "value": {"type": "RuntimeDefault"},
+            },
+        )
+        self.deployment = deployment
+
+        service = kplus.Service(
+            self,
+            "service",
+            metadata=meta,
+            ports=[
+                kplus.ServicePort(
+                    name=p.name,
+                    port=p.service_port or p.number,
+                    target_port=p.number,
+                    protocol=kplus.Protocol(p.protocol),
+                )
+                for p in props.ports
+            ],
+        )
+        for key, value in selector.items():
+            service.select_label(key, value)
+        patch(ctx, service, {"op": "remove", "path": "/spec/externalIPs"})  # cdk8s-plus emits an empty list
+        self.service = service
+
+        if props.replicas > 1:
+            api_object(
+                self,
+                "pdb",
+                {
+                    "apiVersion": "policy/v1",
+                    "kind": "PodDisruptionBudget",
+                    "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                    "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+                },
+            )
+
+
+_PULL_POLICIES = {"Always": kplus.ImagePullPolicy.ALWAYS, "IfNotPresent": kplus.ImagePullPolicy.IF_NOT_PRESENT}
+_ACCESS_MODES = {
+    "ReadWriteOnce": "READ_WRITE_ONCE",
+    "ReadWriteMany": "READ_WRITE_MANY",
+    "ReadOnlyMany": "READ_ONLY_MANY",
+    "ReadWriteOncePod": "READ_WRITE_ONCE_POD",
+}
+
+
+def _env_value(scope: Construct, key: str, value: str | SecretKeyRef) -> kplus.EnvValue:
+    if isinstance(value, SecretKeyRef):
+        secret = kplus.Secret.from_secret_name(scope, f"secret-{key}", value.name)
+        return kplus.EnvValue.from_secret_value(kplus.SecretValue(secret=secret, key=value.key))
+    return kplus.EnvValue.from_value(value)
+
+
+def _resources(ctx: ServiceContext) -> dict[str, dict[str, str]]:
+    """requests/limits from the plugin's ``resources`` settings."""
+    res = ctx.setting("resources")
+    if res is None:
+        return {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
+    limits = {"memory": res.memory_limit}
+    if res.cpu_limit:
+        limits["cpu"] = res.cpu_limit
+    return {"requests": {"cpu": res.cpu_request, "memory": res.memory_request}, "limits": limits}
+
+
+# --- installs -----------------------------------------------------------------------------
+
+
+def helm_application(
+    scope: Construct,
+    *,
+    ctx: ServiceContext,
+    name: str,
+    repo_url: str,
+    chart: str,
+    version: str,
+    values: Mapping[str, Any],
+    namespace: str | None = None,
+    sync_wave: int = 0,
+) -> cdk8s.ApiObject:
+    """An Argo CD Application installing an upstream Helm chart, pinned to a chart version.
+
+    ink does not re-implement operators: it installs their official charts this way.
+    """
+    return api_object(
+        scope,
+        f"helm-{name}",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {
+                "name": name,
+                "namespace": ARGOCD_NAMESPACE,
+                "labels": ctx.labels("install"),
+                "annotations": {"argocd.argoproj.io/sync-wave": str(sync_wave)},
+                # Deleting the Application must delete what the chart installed, too.
+                "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+            },
+            "spec": {
+                "project": "default",
+                "source": {
+                    "repoURL": repo_url,
+                    "chart": chart,
+                    "targetRevision": version,
+                    "helm": {"releaseName": name, "valuesObject": dict(values)},
+                },
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace or ctx.namespace},
+                "syncPolicy": {
+                    "automated": {"prune": True, "selfHeal": True},
+                    # Operators ship large CRDs; client-side apply hits the annotation size limit.
+                    "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+                },
+            },
+        },
+    )

@@ -1,0 +1,257 @@
+"""The typed vocabulary plugins and core speak: service descriptions, needs and bindings.
+
+A plugin *describes* itself with :class:`ServiceInfo`, *declares* what it needs
+(:class:`Route`, :class:`AuthClient`, :class:`DatabaseClaim`, :class:`BackupTarget`,
+:class:`SecretClaim`), and a provider plugin answers each need with a *binding*
+(:class:`DatabaseBinding`, :class:`SecretBinding`, ...). Core fills in ``owner`` and
+``namespace`` on every need, so a plugin cannot declare on another plugin's behalf.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# --- value types shared by settings and models ---------------------------------------
+
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]
+"""A DNS-1123 label: lowercase letters, digits and '-', at most 63 characters."""
+
+# Kubernetes resource.Quantity, e.g. "50Gi", "500m", "1.5".
+QUANTITY_PATTERN = r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[munkMGTPE]i?|Ki)?$"
+Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN)]
+
+
+def is_dns_label(value: str) -> bool:
+    return re.fullmatch(DNS_LABEL_PATTERN, value) is not None
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Capability(enum.StrEnum):
+    """A kind of need that exactly one enabled provider plugin fulfils."""
+
+    INGRESS = "ingress"
+    AUTH = "auth"
+    DATABASE = "database"
+    BACKUP = "backup"
+    SECRETS = "secrets"
+
+
+# --- describe ---------------------------------------------------------------------------
+
+
+class ServiceInfo(_Frozen):
+    """What a plugin deploys. Returned by ``ink_service_info``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    name: DnsLabel = Field(description="Service name; equals the plugin's entry-point name.")
+    title: str = Field(description="Human-readable name, e.g. 'Vaultwarden'.")
+    version: str = Field(description="Upstream version this plugin deploys by default (app, not chart).")
+    homepage: str = Field(description="Upstream project URL.")
+    description: str = ""
+    namespace: DnsLabel | None = Field(default=None, description="Namespace; defaults to the name.")
+    settings_model: type[BaseModel] | None = Field(
+        default=None, description="Pydantic model of the plugin's [plugins.<name>] table."
+    )
+    provides: tuple[Capability, ...] = Field(default=(), description="Capabilities this plugin fulfils.")
+    pod_security: Literal["restricted", "baseline", "privileged"] = Field(
+        default="restricted", description="Pod Security Standard enforced on the namespace."
+    )
+
+
+# --- declare ----------------------------------------------------------------------------
+
+
+class Need(_Frozen):
+    """Base of every declaration. ``owner`` and ``namespace`` are set by core."""
+
+    capability: ClassVar[Capability]
+    id_field: ClassVar[str]
+    owner: str = ""
+    namespace: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identifies the need within its owner, e.g. ``database/vaultwarden``."""
+        return f"{self.capability.value}/{getattr(self, self.id_field)}"
+
+
+class Route(Need):
+    """An HTTP route from ``https://<host>.<domain><path>`` to a Service port."""
+
+    capability: ClassVar[Capability] = Capability.INGRESS
+    host: DnsLabel = Field(description="Subdomain under the configured domain.")
+    service: DnsLabel = Field(description="Name of the Service in the owner's namespace.")
+    port: int = Field(ge=1, le=65535)
+    path: str = "/"
+    public: bool = Field(default=False, description="Also expose through the external tunnel.")
+
+    id_field: ClassVar[str] = "host"
+
+
+class AuthClient(Need):
+    """Single sign-on for a service: a native OIDC client, or forward-auth in front of its route."""
+
+    capability: ClassVar[Capability] = Capability.AUTH
+    kind: Literal["oidc", "forward-auth"]
+    host: DnsLabel = Field(description="The route's subdomain the client belongs to.")
+    redirect_paths: tuple[str, ...] = Field(default=(), description="OIDC redirect paths on the host.")
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+
+    id_field: ClassVar[str] = "host"
+
+
+class DatabaseClaim(Need):
+    """A database for the owner, created on the shared cluster of the database provider."""
+
+    capability: ClassVar[Capability] = Capability.DATABASE
+    name: DnsLabel = Field(description="Database name; also the role (user) name.")
+    engine: Literal["postgres"] = "postgres"
+    extensions: tuple[str, ...] = Field(default=(), description="Extensions to create, e.g. 'vector'.")
+
+    id_field: ClassVar[str] = "name"
+
+
+class BackupTarget(Need):
+    """A PersistentVolumeClaim whose contents must be backed up."""
+
+    capability: ClassVar[Capability] = Capability.BACKUP
+    volume: DnsLabel = Field(description="PersistentVolumeClaim name in the owner's namespace.")
+    pod_volume: str = Field(default="", description="Volume name inside the pod, for file-system backup.")
+
+    id_field: ClassVar[str] = "volume"
+
+
+class GeneratedSecret(_Frozen):
+    """A credential derived from the master key: stable across synths, never stored in plain text.
+
+    ``id`` names the credential, not its location: two secrets that use the same id hold the
+    same value (e.g. a database password in the database's and in the app's namespace).
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][-a-z0-9_./]*$")
+    length: int = Field(default=32, ge=16, le=256)
+    alphabet: Literal["alphanumeric", "hex"] = "alphanumeric"
+
+
+class SecretTemplate(_Frozen):
+    """A value assembled from generated secrets, e.g. a connection URI with the password in it.
+
+    ``template`` uses ``{name}`` placeholders filled from ``values``.
+    """
+
+    template: str
+    values: dict[str, GeneratedSecret]
+
+
+SecretValue = str | GeneratedSecret | SecretTemplate
+"""A literal (non-secret, e.g. a user name), a generated credential, or a template."""
+
+
+class SecretClaim(Need):
+    """A Secret the owner needs in a namespace, materialised by the secrets provider."""
+
+    capability: ClassVar[Capability] = Capability.SECRETS
+    name: DnsLabel
+    data: dict[str, SecretValue]
+    type: str = "Opaque"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    id_field: ClassVar[str] = "name"
+
+
+# --- provide ----------------------------------------------------------------------------
+
+
+class SecretKeyRef(_Frozen):
+    """Where a value lives: a key of a Secret in the consumer's namespace."""
+
+    name: str
+    key: str
+
+
+class Binding(_Frozen):
+    """What a provider answers for a need. ``secrets`` are materialised by core afterwards."""
+
+    provider: str = ""
+    secrets: tuple[SecretClaim, ...] = ()
+
+
+class DatabaseBinding(Binding):
+    host: str
+    port: int
+    database: str
+    user: str
+    password: SecretKeyRef
+    uri: SecretKeyRef = Field(description="postgresql://user:password@host:port/database")
+
+
+class SecretBinding(Binding):
+    name: str
+    namespace: str
+    keys: tuple[str, ...]
+
+    def ref(self, key: str) -> SecretKeyRef:
+        if key not in self.keys:
+            raise KeyError(f"secret {self.namespace}/{self.name} has no key {key!r}")
+        return SecretKeyRef(name=self.name, key=key)
+
+
+class RouteBinding(Binding):
+    url: str
+    tls_secret: str = ""
+
+
+class AuthBinding(Binding):
+    issuer_url: str = ""
+    client_id: str = ""
+    client_secret: SecretKeyRef | None = None
+
+
+class BackupBinding(Binding):
+    schedule: str
+    ttl: str = ""
+    method: str = ""
+
+
+class ResolvedSecret(_Frozen):
+    """A SecretClaim with its values computed; handed to the secrets provider only."""
+
+    owner: str
+    namespace: str
+    name: str
+    type: str
+    labels: dict[str, str]
+    data: dict[str, str]
+
+    def __repr__(self) -> str:  # never print values, even in a traceback
+        return f"ResolvedSecret({self.namespace}/{self.name}, keys={sorted(self.data)})"
+
+    __str__ = __repr__
+
+
+NEED_TYPES: dict[Capability, type[Need]] = {
+    Capability.INGRESS: Route,
+    Capability.AUTH: AuthClient,
+    Capability.DATABASE: DatabaseClaim,
+    Capability.BACKUP: BackupTarget,
+    Capability.SECRETS: SecretClaim,
+}
+
+BINDING_TYPES: dict[Capability, type[Binding]] = {
+    Capability.INGRESS: RouteBinding,
+    Capability.AUTH: AuthBinding,
+    Capability.DATABASE: DatabaseBinding,
+    Capability.BACKUP: BackupBinding,
+    Capability.SECRETS: SecretBinding,
+}
+
+JsonDict = dict[str, Any]

@@ -1,0 +1,122 @@
+"""Finding plugins and calling their hooks, one plugin at a time.
+
+Plugins are found through the ``ink`` entry-point group: ``pip install ink-plugin-x``
+is all a user does. ``INK_DISABLE_PLUGINS=a,b`` blocks plugins by name;
+``INK_LOAD_PLUGINS=a,b`` loads only those; ``INK_TRACE_PLUGINS=1`` logs every hook call.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from ink import hookspecs
+from ink.errors import PluginError, UserError
+
+ENTRY_POINT_GROUP = "ink"
+
+
+@dataclass(frozen=True)
+class PluginDist:
+    """Where an installed plugin comes from."""
+
+    name: str
+    distribution: str
+    version: str
+
+
+class PluginHost:
+    """A fresh plugin manager with typed, attributed hook calls.
+
+    Build one per run (and per test): :func:`make_plugin_host`.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, dists: dict[str, PluginDist], *, trace: bool = False) -> None:
+        self.pm = pm
+        self.dists = dists
+        self.trace = trace
+
+    @property
+    def names(self) -> list[str]:
+        """Registered plugin names, sorted: the order core processes plugins in."""
+        return sorted(name for name, plugin in self.pm.list_name_plugin() if plugin is not None)
+
+    def implements(self, plugin: str, hook: str) -> bool:
+        return any(impl.plugin_name == plugin for impl in getattr(self.pm.hook, hook).get_hookimpls())
+
+    def call(self, plugin: str, hook: str, **kwargs: Any) -> Any:
+        """Call ``hook`` on ``plugin`` alone; a raised exception becomes a :class:`PluginError`.
+
+        Returns None when the plugin does not implement the hook.
+        """
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            if impl.plugin_name != plugin:
+                continue
+            args = {name: kwargs[name] for name in impl.argnames}
+            if self.trace:
+                sys.stderr.write(f"ink: calling {plugin}.{hook}({', '.join(args)})\n")
+            try:
+                return impl.function(**args)
+            except UserError:
+                raise
+            except Exception as err:
+                raise PluginError(plugin, hook, f"{type(err).__name__}: {err}") from err
+        return None
+
+    def each(self, hook: str, plugins: Iterable[str], **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call ``hook`` on each of ``plugins`` that implements it, in the given order."""
+        return [(name, self.call(name, hook, **kwargs)) for name in plugins if self.implements(name, hook)]
+
+
+def make_plugin_host(
+    *,
+    load_entrypoints: bool = True,
+    extra: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> PluginHost:
+    """Build a fresh plugin host: specs, blocked names, entry points, extras, ``check_pending``.
+
+    :param load_entrypoints: Load installed plugins (tests may pass False and use ``extra``).
+    :param extra: Plugin objects or modules to register by name, e.g. in tests.
+    """
+    environ = os.environ if environ is None else environ
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    dists: dict[str, PluginDist] = {}
+    for name in _names(environ.get("INK_DISABLE_PLUGINS", "")):
+        pm.set_blocked(name)
+    if load_entrypoints:
+        allow = _names(environ.get("INK_LOAD_PLUGINS", "")) if "INK_LOAD_PLUGINS" in environ else None
+        for entry_point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if pm.is_blocked(entry_point.name) or pm.get_plugin(entry_point.name) is not None:
+                continue
+            if allow is not None and entry_point.name not in allow:
+                continue
+            try:
+                plugin = entry_point.load()
+            except Exception as err:
+                raise PluginError(entry_point.name, "load", f"cannot import {entry_point.value}: {err}") from err
+            pm.register(plugin, name=entry_point.name)
+            dist = entry_point.dist
+            dists[entry_point.name] = PluginDist(
+                entry_point.name, dist.name if dist else "?", dist.version if dist else "?"
+            )
+    for name, plugin in (extra or {}).items():
+        if not pm.is_blocked(name):
+            pm.register(plugin, name=name)
+            dists[name] = PluginDist(name, "(registered in-process)", "")
+    try:
+        pm.check_pending()  # a misspelt hook name fails here, at load
+    except pluggy.PluginValidationError as err:
+        raise PluginError(pm.get_name(err.plugin) or "?", "load", str(err)) from err
+    return PluginHost(pm, dists, trace=bool(environ.get("INK_TRACE_PLUGINS")))
+
+
+def _names(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -1,0 +1,187 @@
+"""What each CLI command does, as plain functions (the CLI only prints)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic.json_schema import models_json_schema
+
+from ink import synth as synth_mod
+from ink.config import Config, find_config, load_config
+from ink.errors import PluginError, UserError, ValidationFailed
+from ink.output import to_yaml, write_tree
+from ink.plugins import PluginHost, make_plugin_host
+from ink.secrets import MasterKey, load_master_key
+from ink.settings import InkSettings, PluginSettings
+from ink.validate import ManifestValidator, ValidationReport
+
+
+@dataclass
+class SynthResult:
+    services: int
+    objects: int
+    validation: str
+    files: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def synth(
+    *,
+    config_path: Path | None = None,
+    out: Path = Path("dist"),
+    extra_crd_dirs: list[Path] | None = None,
+    validate: bool = True,
+    host: PluginHost | None = None,
+    wait: bool = True,
+) -> SynthResult:
+    """Load, plan, synthesise, check and write. ``out`` is replaced only if everything succeeded."""
+    config = load_config(find_config(config_path, os.environ))
+    host = host or make_plugin_host()
+    validator = _validator(config, extra_crd_dirs or []) if validate else None
+    plan = synth_mod.plan(config, host)
+    master_key = _master_key(config, plan.warnings)
+    synthesis = synth_mod.synthesise(config, host, master_key, plan)
+
+    files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
+    for path, how in synth_mod.leaked_values(files, synthesis.protected_values):
+        raise PluginError(
+            path.split("/")[0],
+            "ink_workloads",
+            f"{path} contains a generated secret {how}; secrets must only reach the output sealed",
+        )
+    summary = "not validated"
+    if validator is not None:
+        report = validator.validate_all((m.path, m.body) for m in synthesis.manifests)
+        if not report.ok:
+            raise ValidationFailed([str(p) for p in report.problems])
+        summary = _summary(report)
+    write_tree(out, files, wait=wait)
+    return SynthResult(
+        services=len(plan.services),
+        objects=len(synthesis.manifests),
+        validation=summary,
+        files=files,
+        warnings=plan.warnings,
+    )
+
+
+def _master_key(config: Config, warnings: list[str]) -> MasterKey:
+    settings = config.settings.secrets
+    explicit = "master_key_file" in settings.model_fields_set
+    path = config.resolve(settings.master_key_file)
+    key, created = load_master_key(path, environ=dict(config.environ), create=not explicit)
+    if created:
+        warnings.append(
+            f"generated a new master key in {path}; back it up: every generated credential "
+            "derives from it, and a new key changes them all"
+        )
+    return key
+
+
+def _validator(config: Config, extra: list[Path]) -> ManifestValidator:
+    dirs = [config.resolve(d) for d in config.settings.validation.crd_dirs] + list(extra)
+    for directory in dirs:
+        if not directory.is_dir():
+            raise UserError(
+                f"{directory}: custom-resource schema folder not found; fix validation.crd_dirs or --crd-dir"
+            )
+    try:
+        return ManifestValidator(
+            config.settings.kubernetes_version,
+            dirs,
+            allow_unknown_kinds=not config.settings.validation.strict_custom_resources,
+        )
+    except ValueError as err:
+        raise UserError(f"{config.source}: {err}") from None
+
+
+def _summary(report: ValidationReport) -> str:
+    skipped = sum(report.skipped.values())
+    text = f"{report.checked} validated"
+    if skipped:
+        kinds = ", ".join(sorted({kind for _, kind in report.skipped}))
+        text += f", {skipped} custom resources not checked for lack of a schema ({kinds}; see validation.crd_dirs)"
+    return text
+
+
+def validate_paths(
+    paths: list[Path],
+    *,
+    config_path: Path | None,
+    extra_crd_dirs: list[Path],
+    kubernetes_version: str | None,
+    strict_crds: bool,
+) -> ValidationReport:
+    config = load_config(find_config(config_path, os.environ))
+    if kubernetes_version:
+        config.settings.kubernetes_version = kubernetes_version
+    if strict_crds:
+        config.settings.validation.strict_custom_resources = True
+    validator = _validator(config, extra_crd_dirs)
+    documents: list[tuple[str, Any]] = []
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                docs = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
+            except (yaml.YAMLError, UnicodeDecodeError) as err:
+                raise UserError(f"{file}: not valid YAML: {str(err).splitlines()[0]}") from None
+            documents.extend((str(file), doc) for doc in docs if doc is not None)
+    if not documents:
+        raise UserError(f"{', '.join(map(str, paths))}: no YAML manifests found; run `ink synth` first")
+    return validator.validate_all(documents)
+
+
+def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
+    config = load_config(find_config(config_path, os.environ))
+    host = make_plugin_host()
+    plan = synth_mod.plan(config, host)
+    needs: dict[str, set[str]] = {}
+    for need in plan.needs:
+        needs.setdefault(need.owner, set()).add(need.capability.value)
+    rows = []
+    for name in host.names:
+        info = host.call(name, "ink_service_info")
+        dist = host.dists.get(name)
+        rows.append(
+            (
+                name,
+                dist.distribution if dist else "",
+                dist.version if dist else "",
+                f"{info.title} {info.version}",
+                ", ".join(c.value for c in info.provides) or "-",
+                ", ".join(sorted(needs.get(name, ()))) or "-",
+                "yes" if name in plan.services else "no",
+            )
+        )
+    return rows
+
+
+def config_schema(host: PluginHost | None = None) -> dict[str, Any]:
+    """JSON Schema of ink.toml, composed from core's settings and every installed plugin's model."""
+    host = host or make_plugin_host()
+    models: dict[str, type] = {}
+    for name in host.names:
+        info = host.call(name, "ink_service_info")
+        models[name] = info.settings_model or PluginSettings
+    pairs = [(InkSettings, "validation"), *((m, "validation") for m in models.values())]
+    refs, top = models_json_schema(pairs, ref_template="#/$defs/{model}")
+    defs = top.get("$defs", {})
+    root_ref = refs[(InkSettings, "validation")]["$ref"].rsplit("/", 1)[-1]
+    root = dict(defs.pop(root_ref))
+    properties = dict(root["properties"])
+    properties["plugins"] = {
+        "type": "object",
+        "description": properties["plugins"].get("description", ""),
+        "additionalProperties": False,
+        "properties": {name: refs[(model, "validation")] for name, model in sorted(models.items())},
+    }
+    root["properties"] = properties
+    root["$defs"] = defs
+    root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    root["title"] = "ink.toml"
+    return root

@@ -1,0 +1,152 @@
+"""Configuration: ``ink.toml`` plus ``INK_*`` environment variables, validated strictly.
+
+Source order (first wins): ``INK_*`` environment variables, then ``ink.toml``, then defaults.
+Nested keys use ``__`` in variable names: ``INK_PLUGINS__VAULTWARDEN__REPLICAS=2`` sets
+``[plugins.vaultwarden] replicas``. Every model forbids unknown keys, so a typo fails loudly.
+Each ``[plugins.<name>]`` table is validated later by the model that plugin names
+(see :mod:`ink.config`, which also turns errors into one-line messages).
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ink.models import DnsLabel, Quantity
+
+ENV_PREFIX = "INK_"
+DEFAULT_DOMAIN = "example.com"
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
+
+
+def _check_domain(value: str) -> str:
+    if not _HOSTNAME.match(value):
+        raise ValueError("must be a lowercase DNS name with at least two labels, such as 'home.example.org'")
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as 'Europe/Berlin' or 'Etc/UTC'") from None
+    return value
+
+
+Domain = Annotated[str, AfterValidator(_check_domain)]
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+KubernetesVersion = Annotated[str, StringConstraints(pattern=r"^1\.[0-9]{2}$")]
+ImageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SecretsSettings(_Strict):
+    """Where generated credentials come from and how they are sealed."""
+
+    master_key_file: str = Field(
+        default=".ink/master.key",
+        description="File holding the master key all generated credentials derive from. Keep it out of Git "
+        "and back it up. INK_MASTER_KEY overrides it. Created on first synth if this default is used.",
+    )
+    sealing_certificate: str | None = Field(
+        default=None,
+        description="The Sealed Secrets controller's public certificate (`kubeseal --fetch-cert`). Unset: "
+        "a local development key pair in .ink/ is used, with a warning.",
+    )
+
+
+class ValidationSettings(_Strict):
+    """How ``ink synth`` and ``ink validate`` check the output."""
+
+    crd_dirs: list[str] = Field(
+        default_factory=list,
+        description="Folders of custom-resource JSON schemas (<group>/<kind>_<version>.json) or CRD YAML files.",
+    )
+    strict_custom_resources: bool = Field(
+        default=False,
+        description="Fail when a custom resource has no schema in crd_dirs (otherwise it is skipped and counted).",
+    )
+
+
+class InkSettings(BaseSettings):
+    """The global settings: the top level of ``ink.toml``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        strict=True,
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    domain: Domain = Field(default=DEFAULT_DOMAIN, description="Base domain; services get <host>.<domain>.")
+    timezone: TimeZone = Field(default="Etc/UTC", description="IANA time zone passed to services (TZ).")
+    storage_class: str | None = Field(
+        default=None, description="StorageClass for volumes and databases; unset uses the cluster default."
+    )
+    ingress_class: DnsLabel = Field(default="traefik", description="IngressClass routes are attached to.")
+    tls_issuer: DnsLabel = Field(default="letsencrypt", description="cert-manager ClusterIssuer for certificates.")
+    kubernetes_version: KubernetesVersion = Field(
+        default="1.33", description="Kubernetes minor version the output is validated against (1.25-1.37)."
+    )
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    plugins: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="One table per plugin, [plugins.<name>], validated by that plugin's settings model.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins. ink.config passes the parsed ink.toml as init kwargs, so the
+        # environment overrides the file. No .env file and no secrets dir are read.
+        return (env_settings, init_settings)
+
+
+# --- plugin settings base models ----------------------------------------------------------
+
+
+class PluginSettings(_Strict):
+    """Base of every ``[plugins.<name>]`` table."""
+
+    enabled: bool = Field(default=True, description="Set false to leave this installed plugin out.")
+
+
+class ContainerResources(_Strict):
+    """Requests and limits of the main container."""
+
+    cpu_request: Quantity = Field(default="50m", description="CPU request, e.g. '100m'.")
+    cpu_limit: Quantity | None = Field(default=None, description="CPU limit; unset means none (no throttling).")
+    memory_request: Quantity = Field(default="128Mi", description="Memory request, e.g. '256Mi'.")
+    memory_limit: Quantity = Field(default="512Mi", description="Memory limit, e.g. '1Gi'.")
+
+
+class ServiceSettings(PluginSettings):
+    """Settings every service plugin shares. Plugins subclass it and change the defaults."""
+
+    image_tag: ImageTag | None = Field(default=None, description="Override the main image's tag (pinned default).")
+    replicas: int = Field(default=1, ge=0, le=20, description="Number of pods of the main workload.")
+    resources: ContainerResources = Field(default_factory=ContainerResources)
+    hostname: DnsLabel | None = Field(default=None, description="Subdomain under the domain; plugin default if unset.")
+    storage_size: Quantity | None = Field(default=None, description="Size of the main data volume.")
+    env: dict[EnvName, str] = Field(
+        default_factory=dict, description="Extra environment variables for the main container."
+    )
+    pull_policy: Literal["Always", "IfNotPresent"] = Field(default="IfNotPresent", description="imagePullPolicy.")

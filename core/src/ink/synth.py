@@ -1,0 +1,421 @@
+"""The synthesis pipeline: describe, declare, resolve, provide, build, collect.
+
+Everything is synthesised by one cdk8s App into one Chart. Under the chart, core creates one
+construct per service (its output folder); a provider that answers a need adds the
+consumer-side objects (a SealedSecret, an Ingress) under the *consumer's* construct, so they
+land in the consumer's folder and Argo CD syncs them with the consumer.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import jsonpatch
+from pydantic import BaseModel
+
+from ink import config as config_mod
+from ink import secrets as secrets_mod
+from ink.context import ServiceContext
+from ink.errors import PluginError, ResolutionError
+from ink.models import (
+    BINDING_TYPES,
+    NEED_TYPES,
+    Binding,
+    Capability,
+    Need,
+    SecretBinding,
+    SecretClaim,
+    ServiceInfo,
+)
+from ink.settings import PluginSettings
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.config import Config
+    from ink.plugins import PluginHost
+    from ink.secrets import MasterKey
+
+DECLARE_HOOKS: dict[Capability, str] = {
+    Capability.INGRESS: "ink_ingress_routes",
+    Capability.AUTH: "ink_auth_clients",
+    Capability.DATABASE: "ink_database_claims",
+    Capability.BACKUP: "ink_backup_targets",
+    Capability.SECRETS: "ink_secrets",
+}
+PROVIDE_HOOKS: dict[Capability, str] = {
+    Capability.INGRESS: "ink_provide_ingress",
+    Capability.AUTH: "ink_provide_auth",
+    Capability.DATABASE: "ink_provide_database",
+    Capability.BACKUP: "ink_provide_backup",
+    Capability.SECRETS: "ink_provide_secret",
+}
+# Kinds without a namespace; every other object gets its folder's namespace if it has none.
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "StorageClass",
+        "PersistentVolume",
+        "PriorityClass",
+        "IngressClass",
+        "ClusterIssuer",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "CSIDriver",
+        "APIService",
+        "RuntimeClass",
+        "VolumeSnapshotClass",
+    }
+)
+
+
+@dataclass
+class Manifest:
+    """One object of the output and the folder it goes to."""
+
+    folder: str
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.body.get("metadata", {}).get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body.get("metadata", {}).get("namespace", ""))
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        group = str(self.body.get("apiVersion", "")).rpartition("/")[0]
+        return (group, self.kind, self.namespace, self.name)
+
+    @property
+    def filename(self) -> str:
+        return f"{self.kind.lower()}-{self.name}.yaml"
+
+    @property
+    def path(self) -> str:
+        return f"{self.folder}/{self.filename}"
+
+
+@dataclass
+class Plan:
+    """The resolved graph: enabled services, who provides what, and every declared need."""
+
+    services: dict[str, ServiceContext]
+    providers: dict[Capability, str]
+    needs: list[Need]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Synthesis:
+    plan: Plan
+    manifests: list[Manifest]
+    protected_values: list[str]
+    """Every generated credential: none may appear in the output in plain text or base64."""
+
+
+# --- describe and declare: no cdk8s needed -------------------------------------------------
+
+
+def plan(config: Config, host: PluginHost) -> Plan:
+    """Describe every plugin, validate its settings, and resolve needs to providers."""
+    infos: dict[str, ServiceInfo] = {}
+    for name in host.names:
+        info = host.call(name, "ink_service_info")
+        if info is None:
+            raise PluginError(name, "ink_service_info", "not implemented; every plugin must describe itself")
+        if not isinstance(info, ServiceInfo):
+            raise PluginError(name, "ink_service_info", f"returned {type(info).__name__}, expected ServiceInfo")
+        if info.name != name:
+            raise PluginError(name, "ink_service_info", f"says its name is {info.name!r}; it must be {name!r}")
+        infos[name] = info
+
+    tables = config_mod.plugin_tables(config, sorted(infos))
+    services: dict[str, ServiceContext] = {}
+    for name, info in infos.items():
+        model = info.settings_model or PluginSettings
+        settings = config_mod.plugin_settings(config, name, tables.get(name, {}), model)
+        if getattr(settings, "enabled", True):
+            services[name] = ServiceContext(
+                service=info, settings=settings, config=config.settings, base_dir=config.base_dir
+            )
+    _check_namespaces(services)
+
+    providers: dict[Capability, str] = {}
+    for name, ctx in services.items():
+        for capability in ctx.service.provides:
+            if capability in providers:
+                raise ResolutionError(
+                    f"two plugins provide {capability.value}: {providers[capability]!r} and {name!r}; "
+                    f"disable one with [plugins.{name}] enabled = false"
+                )
+            providers[capability] = name
+
+    needs = _declare(host, services)
+    for need in needs:
+        if need.capability not in providers:
+            raise ResolutionError(
+                f"{need.owner} needs {need.capability.value} ({need.key}) but no enabled plugin provides it; "
+                f"install or enable a {need.capability.value} provider, or disable {need.owner}"
+            )
+    return Plan(services=services, providers=providers, needs=needs)
+
+
+def _declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need]:
+    needs: list[Need] = []
+    seen: dict[str, str] = {}
+    for capability, hook in DECLARE_HOOKS.items():
+        expected = NEED_TYPES[capability]
+        for name, ctx in services.items():
+            declared = host.call(name, hook, ctx=ctx) if host.implements(name, hook) else None
+            if declared is None:
+                continue
+            if not isinstance(declared, list | tuple) or not all(isinstance(d, expected) for d in declared):
+                raise PluginError(name, hook, f"must return a list of {expected.__name__}, got {declared!r:.120}")
+            for need in declared:
+                namespace = need.namespace or ctx.namespace
+                if isinstance(need, SecretClaim) and namespace != ctx.namespace:
+                    raise PluginError(
+                        name,
+                        hook,
+                        f"secret {need.name!r} is for namespace {namespace!r}; "
+                        f"a service may only declare secrets in its own ({ctx.namespace!r})",
+                    )
+                need = need.model_copy(update={"owner": name, "namespace": namespace})
+                key = f"{name}:{need.key}"
+                if key in seen:
+                    raise PluginError(name, hook, f"declares {need.key} twice")
+                seen[key] = name
+                needs.append(need)
+    _check_hosts(needs)
+    return needs
+
+
+def _check_namespaces(services: dict[str, ServiceContext]) -> None:
+    owners: dict[str, str] = {}
+    for name, ctx in services.items():
+        other = owners.setdefault(ctx.namespace, name)
+        if other != name:
+            raise ResolutionError(
+                f"plugins {other!r} and {name!r} both use namespace {ctx.namespace!r}; disable one of them"
+            )
+
+
+def _check_hosts(needs: list[Need]) -> None:
+    hosts: dict[str, str] = {}
+    for need in needs:
+        host = getattr(need, "host", None)
+        if need.capability is Capability.INGRESS and host:
+            other = hosts.setdefault(host, need.owner)
+            if other != need.owner:
+                raise ResolutionError(
+                    f"{other!r} and {need.owner!r} both route the hostname {host!r}; "
+                    f"set [plugins.{need.owner}] hostname to another subdomain"
+                )
+
+
+# --- provide and build ---------------------------------------------------------------------
+
+
+def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved: Plan | None = None) -> Synthesis:
+    """Run the whole pipeline and return every object with its folder (nothing is written)."""
+    resolved = resolved or plan(config, host)
+    from ink import kube  # starts Node; only now that the configuration is known to be good
+
+    app = kube.cdk8s.App()
+    chart = kube.cdk8s.Chart(app, "ink", disable_resource_name_hashes=True)
+    scopes = {name: kube.Construct(chart, name) for name in resolved.services}
+    patches: dict[str, list[dict[str, Any]]] = {}
+    for ctx in resolved.services.values():
+        ctx.master_key = master_key
+        ctx.warnings = resolved.warnings
+        ctx.patches = patches
+
+    secret_claims: list[SecretClaim] = []
+    counters: dict[str, int] = defaultdict(int)
+
+    def sub_scope(owner: str, label: str) -> Construct:
+        counters[owner] += 1
+        return kube.Construct(scopes[owner], f"{label}-{counters[owner]}")
+
+    for need in resolved.needs:
+        if need.capability is Capability.SECRETS:
+            assert isinstance(need, SecretClaim)
+            secret_claims.append(need)
+            continue
+        provider = resolved.providers[need.capability]
+        binding = _provide(host, provider, need, resolved, sub_scope)
+        resolved.services[need.owner].bindings[need.key] = binding
+        resolved.services[provider].served.append((need, binding))
+        for claim in binding.secrets:
+            owner = claim.owner or need.owner
+            if owner not in (provider, need.owner):
+                raise PluginError(
+                    provider,
+                    PROVIDE_HOOKS[need.capability],
+                    f"asked for secret {claim.name!r} owned by {owner!r}, neither itself nor the consumer",
+                )
+            namespace = claim.namespace or resolved.services[owner].namespace
+            secret_claims.append(claim.model_copy(update={"owner": owner, "namespace": namespace}))
+
+    protected: list[str] = []
+    secrets_provider = resolved.providers.get(Capability.SECRETS)
+    if secret_claims and secrets_provider is None:
+        first = secret_claims[0]
+        raise ResolutionError(
+            f"{first.owner} needs secrets ({first.name}) but no enabled plugin provides secrets; "
+            "install or enable a secrets provider such as ink-plugin-sealed-secrets"
+        )
+    for claim in _unique_secrets(secret_claims):
+        resolved_secret = secrets_mod.resolve(claim, master_key)
+        protected.extend(secrets_mod.generated_values(claim, master_key))
+        assert secrets_provider is not None
+        ctx = resolved.services[secrets_provider]
+        binding = host.call(
+            secrets_provider,
+            "ink_provide_secret",
+            secret=resolved_secret,
+            scope=sub_scope(claim.owner, "secret"),
+            ctx=ctx,
+        )
+        _check_binding(secrets_provider, "ink_provide_secret", binding, SecretBinding)
+        resolved.services[claim.owner].bindings[claim.key] = binding
+        ctx.served.append((claim, binding))
+
+    for name, ctx in resolved.services.items():
+        if host.implements(name, "ink_workloads"):
+            host.call(name, "ink_workloads", scope=scopes[name], ctx=ctx)
+
+    manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches)
+    return Synthesis(plan=resolved, manifests=manifests, protected_values=sorted(set(protected)))
+
+
+def _provide(
+    host: PluginHost, provider: str, need: Need, resolved: Plan, sub_scope: Callable[[str, str], Construct]
+) -> Binding:
+    hook = PROVIDE_HOOKS[need.capability]
+    kwargs: dict[str, Any] = {"ctx": resolved.services[provider], "scope": sub_scope(need.owner, need.capability.value)}
+    kwargs[
+        {
+            Capability.INGRESS: "route",
+            Capability.AUTH: "client",
+            Capability.DATABASE: "claim",
+            Capability.BACKUP: "target",
+        }[need.capability]
+    ] = need
+    binding = host.call(provider, hook, **kwargs)
+    if binding is None:
+        raise PluginError(
+            provider, hook, f"provides {need.capability.value} but returned nothing for {need.owner}'s {need.key}"
+        )
+    _check_binding(provider, hook, binding, BINDING_TYPES[need.capability])
+    return binding.model_copy(update={"provider": provider})
+
+
+def _check_binding(plugin: str, hook: str, binding: object, expected: type[BaseModel]) -> None:
+    if not isinstance(binding, expected):
+        raise PluginError(plugin, hook, f"returned {type(binding).__name__}, expected {expected.__name__}")
+
+
+def _unique_secrets(claims: list[SecretClaim]) -> list[SecretClaim]:
+    """One object per (namespace, name); two different claims for the same Secret are a bug."""
+    unique: dict[tuple[str, str], SecretClaim] = {}
+    for claim in claims:
+        existing = unique.setdefault((claim.namespace, claim.name), claim)
+        if existing != claim:
+            raise PluginError(
+                claim.owner,
+                "ink_secrets",
+                f"secret {claim.namespace}/{claim.name} is claimed twice "
+                f"with different contents (also by {existing.owner!r})",
+            )
+    return list(unique.values())
+
+
+# --- collect -------------------------------------------------------------------------------
+
+
+def _collect(
+    resolved: Plan, scopes: dict[str, Construct], api_object_type: type, patches: dict[str, list[dict[str, Any]]]
+) -> list[Manifest]:
+    manifests: list[Manifest] = []
+    owners: dict[tuple[str, str, str, str], str] = {}
+    for name, scope in scopes.items():
+        ctx = resolved.services[name]
+        manifests.append(Manifest(name, _namespace_object(ctx)))
+        for node in scope.node.find_all():
+            if not isinstance(node, api_object_type):
+                continue
+            try:
+                body = node.to_json()
+                ops = patches.get(node.node.path)
+                if ops:
+                    body = jsonpatch.apply_patch(body, ops, in_place=True)
+            except Exception as err:
+                raise PluginError(name, "ink_workloads", f"object {node.node.path} cannot be rendered: {err}") from err
+            manifests.append(Manifest(name, _finish(body, ctx)))
+    for manifest in manifests:
+        if manifest.identity in owners:
+            raise PluginError(
+                manifest.folder,
+                "ink_workloads",
+                f"{manifest.kind} {manifest.namespace or '-'}/{manifest.name} is also emitted by "
+                f"{owners[manifest.identity]!r}; object names must be unique",
+            )
+        owners[manifest.identity] = manifest.folder
+    manifests.sort(key=lambda m: (m.folder, m.filename))
+    return manifests
+
+
+def _namespace_object(ctx: ServiceContext) -> dict[str, Any]:
+    level = ctx.service.pod_security
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": ctx.namespace,
+            "labels": dict(
+                sorted(
+                    {
+                        **ctx.labels(),
+                        "pod-security.kubernetes.io/enforce": level,
+                        "pod-security.kubernetes.io/warn": level,
+                    }.items()
+                )
+            ),
+        },
+    }
+
+
+def _finish(body: dict[str, Any], ctx: ServiceContext) -> dict[str, Any]:
+    """Fill what every object needs: its namespace (if namespaced) and the standard labels."""
+    metadata = body.setdefault("metadata", {})
+    if body.get("kind") not in CLUSTER_SCOPED:
+        metadata.setdefault("namespace", ctx.namespace)
+    labels = metadata.setdefault("labels", {})
+    for key, value in ctx.labels().items():
+        labels.setdefault(key, value)
+    metadata["labels"] = dict(sorted(labels.items()))
+    return body
+
+
+def leaked_values(rendered: dict[str, str], protected: list[str]) -> list[tuple[str, str]]:
+    """(file, how) for every protected value found in plain text or base64 in the rendered files."""
+    needles: list[tuple[str, str]] = []
+    for value in protected:
+        needles.append((value, "in plain text"))
+        needles.append((base64.b64encode(value.encode()).decode(), "base64-encoded"))
+    return [(path, how) for path, text in rendered.items() for needle, how in needles if needle in text]

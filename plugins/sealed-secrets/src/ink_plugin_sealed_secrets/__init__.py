@@ -1,0 +1,68 @@
+"""ink plugin: Sealed Secrets.
+
+Provides ``secrets``: every generated credential reaches the output only as a SealedSecret,
+sealed offline with the controller's public certificate. Also installs the controller.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from ink import hookimpl
+from ink.models import Capability, ResolvedSecret, SecretBinding, ServiceInfo
+from ink.settings import PluginSettings
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.context import ServiceContext
+
+CONTROLLER_VERSION = "0.40.0"
+# https://github.com/bitnami/sealed-secrets: the chart moved to the bitnami org in 2026-06.
+CHART_REPO = "https://bitnami.github.io/sealed-secrets"
+CHART_VERSION = "2.20.0"  # ships controller 0.40.0
+
+
+class SealedSecretsSettings(PluginSettings):
+    certificate: str | None = Field(
+        default=None,
+        description="The controller's public certificate, relative to ink.toml. Get it once with `kubeseal "
+        "--controller-namespace sealed-secrets --controller-name sealed-secrets-controller --fetch-cert`. "
+        "Unset: a local development key pair in .ink/ is used and a warning is printed.",
+    )
+    controller_tag: str = Field(
+        default=CONTROLLER_VERSION,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        description="Tag of docker.io/bitnami/sealed-secrets-controller.",
+    )
+    chart_version: str = Field(default=CHART_VERSION, description="Version of the sealed-secrets Helm chart.")
+
+
+@hookimpl
+def ink_service_info() -> ServiceInfo:
+    return ServiceInfo(
+        name="sealed-secrets",
+        title="Sealed Secrets",
+        version=CONTROLLER_VERSION,
+        homepage="https://github.com/bitnami/sealed-secrets",
+        description="Encrypts generated credentials so they can live in Git; the controller decrypts them.",
+        settings_model=SealedSecretsSettings,
+        provides=(Capability.SECRETS,),
+    )
+
+
+@hookimpl
+def ink_provide_secret(secret: ResolvedSecret, scope: Construct, ctx: ServiceContext) -> SecretBinding:
+    from ink_plugin_sealed_secrets.construct import sealed_secret
+
+    sealed_secret(scope, secret=secret, ctx=ctx)
+    return SecretBinding(name=secret.name, namespace=secret.namespace, keys=tuple(sorted(secret.data)))
+
+
+@hookimpl
+def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
+    from ink_plugin_sealed_secrets.construct import controller
+
+    controller(scope, ctx=ctx)
