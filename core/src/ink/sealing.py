@@ -33,6 +33,8 @@ from ink.errors import SecretsError
 _H_LEN = 32  # SHA-256 output length, the OAEP hLen
 _ZERO_NONCE = bytes(12)
 _MIN_KEY_BITS = 2048
+DEV_CERT_NAME = "dev-sealing.crt"
+DEV_KEY_NAME = "dev-sealing.key"
 
 
 class Scope(enum.Enum):
@@ -171,7 +173,7 @@ def unseal_value(
 
 def generate_dev_keypair(directory: Path) -> tuple[Path, Path]:
     """Write a self-signed RSA-4096 sealing keypair like the controller's; reuse it if both files exist."""
-    cert_path, key_path = directory / "dev-sealing.crt", directory / "dev-sealing.key"
+    cert_path, key_path = directory / DEV_CERT_NAME, directory / DEV_KEY_NAME
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
     # Half a pair (e.g. an interrupted run) is useless: replace it with a fresh pair.

@@ -1,0 +1,116 @@
+"""Helpers for testing ink and ink plugins: synthesise in-process, read the result.
+
+Synthesising in-process reuses one jsii (Node) runtime for the whole test session, which
+is what keeps a suite of many synths fast::
+
+    from ink import testing
+
+    def test_my_plugin(tmp_path):
+        result = testing.synth(tmp_path, '[plugins.myservice]\\nreplicas = 2\\n',
+                               plugins=["myservice", "cloudnativepg", "sealed-secrets"])
+        deployment = testing.objects(result)["myservice/deployment-myservice.yaml"]
+        assert deployment["spec"]["replicas"] == 2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ink import run, sealing
+from ink.plugins import PluginHost, make_plugin_host
+
+TEST_MASTER_KEY = "ink-test-master-key-never-use-this-one-for-real-0123456789"
+"""A fixed master key, so tests see the same generated credentials every run."""
+
+
+@cache
+def _dev_keypair_cache() -> tuple[bytes, bytes]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        cert, key = sealing.generate_dev_keypair(Path(directory))
+        return cert.read_bytes(), key.read_bytes()
+
+
+def prepare(directory: Path, config: str = "") -> Path:
+    """Write ``ink.toml``, the test master key and a (cached) development sealing key pair.
+
+    Returns the path of ``ink.toml``.
+    """
+    state = directory / ".ink"
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (state / "master.key").write_text(TEST_MASTER_KEY + "\n", encoding="utf-8")
+    cert, key = _dev_keypair_cache()
+    (state / sealing.DEV_CERT_NAME).write_bytes(cert)
+    key_path = state / sealing.DEV_KEY_NAME
+    key_path.write_bytes(key)
+    key_path.chmod(0o600)
+    config_path = directory / "ink.toml"
+    config_path.write_text(config, encoding="utf-8")
+    return config_path
+
+
+def host(plugins: Sequence[str] | None = None, extra: Mapping[str, object] | None = None) -> PluginHost:
+    """A fresh plugin host: the installed plugins (or only ``plugins``), plus ``extra`` objects."""
+    environ = {"INK_LOAD_PLUGINS": ",".join(plugins)} if plugins is not None else {}
+    return make_plugin_host(environ=environ, extra=extra)
+
+
+def synth(
+    directory: Path,
+    config: str = "",
+    *,
+    plugins: Sequence[str] | None = None,
+    extra: Mapping[str, object] | None = None,
+    crd_dirs: Sequence[Path] = (),
+    validate: bool = True,
+) -> run.SynthResult:
+    """Run ``ink synth`` in-process on ``config`` in ``directory``; output goes to ``directory/dist``."""
+    config_path = prepare(directory, config)
+    return run.synth(
+        config_path=config_path,
+        out=directory / "dist",
+        extra_crd_dirs=list(crd_dirs),
+        validate=validate,
+        host=host(plugins, extra),
+    )
+
+
+def objects(result: run.SynthResult) -> dict[str, dict[str, Any]]:
+    """The synthesised objects by output path, e.g. ``vaultwarden/deployment-vaultwarden.yaml``."""
+    return {path: yaml.safe_load(text) for path, text in result.files.items()}
+
+
+def snapshot_text(result: run.SynthResult, folders: Sequence[str] | None = None) -> str:
+    """All files (or those of ``folders``) joined in path order, for a reviewed snapshot.
+
+    Sealed values are replaced by a placeholder: they depend on the sealing key, which tests
+    do not pin (the sealing tests prove those values separately).
+    """
+    parts = []
+    for path, text in sorted(result.files.items()):
+        if folders is None or path.split("/")[0] in folders:
+            parts.append(f"--- {path}\n{_mask_sealed(text)}")
+    return "\n".join(parts)
+
+
+def _mask_sealed(text: str) -> str:
+    lines = []
+    inside = False
+    for line in text.splitlines():
+        if line.strip() == "encryptedData:":
+            inside = True
+            lines.append(line)
+            continue
+        if inside and line.startswith("    ") and ": " in line:
+            key = line.split(": ", 1)[0]
+            lines.append(f"{key}: <sealed>")
+            continue
+        inside = False
+        lines.append(line)
+    return "\n".join(lines) + "\n"
