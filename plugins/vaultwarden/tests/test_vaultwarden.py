@@ -1,0 +1,103 @@
+"""Vaultwarden: discovery, the reviewed output, database wiring and settings overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ink import testing
+from ink.plugins import make_plugin_host
+from ink.validate import ManifestValidator
+
+PLUGINS = ["vaultwarden", "cloudnativepg", "sealed-secrets"]
+
+
+@pytest.fixture(scope="module")
+def default(tmp_path_factory: pytest.TempPathFactory):
+    return testing.synth(tmp_path_factory.mktemp("vaultwarden"), plugins=PLUGINS)
+
+
+def deployment(result) -> dict:
+    return testing.objects(result)["vaultwarden/deployment-vaultwarden.yaml"]
+
+
+def env_of(result) -> dict:
+    container = deployment(result)["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_discovered_through_its_entry_point() -> None:
+    host = make_plugin_host(environ={})
+    assert "vaultwarden" in host.names
+    assert host.dists["vaultwarden"].distribution == "ink-plugin-vaultwarden"
+
+
+def test_output_matches_reviewed_snapshot(default, snapshot) -> None:
+    assert testing.snapshot_text(default, ["vaultwarden"]) == snapshot
+
+
+def test_output_validates(default, crd_dir: Path) -> None:
+    report = ManifestValidator("1.33", [crd_dir]).validate_all(testing.objects(default).items())
+    assert report.problems == []
+    assert report.skipped == {}
+
+
+def test_database_url_comes_from_the_binding_secret(default) -> None:
+    env = env_of(default)
+    assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "vaultwarden-db", "key": "uri"}}
+    assert "vaultwarden/sealedsecret-vaultwarden-db.yaml" in default.files
+    database = testing.objects(default)["cloudnativepg/database-postgres-ha-vaultwarden.yaml"]
+    assert database["spec"]["owner"] == "vaultwarden"
+
+
+def test_upstream_facts(default) -> None:
+    container = deployment(default)["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "docker.io/vaultwarden/server:1.37.4"
+    assert container["ports"][0]["containerPort"] == 8080
+    assert container["livenessProbe"]["httpGet"] == {"path": "/alive", "port": 8080, "scheme": "HTTP"}
+    assert env_of(default)["DOMAIN"] == "https://vault.example.com"
+    assert env_of(default)["ROCKET_PORT"] == "8080"
+
+
+def test_single_replica_by_default_without_disruption_budget(default) -> None:
+    assert deployment(default)["spec"]["replicas"] == 1
+    assert not any(path.startswith("vaultwarden/poddisruptionbudget") for path in default.files)
+
+
+def test_settings_from_ink_toml(tmp_path: Path) -> None:
+    config = """
+domain = "home.example.org"
+
+[plugins.vaultwarden]
+hostname = "passwords"
+image_tag = "1.37.3"
+storage_size = "20Gi"
+signups_allowed = true
+env = { SENDS_ALLOWED = "false" }
+"""
+    result = testing.synth(tmp_path, config, plugins=PLUGINS)
+    env = env_of(result)
+    assert env["DOMAIN"] == "https://passwords.home.example.org"
+    assert env["SIGNUPS_ALLOWED"] == "true"
+    assert env["SENDS_ALLOWED"] == "false"
+    container = deployment(result)["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "docker.io/vaultwarden/server:1.37.3"
+    claim = testing.objects(result)["vaultwarden/persistentvolumeclaim-vaultwarden-data.yaml"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
+
+
+def test_replicas_from_the_environment_add_a_disruption_budget(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("INK_PLUGINS__VAULTWARDEN__REPLICAS", "3")
+    result = testing.synth(tmp_path, "[plugins.vaultwarden]\nreplicas = 1\n", plugins=PLUGINS)
+    assert deployment(result)["spec"]["replicas"] == 3
+    pdb = testing.objects(result)["vaultwarden/poddisruptionbudget-vaultwarden.yaml"]
+    assert pdb["spec"]["maxUnavailable"] == 1
+    claim = testing.objects(result)["vaultwarden/persistentvolumeclaim-vaultwarden-data.yaml"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_disabled_leaves_no_trace(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, "[plugins.vaultwarden]\nenabled = false\n", plugins=PLUGINS)
+    assert not any(path.startswith("vaultwarden/") for path in result.files)
+    assert "cloudnativepg/database-postgres-ha-vaultwarden.yaml" not in result.files
