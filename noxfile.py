@@ -1,0 +1,81 @@
+"""Tasks for ink's monorepo: `nox -l` lists them.
+
+The package list is derived from the tree (core/ and plugins/*/), never maintained by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests", "isolated"]
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+PLUGINS = sorted(p.parent.name for p in ROOT.glob("plugins/*/pyproject.toml") if not p.parent.name.startswith("_"))
+TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
+# Users must not see jsii's Node end-of-life banner; ink sets this itself, tests that start node directly too.
+ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _editable(*paths: str) -> list[str]:
+    return [arg for path in paths for arg in ("-e", path)]
+
+
+def _test_plugins(plugin: str) -> list[str]:
+    """The plugins a plugin's own tests need next to it (its providers), from [tool.ink] test-plugins."""
+    data = tomllib.loads((ROOT / "plugins" / plugin / "pyproject.toml").read_text())
+    return list(data.get("tool", {}).get("ink", {}).get("test-plugins", []))
+
+
+@nox.session(reuse_venv=True)
+def lint(session: nox.Session) -> None:
+    """Ruff: lint and formatting."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every package's tests and the cross-package tests, with all plugins installed."""
+    session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)), *TEST_DEPS)
+    paths = ["core/tests", *(f"plugins/{p}/tests" for p in PLUGINS), "tests"]
+    session.run("pytest", *(session.posargs or paths), env=ENV)
+
+
+@nox.session
+@nox.parametrize("plugin", PLUGINS, ids=PLUGINS)
+def isolated(session: nox.Session, plugin: str) -> None:
+    """One plugin installed alone with core (and the providers its tests need): proves it is independent."""
+    needed = [plugin, *_test_plugins(plugin)]
+    session.install(*_editable("core", *(f"plugins/{p}" for p in needed)), *TEST_DEPS)
+    session.run("pytest", f"plugins/{plugin}/tests", *session.posargs, env=ENV)
+
+
+@nox.session(reuse_venv=True)
+def synth(session: nox.Session) -> None:
+    """`ink synth` of the embedded default homelab (or ./ink.toml) into dist/."""
+    session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)))
+    session.run("ink", "synth", *session.posargs, env=ENV)
+
+
+@nox.session(reuse_venv=True, default=False)
+def bench(session: nox.Session) -> None:
+    """Time and memory of `ink synth` on the embedded default (cold process, several runs)."""
+    session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)))
+    session.run("python", "tests/bench.py", *session.posargs, env=ENV)
+
+
+@nox.session(default=False)
+def build(session: nox.Session) -> None:
+    """Build a wheel and sdist of every package (each is published on its own)."""
+    session.install("build")
+    for path in ["core", *(f"plugins/{p}" for p in PLUGINS)]:
+        session.run("python", "-m", "build", "--outdir", os.path.join(ROOT, "build", "packages"), path)

@@ -1,0 +1,74 @@
+"""Cross-package checks: every installed plugin loads and describes itself; hooks are documented."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from ink import hookspecs
+from ink.models import ServiceInfo
+from ink.plugins import make_plugin_host
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_DIRS = sorted(p.parent for p in ROOT.glob("plugins/*/pyproject.toml"))
+HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("ink_"))
+
+
+def test_every_plugin_in_the_tree_is_installed_and_loads() -> None:
+    host = make_plugin_host(environ={})
+    for directory in PLUGIN_DIRS:
+        assert directory.name in host.names, f"plugins/{directory.name} is not installed (pip install -e it)"
+        assert host.dists[directory.name].distribution == f"ink-plugin-{directory.name}"
+
+
+@pytest.mark.parametrize("directory", PLUGIN_DIRS, ids=[p.name for p in PLUGIN_DIRS])
+def test_plugin_package_shape(directory: Path) -> None:
+    module = "ink_plugin_" + directory.name.replace("-", "_")
+    assert (directory / "src" / module / "__init__.py").is_file(), "src layout, import name ink_plugin_<name>"
+    assert (directory / "README.md").read_text().count("\n") > 10, "a README that says what the plugin deploys"
+    assert list((directory / "tests").glob("test_*.py")), "tests next to the plugin"
+    text = (directory / "pyproject.toml").read_text()
+    assert f'name = "ink-plugin-{directory.name}"' in text
+    assert re.search(r'"ink-core>=[0-9.]+,<[0-9.]+"', text), "a ranged dependency on ink-core"
+    assert f'{directory.name} = "{module}"' in text, "an entry point in the 'ink' group"
+
+
+def test_every_plugin_describes_itself() -> None:
+    host = make_plugin_host(environ={})
+    for name in host.names:
+        info = host.call(name, "ink_service_info")
+        assert isinstance(info, ServiceInfo)
+        assert info.name == name
+        assert not info.version.startswith("latest")
+
+
+def test_every_hook_is_documented_under_its_exact_signature() -> None:
+    docs = (ROOT / "docs" / "plugin-hooks.md").read_text()
+    for name in HOOKS:
+        signature = inspect.signature(getattr(hookspecs, name))
+        heading = f"### `{name}({', '.join(signature.parameters)})`"
+        assert heading in docs, f"docs/plugin-hooks.md lacks the heading {heading}"
+
+
+def test_no_image_is_pinned_to_latest() -> None:
+    for path in ROOT.glob("plugins/*/src/**/*.py"):
+        assert not re.search(r"""["'][a-z0-9./_-]+:latest["']""", path.read_text()), path
+
+
+def test_example_config_is_valid_and_covers_every_global_setting() -> None:
+    from ink import config as config_mod
+    from ink.settings import InkSettings
+
+    example = ROOT / "ink.example.toml"
+    config = config_mod.load_config(example)
+    host = make_plugin_host(environ={})
+    tables = config_mod.plugin_tables(config, host.names)
+    for name, table in tables.items():
+        model = host.call(name, "ink_service_info").settings_model
+        config_mod.plugin_settings(config, name, table, model)
+    text = example.read_text()
+    for field in InkSettings.model_fields:
+        assert re.search(rf"^#? ?\[?{field}\b", text, re.MULTILINE), f"ink.example.toml does not show {field}"
