@@ -93,7 +93,7 @@ def test_configured_certificate_is_used_without_warning(tmp_path: Path) -> None:
 
 
 def test_missing_certificate_is_a_user_error(tmp_path: Path) -> None:
-    with pytest.raises(SecretsError, match="missing.pem"):
+    with pytest.raises(SecretsError, match=r"missing\.pem"):
         synth(tmp_path, '[plugins.sealed-secrets]\ncertificate = "missing.pem"\n')
 
 
