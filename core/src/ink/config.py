@@ -127,6 +127,8 @@ def _check_unknown_variables(environ: Mapping[str, str]) -> None:
     for name in sorted(environ):
         if not name.upper().startswith(ENV_PREFIX) or name.upper() in CONTROL_VARIABLES:
             continue
+        if name.upper().startswith("INK_SECRET_"):  # credentials only the user has (ink.secrets.UserSecrets)
+            continue
         head = name[len(ENV_PREFIX) :].lower().split("__")[0]
         if head not in fields:
             options = sorted(f"{ENV_PREFIX}{f.upper()}" for f in fields) + sorted(CONTROL_VARIABLES)

@@ -10,9 +10,11 @@ from ink.models import (
     AuthBinding,
     BackupBinding,
     Binding,
+    CertificateBinding,
     DatabaseBinding,
     Need,
     RouteBinding,
+    S3Binding,
     SecretBinding,
     ServiceInfo,
 )
@@ -46,6 +48,10 @@ class ServiceContext:
     warnings: list[str] = field(default_factory=list)
     patches: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     """JSON patches applied to rendered objects by node path (see :func:`ink.kube.patch`); shared by the run."""
+    services: dict[str, ServiceInfo] = field(default_factory=dict, repr=False)
+    """Every enabled service of the run (filled before the provide phase)."""
+    waves: dict[str, int] = field(default_factory=dict, repr=False)
+    """Deploy order of every enabled service: providers before the services that need them."""
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-run scratch space for the plugin (e.g. a loaded certificate); never global state."""
 
@@ -125,6 +131,12 @@ class ServiceContext:
 
     def backup(self, volume: str) -> BackupBinding:
         return self.binding(f"backup/{volume}", BackupBinding)
+
+    def bucket(self, bucket: str) -> S3Binding:
+        return self.binding(f"s3/{bucket}", S3Binding)
+
+    def certificate(self, name: str) -> CertificateBinding:
+        return self.binding(f"tls/{name}", CertificateBinding)
 
     def setting(self, name: str, default: Any = None) -> Any:
         return getattr(self.settings, name, default)

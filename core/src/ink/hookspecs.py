@@ -4,9 +4,10 @@ The hooks are grouped in the order core calls them:
 
 1. describe: ``ink_service_info``
 2. declare:  ``ink_ingress_routes``, ``ink_auth_clients``, ``ink_database_claims``,
-   ``ink_backup_targets``, ``ink_secrets``
-3. provide:  ``ink_provide_database``, ``ink_provide_ingress``, ``ink_provide_auth``,
-   ``ink_provide_backup``, ``ink_provide_secret``
+   ``ink_bucket_claims``, ``ink_certificate_claims``, ``ink_backup_targets``, ``ink_secrets``
+3. provide:  ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
+   ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress``, ``ink_provide_secret``
+   (called in this order, so an ingress provider sees the consumer's auth binding)
 4. build:    ``ink_workloads``
 
 Core calls every implementation *one plugin at a time*, so it always knows which plugin
@@ -29,11 +30,15 @@ if TYPE_CHECKING:
         AuthClient,
         BackupBinding,
         BackupTarget,
+        BucketClaim,
+        CertificateBinding,
+        CertificateClaim,
         DatabaseBinding,
         DatabaseClaim,
         ResolvedSecret,
         Route,
         RouteBinding,
+        S3Binding,
         SecretBinding,
         SecretClaim,
         ServiceInfo,
@@ -89,6 +94,24 @@ def ink_database_claims(ctx: ServiceContext) -> list[DatabaseClaim] | None:
 
 
 @hookspec
+def ink_bucket_claims(ctx: ServiceContext) -> list[BucketClaim] | None:
+    """Declare the S3 buckets the service needs from the S3 provider.
+
+    :return: Claims, or None for none. Core sets ``owner`` and ``namespace``.
+    :param ctx: The plugin's own context.
+    """
+
+
+@hookspec
+def ink_certificate_claims(ctx: ServiceContext) -> list[CertificateClaim] | None:
+    """Declare TLS certificates the service needs from the TLS provider.
+
+    :return: Claims, or None for none. Core sets ``owner`` and ``namespace``.
+    :param ctx: The plugin's own context.
+    """
+
+
+@hookspec
 def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget] | None:
     """Declare the volumes whose contents the backup provider must cover.
 
@@ -112,7 +135,9 @@ def ink_secrets(ctx: ServiceContext) -> list[SecretClaim] | None:
 
 
 @hookspec(firstresult=True)
-def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseBinding | None:
+def ink_provide_database(
+    claim: DatabaseClaim, scope: Construct, ctx: ServiceContext, consumer: ServiceContext
+) -> DatabaseBinding | None:
     """Fulfil a database claim of another service.
 
     Called only on the plugin that provides ``database``. Build the database-side objects
@@ -123,12 +148,53 @@ def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseB
 
     :return: How the consumer connects: host, port, database, user and secret refs.
     :param claim: The claim, with ``owner`` and ``namespace`` of the consumer.
+    :param scope: A construct inside the consumer's part of the output.
     :param ctx: The provider's own context.
+    :param consumer: The consumer's context, with the bindings it has so far.
     """
 
 
 @hookspec(firstresult=True)
-def ink_provide_ingress(route: Route, scope: Construct, ctx: ServiceContext) -> RouteBinding | None:
+def ink_provide_bucket(
+    claim: BucketClaim, scope: Construct, ctx: ServiceContext, consumer: ServiceContext
+) -> S3Binding | None:
+    """Fulfil a bucket claim of another service.
+
+    Called only on the plugin that provides ``s3``. Ask for the consumer's credentials Secret
+    through the binding's ``secrets``; create the bucket and its user in ``ink_workloads``.
+
+    Stops at first non-None result.
+
+    :return: The endpoint, bucket, region and the refs of the access key pair.
+    :param claim: The claim, with ``owner`` and ``namespace`` of the consumer.
+    :param scope: A construct inside the consumer's part of the output.
+    :param ctx: The provider's own context.
+    :param consumer: The consumer's context, with the bindings it has so far.
+    """
+
+
+@hookspec(firstresult=True)
+def ink_provide_certificate(
+    claim: CertificateClaim, scope: Construct, ctx: ServiceContext, consumer: ServiceContext
+) -> CertificateBinding | None:
+    """Fulfil a certificate claim: add the certificate request under ``scope``.
+
+    Called only on the plugin that provides ``tls``.
+
+    Stops at first non-None result.
+
+    :return: The name of the TLS Secret that will hold the certificate.
+    :param claim: The claim, with ``owner`` and ``namespace`` of the consumer.
+    :param scope: A construct inside the consumer's part of the output.
+    :param ctx: The provider's own context.
+    :param consumer: The consumer's context, with the bindings it has so far.
+    """
+
+
+@hookspec(firstresult=True)
+def ink_provide_ingress(
+    route: Route, scope: Construct, ctx: ServiceContext, consumer: ServiceContext
+) -> RouteBinding | None:
     """Fulfil a route of another service.
 
     Called only on the plugin that provides ``ingress``. Objects added under ``scope``
@@ -140,11 +206,14 @@ def ink_provide_ingress(route: Route, scope: Construct, ctx: ServiceContext) -> 
     :param route: The route, with ``owner`` and ``namespace`` of the consumer.
     :param scope: A construct inside the consumer's part of the output.
     :param ctx: The provider's own context.
+    :param consumer: The consumer's context: its auth binding for this host, if any, is already there.
     """
 
 
 @hookspec(firstresult=True)
-def ink_provide_auth(client: AuthClient, scope: Construct, ctx: ServiceContext) -> AuthBinding | None:
+def ink_provide_auth(
+    client: AuthClient, scope: Construct, ctx: ServiceContext, consumer: ServiceContext
+) -> AuthBinding | None:
     """Fulfil a single sign-on client of another service.
 
     Called only on the plugin that provides ``auth``.
@@ -155,11 +224,14 @@ def ink_provide_auth(client: AuthClient, scope: Construct, ctx: ServiceContext) 
     :param client: The client, with ``owner`` and ``namespace`` of the consumer.
     :param scope: A construct inside the consumer's part of the output.
     :param ctx: The provider's own context.
+    :param consumer: The consumer's context, with the bindings it has so far.
     """
 
 
 @hookspec(firstresult=True)
-def ink_provide_backup(target: BackupTarget, scope: Construct, ctx: ServiceContext) -> BackupBinding | None:
+def ink_provide_backup(
+    target: BackupTarget, scope: Construct, ctx: ServiceContext, consumer: ServiceContext
+) -> BackupBinding | None:
     """Cover a volume of another service with a backup schedule.
 
     Called only on the plugin that provides ``backup``.
@@ -170,6 +242,7 @@ def ink_provide_backup(target: BackupTarget, scope: Construct, ctx: ServiceConte
     :param target: The target, with ``owner`` and ``namespace`` of the consumer.
     :param scope: A construct inside the consumer's part of the output.
     :param ctx: The provider's own context.
+    :param consumer: The consumer's context, with the bindings it has so far.
     """
 
 

@@ -22,7 +22,7 @@ DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]
 """A DNS-1123 label: lowercase letters, digits and '-', at most 63 characters."""
 
 # Kubernetes resource.Quantity, e.g. "50Gi", "500m", "1.5".
-QUANTITY_PATTERN = r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[munkMGTPE]i?|Ki)?$"
+QUANTITY_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[munkMGTPE]|[KMGTPE]i)?$"
 Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN)]
 
 
@@ -42,6 +42,8 @@ class Capability(enum.StrEnum):
     DATABASE = "database"
     BACKUP = "backup"
     SECRETS = "secrets"
+    S3 = "s3"
+    TLS = "tls"
 
 
 # --- describe ---------------------------------------------------------------------------
@@ -130,6 +132,23 @@ class BackupTarget(Need):
     id_field: ClassVar[str] = "volume"
 
 
+class BucketClaim(Need):
+    """An S3 bucket with credentials of its own, from the S3 provider (MinIO or any S3 server)."""
+
+    capability: ClassVar[Capability] = Capability.S3
+    id_field: ClassVar[str] = "bucket"
+    bucket: DnsLabel = Field(description="Bucket name; unique across the homelab.")
+
+
+class CertificateClaim(Need):
+    """A TLS certificate for some DNS names, stored as a Secret in the owner's namespace."""
+
+    capability: ClassVar[Capability] = Capability.TLS
+    id_field: ClassVar[str] = "name"
+    name: DnsLabel = Field(description="Name of the Certificate and of its Secret.")
+    dns_names: tuple[str, ...] = Field(description="Names the certificate covers, e.g. '*.example.com'.")
+
+
 class GeneratedSecret(_Frozen):
     """A credential derived from the master key: stable across synths, never stored in plain text.
 
@@ -152,8 +171,19 @@ class SecretTemplate(_Frozen):
     values: dict[str, GeneratedSecret]
 
 
-SecretValue = str | GeneratedSecret | SecretTemplate
-"""A literal (non-secret, e.g. a user name), a generated credential, or a template."""
+class UserSecret(_Frozen):
+    """A credential only the user has (an API token), read when ``ink synth`` runs.
+
+    Looked up in the environment variable ``INK_SECRET_<NAME>`` (upper case, '-' as '_'), then in
+    ``.ink/secrets.toml`` (``<name> = "..."``). Never written anywhere but sealed.
+    """
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    description: str = ""
+
+
+SecretValue = str | GeneratedSecret | SecretTemplate | UserSecret
+"""A literal (non-secret, e.g. a user name), a generated credential, a template, or a user's secret."""
 
 
 class SecretClaim(Need):
@@ -192,6 +222,7 @@ class DatabaseBinding(Binding):
     user: str
     password: SecretKeyRef
     uri: SecretKeyRef = Field(description="postgresql://user:password@host:port/database")
+    backup_schedule: str = Field(default="", description="Cron schedule of the database's backups; '' for none.")
 
 
 class SecretBinding(Binding):
@@ -206,20 +237,39 @@ class SecretBinding(Binding):
 
 
 class RouteBinding(Binding):
-    url: str
-    tls_secret: str = ""
+    url: str = Field(description="Public URL, e.g. https://vault.example.com")
+    hostname: str = Field(description="Fully qualified host name.")
 
 
 class AuthBinding(Binding):
-    issuer_url: str = ""
+    kind: Literal["oidc", "forward-auth"]
+    issuer_url: str = Field(default="", description="OIDC issuer (discovery at <issuer>.well-known/...).")
     client_id: str = ""
     client_secret: SecretKeyRef | None = None
+    forward_auth_url: str = Field(default="", description="Where the ingress asks whether a request may pass.")
+    forward_auth_headers: tuple[str, ...] = Field(default=(), description="Headers copied to the app.")
 
 
 class BackupBinding(Binding):
-    schedule: str
-    ttl: str = ""
-    method: str = ""
+    schedule: str = Field(description="Cron schedule that covers the target.")
+    ttl: str = Field(default="", description="How long backups are kept, e.g. '720h'.")
+    method: str = Field(default="", description="How, e.g. 'velero file-system backup'.")
+    pod_annotations: dict[str, str] = Field(
+        default_factory=dict, description="Annotations the consumer's pods need for the backup to include the volume."
+    )
+
+
+class S3Binding(Binding):
+    endpoint: str = Field(description="S3 endpoint URL inside the cluster.")
+    bucket: str
+    region: str = "us-east-1"
+    access_key_id: SecretKeyRef
+    secret_access_key: SecretKeyRef
+    path_style: bool = True
+
+
+class CertificateBinding(Binding):
+    secret_name: str = Field(description="The kubernetes.io/tls Secret in the owner's namespace.")
 
 
 class ResolvedSecret(_Frozen):
@@ -244,6 +294,8 @@ NEED_TYPES: dict[Capability, type[Need]] = {
     Capability.DATABASE: DatabaseClaim,
     Capability.BACKUP: BackupTarget,
     Capability.SECRETS: SecretClaim,
+    Capability.S3: BucketClaim,
+    Capability.TLS: CertificateClaim,
 }
 
 BINDING_TYPES: dict[Capability, type[Binding]] = {
@@ -252,6 +304,8 @@ BINDING_TYPES: dict[Capability, type[Binding]] = {
     Capability.DATABASE: DatabaseBinding,
     Capability.BACKUP: BackupBinding,
     Capability.SECRETS: SecretBinding,
+    Capability.S3: S3Binding,
+    Capability.TLS: CertificateBinding,
 }
 
 JsonDict = dict[str, Any]

@@ -12,11 +12,13 @@ import hmac
 import os
 import secrets as _random
 import string
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ink.errors import SecretsError
-from ink.models import GeneratedSecret, ResolvedSecret, SecretClaim, SecretTemplate
+from ink.models import GeneratedSecret, ResolvedSecret, SecretClaim, SecretTemplate, SecretValue, UserSecret
 
 MIN_KEY_CHARS = 32
 ALPHABETS = {
@@ -100,29 +102,80 @@ def _write_new_key(path: Path) -> None:
         handle.write(_random.token_urlsafe(48) + "\n")
 
 
-def resolve(claim: SecretClaim, key: MasterKey) -> ResolvedSecret:
+USER_SECRETS_FILE = ".ink/secrets.toml"
+USER_SECRET_PREFIX = "INK_SECRET_"
+
+
+@dataclass
+class UserSecrets:
+    """Credentials only the user has (API tokens): ``INK_SECRET_<NAME>`` or ``.ink/secrets.toml``."""
+
+    values: dict[str, str]
+    path: Path
+    missing: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, base_dir: Path, environ: Mapping[str, str]) -> UserSecrets:
+        path = base_dir / USER_SECRETS_FILE
+        values: dict[str, str] = {}
+        if path.exists():
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+                raise SecretsError(f'{path}: cannot read ({err}); fix the file (name = "value" lines)') from None
+            for name, value in data.items():
+                if not isinstance(value, str):
+                    raise SecretsError(f'{path}: {name}: expected a string; write {name} = "..."')
+                values[name] = value
+        for variable, value in environ.items():
+            if variable.upper().startswith(USER_SECRET_PREFIX) and value:
+                values[variable[len(USER_SECRET_PREFIX) :].lower().replace("_", "-")] = value
+        return cls(values, path)
+
+    def get(self, secret: UserSecret) -> str:
+        value = self.values.get(secret.name)
+        if value is None:
+            self.missing[secret.name] = secret.description
+            return f"unset-{secret.name}"
+        return value
+
+    def warnings(self) -> list[str]:
+        return [
+            f"secret {name!r} ({description or 'provided by you'}) is not set: a placeholder was sealed. Set "
+            f'{USER_SECRET_PREFIX}{name.upper().replace("-", "_")} or add {name} = "..." to {self.path}'
+            for name, description in sorted(self.missing.items())
+        ]
+
+
+def resolve(claim: SecretClaim, key: MasterKey, user: UserSecrets | None = None) -> ResolvedSecret:
     """Compute every value of a claim."""
-    data = {name: _value(value, key) for name, value in sorted(claim.data.items())}
+    data = {name: _value(value, key, user) for name, value in sorted(claim.data.items())}
     return ResolvedSecret(
         owner=claim.owner, namespace=claim.namespace, name=claim.name, type=claim.type, labels=claim.labels, data=data
     )
 
 
-def _value(value: str | GeneratedSecret | SecretTemplate, key: MasterKey) -> str:
+def _value(value: SecretValue, key: MasterKey, user: UserSecrets | None) -> str:
     if isinstance(value, GeneratedSecret):
         return key.derive(value)
     if isinstance(value, SecretTemplate):
         return value.template.format(**{name: key.derive(spec) for name, spec in value.values.items()})
+    if isinstance(value, UserSecret):
+        if user is None:
+            raise SecretsError(f"secret {value.name!r} must be provided by you, but no user secrets were loaded")
+        return user.get(value)
     return value
 
 
-def generated_values(claim: SecretClaim, key: MasterKey) -> list[str]:
-    """Every generated (secret) value of a claim: what must never appear in the output in plain text."""
+def generated_values(claim: SecretClaim, key: MasterKey, user: UserSecrets | None = None) -> list[str]:
+    """Every secret value of a claim: what must never appear in the output in plain text."""
     found: list[str] = []
     for value in claim.data.values():
         if isinstance(value, GeneratedSecret):
             found.append(key.derive(value))
         elif isinstance(value, SecretTemplate):
             found.extend(key.derive(spec) for spec in value.values.values())
-            found.append(_value(value, key))
+            found.append(_value(value, key, user))
+        elif isinstance(value, UserSecret) and user is not None and value.name in user.values:
+            found.append(user.values[value.name])
     return found

@@ -44,16 +44,44 @@ DECLARE_HOOKS: dict[Capability, str] = {
     Capability.INGRESS: "ink_ingress_routes",
     Capability.AUTH: "ink_auth_clients",
     Capability.DATABASE: "ink_database_claims",
+    Capability.S3: "ink_bucket_claims",
+    Capability.TLS: "ink_certificate_claims",
     Capability.BACKUP: "ink_backup_targets",
     Capability.SECRETS: "ink_secrets",
 }
-PROVIDE_HOOKS: dict[Capability, str] = {
-    Capability.INGRESS: "ink_provide_ingress",
-    Capability.AUTH: "ink_provide_auth",
-    Capability.DATABASE: "ink_provide_database",
-    Capability.BACKUP: "ink_provide_backup",
-    Capability.SECRETS: "ink_provide_secret",
+# Provide hooks, in the order needs are answered: an ingress provider sees the auth binding of
+# the same host, a backup provider sees the bucket bindings. Secrets come last (see synthesise).
+PROVIDE_HOOKS: dict[Capability, tuple[str, str]] = {
+    Capability.DATABASE: ("ink_provide_database", "claim"),
+    Capability.S3: ("ink_provide_bucket", "claim"),
+    Capability.TLS: ("ink_provide_certificate", "claim"),
+    Capability.AUTH: ("ink_provide_auth", "client"),
+    Capability.BACKUP: ("ink_provide_backup", "target"),
+    Capability.INGRESS: ("ink_provide_ingress", "route"),
+    Capability.SECRETS: ("ink_provide_secret", "secret"),
 }
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+PROVIDE_ORDER = {capability: index for index, capability in enumerate(PROVIDE_HOOKS)}
+# API groups built into Kubernetes; objects of other groups are custom resources.
+BUILTIN_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "policy",
+        "autoscaling",
+        "networking.k8s.io",
+        "rbac.authorization.k8s.io",
+        "storage.k8s.io",
+        "apiextensions.k8s.io",
+        "admissionregistration.k8s.io",
+        "scheduling.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "node.k8s.io",
+        "certificates.k8s.io",
+    }
+)
 # Kinds without a namespace; every other object gets its folder's namespace if it has none.
 CLUSTER_SCOPED = frozenset(
     {
@@ -118,6 +146,33 @@ class Plan:
     needs: list[Need]
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def depends_on(self) -> dict[str, set[str]]:
+        """Service → the providers it needs (itself excluded)."""
+        graph: dict[str, set[str]] = {name: set() for name in self.services}
+        for need in self.needs:
+            provider = self.providers[need.capability]
+            if provider != need.owner:
+                graph[need.owner].add(provider)
+        return graph
+
+    def waves(self) -> dict[str, int]:
+        """Deploy order: 0 for services that need nobody, else 1 + the highest wave they depend on.
+
+        Services in a dependency cycle share a wave (Argo CD retries until both are healthy).
+        """
+        graph = self.depends_on
+        waves: dict[str, int] = {}
+        remaining = dict(graph)
+        while remaining:
+            ready = {n for n, deps in remaining.items() if deps <= waves.keys()}
+            if not ready:  # a cycle: settle its members together
+                ready = set(remaining)
+            for name in ready:
+                waves[name] = 1 + max((waves.get(d, 0) for d in graph[name] if d in waves), default=-1)
+                remaining.pop(name)
+        return dict(sorted(waves.items()))
+
 
 @dataclass
 class Synthesis:
@@ -165,6 +220,7 @@ def plan(config: Config, host: PluginHost) -> Plan:
             providers[capability] = name
 
     needs = _declare(host, services)
+    needs.sort(key=lambda need: PROVIDE_ORDER[need.capability])  # stable: plugin order within a capability
     for need in needs:
         if need.capability not in providers:
             raise ResolutionError(
@@ -239,10 +295,14 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
     chart = kube.cdk8s.Chart(app, "ink", disable_resource_name_hashes=True)
     scopes = {name: kube.Construct(chart, name) for name in resolved.services}
     patches: dict[str, list[dict[str, Any]]] = {}
+    waves = resolved.waves()
+    infos = {name: ctx.service for name, ctx in resolved.services.items()}
     for ctx in resolved.services.values():
         ctx.master_key = master_key
         ctx.warnings = resolved.warnings
         ctx.patches = patches
+        ctx.services = infos
+        ctx.waves = waves
 
     secret_claims: list[SecretClaim] = []
     counters: dict[str, int] = defaultdict(int)
@@ -265,7 +325,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             if owner not in (provider, need.owner):
                 raise PluginError(
                     provider,
-                    PROVIDE_HOOKS[need.capability],
+                    PROVIDE_HOOKS[need.capability][0],
                     f"asked for secret {claim.name!r} owned by {owner!r}, neither itself nor the consumer",
                 )
             namespace = claim.namespace or resolved.services[owner].namespace
@@ -279,9 +339,10 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             f"{first.owner} needs secrets ({first.name}) but no enabled plugin provides secrets; "
             "install or enable a secrets provider such as ink-plugin-sealed-secrets"
         )
+    user_secrets = secrets_mod.UserSecrets.load(config.base_dir, config.environ)
     for claim in _unique_secrets(secret_claims):
-        resolved_secret = secrets_mod.resolve(claim, master_key)
-        protected.extend(secrets_mod.generated_values(claim, master_key))
+        resolved_secret = secrets_mod.resolve(claim, master_key, user_secrets)
+        protected.extend(secrets_mod.generated_values(claim, master_key, user_secrets))
         assert secrets_provider is not None
         ctx = resolved.services[secrets_provider]
         binding = host.call(
@@ -299,6 +360,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         if host.implements(name, "ink_workloads"):
             host.call(name, "ink_workloads", scope=scopes[name], ctx=ctx)
 
+    resolved.warnings.extend(user_secrets.warnings())
     manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches)
     return Synthesis(plan=resolved, manifests=manifests, protected_values=sorted(set(protected)))
 
@@ -306,16 +368,13 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
 def _provide(
     host: PluginHost, provider: str, need: Need, resolved: Plan, sub_scope: Callable[[str, str], Construct]
 ) -> Binding:
-    hook = PROVIDE_HOOKS[need.capability]
-    kwargs: dict[str, Any] = {"ctx": resolved.services[provider], "scope": sub_scope(need.owner, need.capability.value)}
-    kwargs[
-        {
-            Capability.INGRESS: "route",
-            Capability.AUTH: "client",
-            Capability.DATABASE: "claim",
-            Capability.BACKUP: "target",
-        }[need.capability]
-    ] = need
+    hook, argument = PROVIDE_HOOKS[need.capability]
+    kwargs: dict[str, Any] = {
+        argument: need,
+        "scope": sub_scope(need.owner, need.capability.value),
+        "ctx": resolved.services[provider],
+        "consumer": resolved.services[need.owner],
+    }
     binding = host.call(provider, hook, **kwargs)
     if binding is None:
         raise PluginError(
@@ -409,6 +468,13 @@ def _finish(body: dict[str, Any], ctx: ServiceContext) -> dict[str, Any]:
     for key, value in ctx.labels().items():
         labels.setdefault(key, value)
     metadata["labels"] = dict(sorted(labels.items()))
+    group = str(body.get("apiVersion", "")).rpartition("/")[0]
+    if group not in BUILTIN_GROUPS:
+        # Its CRD may be installed by an operator in the same sync; let Argo CD apply it once it exists.
+        annotations = metadata.setdefault("annotations", {})
+        options = [o for o in annotations.get(SYNC_OPTIONS, "").split(",") if o]
+        if "SkipDryRunOnMissingResource=true" not in options:
+            annotations[SYNC_OPTIONS] = ",".join([*options, "SkipDryRunOnMissingResource=true"])
     return body
 
 

@@ -56,7 +56,9 @@ def test_cluster_defaults(default) -> None:
         {"name": "notes", "ensure": "present", "login": True, "passwordSecret": {"name": "postgres-ha-role-notes"}}
     ]
     # Argo CD must never prune the cluster.
-    assert cluster["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Delete=false,Prune=false"
+    assert cluster["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == (
+        "Delete=false,Prune=false,SkipDryRunOnMissingResource=true"
+    )
 
 
 def test_database_with_extension_and_retained_on_removal(default) -> None:
