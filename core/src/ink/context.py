@@ -50,6 +50,8 @@ class ServiceContext:
     """JSON patches applied to rendered objects by node path (see :func:`ink.kube.patch`); shared by the run."""
     services: dict[str, ServiceInfo] = field(default_factory=dict, repr=False)
     """Every enabled service of the run (filled before the provide phase)."""
+    needs: list[Need] = field(default_factory=list, repr=False)
+    """Every need declared in the run, e.g. for a tunnel that exposes all public routes."""
     waves: dict[str, int] = field(default_factory=dict, repr=False)
     """Deploy order of every enabled service: providers before the services that need them."""
     cache: dict[str, Any] = field(default_factory=dict)

@@ -193,7 +193,9 @@ class WebService(Construct):
             metadata=meta,
             replicas=props.replicas,
             select=False,
-            pod_metadata=cdk8s.ApiObjectMetadata(labels=labels),
+            pod_metadata=cdk8s.ApiObjectMetadata(
+                labels=labels, annotations=backup_annotations(ctx, name, props.volumes)
+            ),
             automount_service_account_token=False,
             # A ReadWriteOnce volume cannot attach to a second node during a rolling update.
             strategy=kplus.DeploymentStrategy.recreate() if has_rwo else None,
@@ -274,6 +276,16 @@ class WebService(Construct):
                     "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
                 },
             )
+
+
+def backup_annotations(ctx: ServiceContext, name: str, volumes: Sequence[Volume]) -> dict[str, str] | None:
+    """Pod annotations the backup provider asked for, for the volumes it covers (values joined by ',')."""
+    merged: dict[str, list[str]] = {}
+    for volume in volumes:
+        binding = ctx.bindings.get(f"backup/{name}-{volume.name}")
+        for key, value in getattr(binding, "pod_annotations", {}).items():
+            merged.setdefault(key, []).extend(v for v in value.split(",") if v not in merged.get(key, []))
+    return {key: ",".join(values) for key, values in sorted(merged.items())} or None
 
 
 _PULL_POLICIES = {"Always": kplus.ImagePullPolicy.ALWAYS, "IfNotPresent": kplus.ImagePullPolicy.IF_NOT_PRESENT}

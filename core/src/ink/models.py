@@ -241,6 +241,14 @@ class RouteBinding(Binding):
     hostname: str = Field(description="Fully qualified host name.")
 
 
+class ServiceRef(_Frozen):
+    """A Service port anywhere in the cluster."""
+
+    namespace: str
+    name: str
+    port: int
+
+
 class AuthBinding(Binding):
     kind: Literal["oidc", "forward-auth"]
     issuer_url: str = Field(default="", description="OIDC issuer (discovery at <issuer>.well-known/...).")
@@ -248,6 +256,8 @@ class AuthBinding(Binding):
     client_secret: SecretKeyRef | None = None
     forward_auth_url: str = Field(default="", description="Where the ingress asks whether a request may pass.")
     forward_auth_headers: tuple[str, ...] = Field(default=(), description="Headers copied to the app.")
+    outpost_path: str = Field(default="", description="Path prefix on the app's host that the IdP must answer.")
+    outpost_service: ServiceRef | None = Field(default=None, description="Where requests to outpost_path go.")
 
 
 class BackupBinding(Binding):

@@ -302,6 +302,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         ctx.warnings = resolved.warnings
         ctx.patches = patches
         ctx.services = infos
+        ctx.needs = resolved.needs
         ctx.waves = waves
 
     secret_claims: list[SecretClaim] = []
