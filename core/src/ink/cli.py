@@ -41,7 +41,7 @@ class _Group(click.Group):
         except ValidationFailed as err:
             for problem in err.problems:
                 err_console.print(f"[red]invalid[/red] {escape(problem)}", markup=True)
-            err_console.print(f"[bold red]error:[/bold red] {err.message}; the output was not written", markup=True)
+            err_console.print(f"[bold red]error:[/bold red] {escape(err.message)}", markup=True)
             ctx.exit(err.exit_code)
         except InkError as err:
             if ctx.obj and ctx.obj.get("debug"):
@@ -148,7 +148,7 @@ def validate(
             f"[yellow]skipped[/yellow] {count} {api_version} {kind} (no schema; pass --crd-dir)", markup=True
         )
     if not report.ok:
-        raise ValidationFailed([str(p) for p in report.problems])
+        raise ValidationFailed([str(p) for p in report.problems], context="in the checked manifests")
     out_console.print(f"[green]valid[/green]: {report.checked} objects", markup=True)
 
 
@@ -159,10 +159,56 @@ def plugins(config_path: Path | None) -> None:
     from ink import run
 
     rows = run.plugin_rows(config_path)
-    table = Table("name", "distribution", "version", "deploys", "provides", "needs", "enabled")
+    headers = ("name", "distribution", "version", "deploys", "provides", "needs", "enabled")
+    if not out_console.is_terminal:  # piped: plain tab-separated rows, nothing cut short
+        for row in [headers, *rows]:
+            click.echo("\t".join(row))
+        return
+    table = Table(*headers)
     for row in rows:
         table.add_row(*row)
     out_console.print(table)
+
+
+@main.command()
+@_config_option
+@click.option("--strict", is_flag=True, help="Exit 1 when a volume or database is not covered by a backup.")
+def backups(config_path: Path | None, strict: bool) -> None:
+    """List every volume and database and the backup schedule that covers it."""
+    from ink import run
+
+    rows = run.backup_report(config_path)
+    table = Table("service", "kind", "name", "covered by", "schedule", "retention")
+    uncovered = 0
+    for row in rows:
+        covered = row.covered_by or "[bold red]NOT COVERED[/bold red]"
+        uncovered += not row.covered_by
+        table.add_row(row.service, row.kind, escape(row.name), covered, row.schedule or "-", row.retention or "-")
+    out_console.print(table)
+    if uncovered:
+        err_console.print(f"[yellow]{uncovered} not covered by any backup[/yellow]", markup=True)
+        if strict:
+            raise click.exceptions.Exit(1)
+
+
+@main.command()
+@_config_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("docs/plugins"),
+    show_default=True,
+    help="Folder for the pages.",
+)
+def docs(config_path: Path | None, out: Path) -> None:
+    """Write a reference page per installed plugin (settings from its model, then its README)."""
+    from ink import run
+
+    pages = run.plugin_docs(config_path)
+    from ink.docgen import write_pages
+
+    write_pages(pages, out)
+    out_console.print(f"[green]wrote[/green] {len(pages)} pages to {out}/", markup=True)
 
 
 @main.command()

@@ -24,6 +24,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_settings import SettingsError
 
 from ink.errors import ConfigError
+from ink.models import DNS_LABEL_PATTERN, QUANTITY_PATTERN
 from ink.settings import ENV_PREFIX, InkSettings
 
 CONFIG_FILE = "ink.toml"
@@ -117,9 +118,22 @@ def load_config(path: Path | None) -> Config:
     except ValidationError as err:
         raise _config_error(config, err, InkSettings) from None
     except SettingsError as err:
-        raise ConfigError(f"environment: {_first_line(str(err))}; check the INK_* variables") from None
+        raise _settings_error(environ, err) from None
     config.settings = settings
     return config
+
+
+def _settings_error(environ: Mapping[str, str], err: SettingsError) -> ConfigError:
+    """pydantic-settings could not decode a variable (lists and tables must be JSON)."""
+    match = re.search(r'field "(\w+)"', str(err))
+    field_name = match.group(1) if match else ""
+    prefix = f"{ENV_PREFIX}{field_name.upper()}"
+    names = [n for n in sorted(environ) if n.upper() == prefix or n.upper().startswith(prefix + "__")]
+    where = f"environment variable {names[0]}" if names else "environment"
+    return ConfigError(
+        f"{where}: cannot decode the value for {field_name or 'a setting'}; lists and tables must be JSON, "
+        'e.g. \'["crds"]\' or \'{"key": "value"}\''
+    )
 
 
 def _check_unknown_variables(environ: Mapping[str, str]) -> None:
@@ -238,12 +252,20 @@ def _describe(error: Any, model: type[BaseModel], loc: tuple[str, ...]) -> str:
         siblings = _field_names(model, loc[:-1])
         hint = _did_you_mean(loc[-1], siblings)
         valid = f"; valid keys here: {', '.join(siblings)}" if siblings and not hint else ""
-        return f"unknown key{hint}{valid}; remove it or fix the spelling"
+        return f"unknown key{hint}{valid}; remove it or fix the spelling" if not hint else f"unknown key{hint}"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        message = _PATTERN_HINTS.get(str(error.get("ctx", {}).get("pattern", "")), message)
     given = error.get("input")
     if kind != "missing" and not isinstance(given, dict | list):
         message += f" (got {given!r})"
     return message
+
+
+_PATTERN_HINTS = {
+    QUANTITY_PATTERN: "expected a Kubernetes quantity such as '5Gi', '500Mi' or '250m'",
+    DNS_LABEL_PATTERN: "expected a DNS label: lowercase letters, digits and '-', at most 63 characters",
+}
 
 
 def _field_names(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
@@ -265,10 +287,15 @@ def _where(config: Config, loc: tuple[str, ...]) -> str:
 
 
 def _env_variable(environ: Mapping[str, str], loc: tuple[str, ...]) -> str | None:
+    """The INK_* variable that set ``loc`` (or a table above it, or a key below it)."""
+
+    def norm(name: str) -> str:
+        return name.upper().replace("-", "_")
+
     for depth in range(len(loc), 0, -1):
-        wanted = (ENV_PREFIX + "__".join(loc[:depth])).upper().replace("-", "_")
-        for name in environ:
-            if name.upper().replace("-", "_") == wanted:
+        wanted = norm(ENV_PREFIX + "__".join(loc[:depth]))
+        for name in sorted(environ):
+            if norm(name) == wanted or (depth == len(loc) and norm(name).startswith(wanted + "__")):
                 return name
     return None
 
@@ -295,8 +322,4 @@ def _locate(text: str, loc: tuple[str, ...]) -> int | None:
 
 def _did_you_mean(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "invalid value"
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -57,7 +57,7 @@ class ValidationFailed(InkError):
 
     exit_code = 1
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], context: str = "in the synthesised output; nothing was written") -> None:
         count = len(problems)
-        super().__init__(f"{count} validation problem{'s' if count != 1 else ''} in the synthesised output")
+        super().__init__(f"{count} validation problem{'s' if count != 1 else ''} {context}")
         self.problems = problems

@@ -50,8 +50,12 @@ def write_tree(out: Path, files: dict[str, str], *, wait: bool = True) -> None:
         _recover(out)
         _check_replaceable(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
+        # mkdtemp makes it 0700; keep the old output's mode, or what the umask gives a new folder.
+        staging.chmod(out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~_umask())
         try:
             for relative, text in sorted(files.items()):
+                if relative.startswith("/") or ".." in Path(relative).parts:
+                    raise ValueError(f"output path {relative!r} escapes the output folder")
                 path = staging / relative
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _write_synced(path, text)
@@ -65,6 +69,12 @@ def write_tree(out: Path, files: dict[str, str], *, wait: bool = True) -> None:
             _fsync_dir(parent)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _check_replaceable(out: Path) -> None:

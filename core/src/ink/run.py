@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 from ink import synth as synth_mod
 from ink.config import Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed
+from ink.models import DatabaseClaim
 from ink.output import to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
 from ink.secrets import MasterKey, load_master_key
@@ -47,11 +48,10 @@ def synth(
     synthesis = synth_mod.synthesise(config, host, master_key, plan)
 
     files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
+    origins = {m.path: m.origin for m in synthesis.manifests}
     for path, how in synth_mod.leaked_values(files, synthesis.protected_values):
         raise PluginError(
-            path.split("/")[0],
-            "ink_workloads",
-            f"{path} contains a generated secret {how}; secrets must only reach the output sealed",
+            *origins[path], f"{path} contains a generated secret {how}; secrets must only reach the output sealed"
         )
     summary = "not validated"
     if validator is not None:
@@ -136,13 +136,57 @@ def validate_paths(
     return validator.validate_all(documents)
 
 
+@dataclass(frozen=True)
+class BackupRow:
+    service: str
+    kind: str  # "volume" or "database"
+    name: str
+    covered_by: str  # provider plugin, or "" when nothing covers it
+    schedule: str
+    retention: str
+
+
+def backup_report(config_path: Path | None, host: PluginHost | None = None) -> list[BackupRow]:
+    """Every volume ink emits and every database claimed, with the schedule that covers it."""
+    config = load_config(find_config(config_path, os.environ))
+    host = host or make_plugin_host()
+    plan = synth_mod.plan(config, host)
+    synthesis = synth_mod.synthesise(config, host, _master_key(config, plan.warnings), plan)
+    rows: list[BackupRow] = []
+    for manifest in synthesis.manifests:
+        if manifest.kind != "PersistentVolumeClaim":
+            continue
+        ctx = plan.services[manifest.folder]
+        binding = ctx.bindings.get(f"backup/{manifest.name}")
+        rows.append(
+            BackupRow(
+                manifest.folder,
+                "volume",
+                f"{manifest.namespace}/{manifest.name}",
+                getattr(binding, "provider", ""),
+                getattr(binding, "schedule", ""),
+                getattr(binding, "ttl", ""),
+            )
+        )
+    for need in plan.needs:
+        if isinstance(need, DatabaseClaim):
+            database = plan.services[need.owner].bindings.get(need.key)
+            schedule = getattr(database, "backup_schedule", "")
+            provider = getattr(database, "provider", "") if schedule else ""
+            rows.append(BackupRow(need.owner, "database", need.name, provider, schedule, ""))
+    return sorted(rows, key=lambda r: (r.service, r.kind, r.name))
+
+
 def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
+    """One row per installed plugin. Works even when a need has no provider: that is when you look."""
     config = load_config(find_config(config_path, os.environ))
     host = make_plugin_host()
-    plan = synth_mod.plan(config, host)
+    services = synth_mod.describe(config, host)
+    provided = {c for ctx in services.values() for c in ctx.service.provides}
     needs: dict[str, set[str]] = {}
-    for need in plan.needs:
-        needs.setdefault(need.owner, set()).add(need.capability.value)
+    for need in synth_mod.declare(host, services):
+        label = need.capability.value if need.capability in provided else f"{need.capability.value} (no provider!)"
+        needs.setdefault(need.owner, set()).add(label)
     rows = []
     for name in host.names:
         info = host.call(name, "ink_service_info")
@@ -155,10 +199,25 @@ def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
                 f"{info.title} {info.version}",
                 ", ".join(c.value for c in info.provides) or "-",
                 ", ".join(sorted(needs.get(name, ()))) or "-",
-                "yes" if name in plan.services else "no",
+                "yes" if name in services else "no",
             )
         )
     return rows
+
+
+def plugin_docs(config_path: Path | None = None, host: PluginHost | None = None) -> dict[str, str]:
+    """docs/plugins/<name>.md for every installed plugin (needs from the embedded default's plan)."""
+    from ink.docgen import plugin_pages
+
+    config = load_config(find_config(config_path, os.environ))
+    host = host or make_plugin_host()
+    services = synth_mod.describe(config, host)
+    needs: dict[str, list[str]] = {}
+    for need in synth_mod.declare(host, services):
+        needs.setdefault(need.owner, [])
+        if need.capability.value not in needs[need.owner]:
+            needs[need.owner].append(need.capability.value)
+    return plugin_pages(host, needs)
 
 
 def config_schema(host: PluginHost | None = None) -> dict[str, Any]:

@@ -176,6 +176,6 @@ def generated_values(claim: SecretClaim, key: MasterKey, user: UserSecrets | Non
         elif isinstance(value, SecretTemplate):
             found.extend(key.derive(spec) for spec in value.values.values())
             found.append(_value(value, key, user))
-        elif isinstance(value, UserSecret) and user is not None and value.name in user.values:
-            found.append(user.values[value.name])
+        elif isinstance(value, UserSecret) and user is not None and len(user.values.get(value.name, "")) >= 8:
+            found.append(user.values[value.name])  # shorter values would match unrelated text
     return found

@@ -143,7 +143,9 @@ class ServiceSettings(PluginSettings):
 
     image_tag: ImageTag | None = Field(default=None, description="Override the main image's tag (pinned default).")
     replicas: int = Field(default=1, ge=0, le=20, description="Number of pods of the main workload.")
-    resources: ContainerResources = Field(default_factory=ContainerResources)
+    resources: ContainerResources = Field(
+        default_factory=ContainerResources, description="CPU and memory requests and limits of the main container."
+    )
     hostname: DnsLabel | None = Field(default=None, description="Subdomain under the domain; plugin default if unset.")
     storage_size: Quantity | None = Field(default=None, description="Size of the main data volume.")
     env: dict[EnvName, str] = Field(

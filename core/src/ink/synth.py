@@ -110,6 +110,8 @@ class Manifest:
 
     folder: str
     body: dict[str, Any]
+    origin: tuple[str, str] = ("", "")
+    """The plugin and hook that built the object (for error messages)."""
 
     @property
     def kind(self) -> str:
@@ -187,6 +189,30 @@ class Synthesis:
 
 def plan(config: Config, host: PluginHost) -> Plan:
     """Describe every plugin, validate its settings, and resolve needs to providers."""
+    services = describe(config, host)
+    providers: dict[Capability, str] = {}
+    for name, ctx in services.items():
+        for capability in ctx.service.provides:
+            if capability in providers:
+                raise ResolutionError(
+                    f"two plugins provide {capability.value}: {providers[capability]!r} and {name!r}; "
+                    f"disable one with [plugins.{name}] enabled = false"
+                )
+            providers[capability] = name
+
+    needs = declare(host, services)
+    for need in needs:
+        if need.capability not in providers:
+            raise ResolutionError(
+                f"{need.owner} needs {need.capability.value} ({need.key}) but no enabled plugin provides it; "
+                f"install or enable a provider of {need.capability.value}, or turn the need off in "
+                f"[plugins.{need.owner}] (see `ink schema`), or disable {need.owner}"
+            )
+    return Plan(services=services, providers=providers, needs=needs)
+
+
+def describe(config: Config, host: PluginHost) -> dict[str, ServiceContext]:
+    """Every enabled plugin's description and validated settings."""
     infos: dict[str, ServiceInfo] = {}
     for name in host.names:
         info = host.call(name, "ink_service_info")
@@ -208,29 +234,11 @@ def plan(config: Config, host: PluginHost) -> Plan:
                 service=info, settings=settings, config=config.settings, base_dir=config.base_dir
             )
     _check_namespaces(services)
-
-    providers: dict[Capability, str] = {}
-    for name, ctx in services.items():
-        for capability in ctx.service.provides:
-            if capability in providers:
-                raise ResolutionError(
-                    f"two plugins provide {capability.value}: {providers[capability]!r} and {name!r}; "
-                    f"disable one with [plugins.{name}] enabled = false"
-                )
-            providers[capability] = name
-
-    needs = _declare(host, services)
-    needs.sort(key=lambda need: PROVIDE_ORDER[need.capability])  # stable: plugin order within a capability
-    for need in needs:
-        if need.capability not in providers:
-            raise ResolutionError(
-                f"{need.owner} needs {need.capability.value} ({need.key}) but no enabled plugin provides it; "
-                f"install or enable a {need.capability.value} provider, or disable {need.owner}"
-            )
-    return Plan(services=services, providers=providers, needs=needs)
+    return services
 
 
-def _declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need]:
+def declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need]:
+    """Every need of every enabled plugin, owner-stamped, in the order they are answered."""
     needs: list[Need] = []
     seen: dict[str, str] = {}
     for capability, hook in DECLARE_HOOKS.items():
@@ -257,6 +265,7 @@ def _declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need
                 seen[key] = name
                 needs.append(need)
     _check_hosts(needs)
+    needs.sort(key=lambda need: PROVIDE_ORDER[need.capability])  # stable: plugin order within a capability
     return needs
 
 
@@ -308,9 +317,14 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
     secret_claims: list[SecretClaim] = []
     counters: dict[str, int] = defaultdict(int)
 
-    def sub_scope(owner: str, label: str) -> Construct:
+    origins: dict[str, tuple[str, str]] = {}
+
+    def sub_scope(owner: str, label: str, plugin: str, hook: str) -> Construct:
+        """A construct in ``owner``'s folder for objects ``plugin`` adds in ``hook``."""
         counters[owner] += 1
-        return kube.Construct(scopes[owner], f"{label}-{counters[owner]}")
+        scope = kube.Construct(scopes[owner], f"{label}-{counters[owner]}")
+        origins[scope.node.path + "/"] = (plugin, hook)
+        return scope
 
     for need in resolved.needs:
         if need.capability is Capability.SECRETS:
@@ -350,7 +364,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             secrets_provider,
             "ink_provide_secret",
             secret=resolved_secret,
-            scope=sub_scope(claim.owner, "secret"),
+            scope=sub_scope(claim.owner, "secret", secrets_provider, "ink_provide_secret"),
             ctx=ctx,
         )
         _check_binding(secrets_provider, "ink_provide_secret", binding, SecretBinding)
@@ -362,17 +376,21 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             host.call(name, "ink_workloads", scope=scopes[name], ctx=ctx)
 
     resolved.warnings.extend(user_secrets.warnings())
-    manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches)
+    manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches, origins)
     return Synthesis(plan=resolved, manifests=manifests, protected_values=sorted(set(protected)))
 
 
 def _provide(
-    host: PluginHost, provider: str, need: Need, resolved: Plan, sub_scope: Callable[[str, str], Construct]
+    host: PluginHost,
+    provider: str,
+    need: Need,
+    resolved: Plan,
+    sub_scope: Callable[[str, str, str, str], Construct],
 ) -> Binding:
     hook, argument = PROVIDE_HOOKS[need.capability]
     kwargs: dict[str, Any] = {
         argument: need,
-        "scope": sub_scope(need.owner, need.capability.value),
+        "scope": sub_scope(need.owner, need.capability.value, provider, hook),
         "ctx": resolved.services[provider],
         "consumer": resolved.services[need.owner],
     }
@@ -409,33 +427,39 @@ def _unique_secrets(claims: list[SecretClaim]) -> list[SecretClaim]:
 
 
 def _collect(
-    resolved: Plan, scopes: dict[str, Construct], api_object_type: type, patches: dict[str, list[dict[str, Any]]]
+    resolved: Plan,
+    scopes: dict[str, Construct],
+    api_object_type: type,
+    patches: dict[str, list[dict[str, Any]]],
+    origins: dict[str, tuple[str, str]],
 ) -> list[Manifest]:
     manifests: list[Manifest] = []
-    owners: dict[tuple[str, str, str, str], str] = {}
+    owners: dict[tuple[str, str, str, str], Manifest] = {}
     for name, scope in scopes.items():
         ctx = resolved.services[name]
-        manifests.append(Manifest(name, _namespace_object(ctx)))
+        manifests.append(Manifest(name, _namespace_object(ctx), ("ink", "core")))
         for node in scope.node.find_all():
             if not isinstance(node, api_object_type):
                 continue
+            path = node.node.path
+            origin = next((o for prefix, o in origins.items() if path.startswith(prefix)), (name, "ink_workloads"))
             try:
                 body = node.to_json()
                 ops = patches.get(node.node.path)
                 if ops:
                     body = jsonpatch.apply_patch(body, ops, in_place=True)
             except Exception as err:
-                raise PluginError(name, "ink_workloads", f"object {node.node.path} cannot be rendered: {err}") from err
-            manifests.append(Manifest(name, _finish(body, ctx)))
+                raise PluginError(*origin, f"object {path} cannot be rendered: {err}") from err
+            manifests.append(Manifest(name, _finish(body, ctx), origin))
     for manifest in manifests:
-        if manifest.identity in owners:
+        other = owners.get(manifest.identity)
+        if other is not None:
             raise PluginError(
-                manifest.folder,
-                "ink_workloads",
+                *manifest.origin,
                 f"{manifest.kind} {manifest.namespace or '-'}/{manifest.name} is also emitted by "
-                f"{owners[manifest.identity]!r}; object names must be unique",
+                f"{other.origin[0]!r} ({other.origin[1]}); object names must be unique",
             )
-        owners[manifest.identity] = manifest.folder
+        owners[manifest.identity] = manifest
     manifests.sort(key=lambda m: (m.folder, m.filename))
     return manifests
 
