@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_settings import SettingsError
 
 from ink.errors import ConfigError
@@ -184,7 +184,11 @@ def plugin_settings(config: Config, name: str, table: dict[str, Any], model: typ
 def _coerce_env_values(
     environ: Mapping[str, str], plugin: str, table: dict[str, Any], model: type[BaseModel]
 ) -> dict[str, Any]:
-    """Environment values arrive as strings; decode each as JSON when that fits the field's type."""
+    """Environment values arrive as strings; decode each as JSON unless the field holds text.
+
+    Only the shape decides (``"3"`` → 3 for an int field, ``'["a"]'`` → a list); the model
+    then validates the value, so its own error message reaches the user.
+    """
     table = json.loads(json.dumps(table))  # deep copy
     names = {plugin.upper(), plugin.upper().replace("-", "_")}
     for var, raw in environ.items():
@@ -195,16 +199,27 @@ def _coerce_env_values(
         annotation = _annotation_at(model, path)
         if annotation is None:
             continue
+        if _is_text(annotation):
+            continue
         try:
             decoded = json.loads(raw)
-            TypeAdapter(annotation).validate_python(decoded, strict=True)
-        except (ValueError, ValidationError):
+        except ValueError:
             continue
         node = table
         for part in path[:-1]:
             node = node.setdefault(part, {})
         node[path[-1]] = decoded
     return table
+
+
+def _is_text(annotation: Any) -> bool:
+    """True for str-like fields (str, constrained str, Literal of strings), optional or not."""
+    annotation = _unwrap_optional(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) is typing.Literal:
+        return all(isinstance(v, str) for v in typing.get_args(annotation))
+    return annotation is str
 
 
 def _annotation_at(model: type[BaseModel], path: list[str]) -> Any:
