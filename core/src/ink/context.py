@@ -123,7 +123,7 @@ class ServiceContext:
         return self.binding(f"database/{name or self.name}", DatabaseBinding)
 
     def secret(self, name: str) -> SecretBinding:
-        return self.binding(f"secrets/{self.namespace}/{name}", SecretBinding)
+        return self.binding(f"secrets/{name}", SecretBinding)
 
     def route(self, host: str) -> RouteBinding:
         return self.binding(f"ingress/{host}", RouteBinding)

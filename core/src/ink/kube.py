@@ -329,11 +329,20 @@ def helm_application(
     values: Mapping[str, Any],
     namespace: str | None = None,
     sync_wave: int = 0,
+    release: str | None = None,
 ) -> cdk8s.ApiObject:
     """An Argo CD Application installing an upstream Helm chart, pinned to a chart version.
 
     ink does not re-implement operators: it installs their official charts this way.
+    ``name`` names the Application (in Argo CD's namespace, so it must not be a service's
+    name: those belong to the per-service Applications); ``release`` names the Helm release,
+    which chart objects are usually named after (default: ``name``).
     """
+    if name in ctx.services:
+        raise ValueError(
+            f"Application name {name!r} is taken by the service of that name; "
+            f"name the install e.g. {name + '-chart'!r} and pass release={name!r}"
+        )
     return api_object(
         scope,
         f"helm-{name}",
@@ -354,7 +363,7 @@ def helm_application(
                     "repoURL": repo_url,
                     "chart": chart,
                     "targetRevision": version,
-                    "helm": {"releaseName": name, "valuesObject": dict(values)},
+                    "helm": {"releaseName": release or name, "valuesObject": dict(values)},
                 },
                 "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace or ctx.namespace},
                 "syncPolicy": {

@@ -147,15 +147,19 @@ class Plan:
     providers: dict[Capability, str]
     needs: list[Need]
     warnings: list[str] = field(default_factory=list)
+    secret_owners: set[str] = field(default_factory=set)
+    """Services a Secret is materialised for (also those a provider asked for): they need the secrets provider."""
 
     @property
     def depends_on(self) -> dict[str, set[str]]:
         """Service → the providers it needs (itself excluded)."""
         graph: dict[str, set[str]] = {name: set() for name in self.services}
-        for need in self.needs:
-            provider = self.providers[need.capability]
-            if provider != need.owner:
-                graph[need.owner].add(provider)
+        edges = [(need.owner, self.providers[need.capability]) for need in self.needs]
+        if Capability.SECRETS in self.providers:
+            edges += [(owner, self.providers[Capability.SECRETS]) for owner in self.secret_owners]
+        for owner, provider in edges:
+            if provider != owner:
+                graph[owner].add(provider)
         return graph
 
     def waves(self) -> dict[str, int]:
@@ -371,6 +375,10 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         resolved.services[claim.owner].bindings[claim.key] = binding
         ctx.served.append((claim, binding))
 
+    # Now that every Secret's owner is known, settle the deploy order the build phase may read.
+    resolved.secret_owners = {claim.owner for claim in secret_claims}
+    waves.clear()
+    waves.update(resolved.waves())
     for name, ctx in resolved.services.items():
         if host.implements(name, "ink_workloads"):
             host.call(name, "ink_workloads", scope=scopes[name], ctx=ctx)
@@ -471,6 +479,8 @@ def _namespace_object(ctx: ServiceContext) -> dict[str, Any]:
         "kind": "Namespace",
         "metadata": {
             "name": ctx.namespace,
+            # Removing a service must never delete its namespace, and with it the volumes inside.
+            "annotations": {SYNC_OPTIONS: "Delete=false,Prune=false"},
             "labels": dict(
                 sorted(
                     {
