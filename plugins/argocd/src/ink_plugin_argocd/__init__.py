@@ -1,0 +1,81 @@
+"""ink plugin: Argo CD, the GitOps root.
+
+Installs Argo CD from its official Helm chart as an Application (so Argo CD upgrades itself
+after the one-time bootstrap), and emits the AppProject, one Application per enabled service
+folder of ``dist/`` (ordered by core's dependency waves) and the root "app of apps".
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
+
+from ink import hookimpl
+from ink.models import DnsLabel, ServiceInfo
+from ink.settings import PluginSettings
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.context import ServiceContext
+
+APP_VERSION = "3.5.4"  # what chart 10.10.2 installs (appVersion v3.5.4)
+CHART_VERSION = "10.10.2"
+CHART_REPO = "https://argoproj.github.io/argo-helm"
+DEFAULT_REPO_URL = "https://github.com/example/homelab.git"
+
+
+class ArgoCDSettings(PluginSettings):
+    repo_url: str = Field(
+        default=DEFAULT_REPO_URL,
+        min_length=1,
+        pattern=r"^\S+$",
+        description="Git repository Argo CD syncs from: the repository that holds the synthesised dist/ folder "
+        "(https://... or git@host:owner/repo.git). Set it; the default is a placeholder and prints a warning.",
+    )
+    path: str = Field(
+        default="dist",
+        description="Folder of the synthesised output inside that repository ('.' for the repository root).",
+    )
+    target_revision: str = Field(
+        default="main", min_length=1, pattern=r"^\S+$", description="Branch, tag or commit Argo CD follows."
+    )
+    project: DnsLabel = Field(
+        default="homelab",
+        description="Name of the AppProject every service Application belongs to; also the name of the root "
+        "Application (dist/argocd/application-<project>.yaml).",
+    )
+    chart_version: str = Field(
+        default=CHART_VERSION,
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
+        description=f"Version of the argo-cd Helm chart ({CHART_VERSION} installs Argo CD v{APP_VERSION}).",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, value: str) -> str:
+        cleaned = posixpath.normpath(value.strip() or ".")
+        if cleaned.startswith("/") or cleaned == ".." or cleaned.startswith("../"):
+            raise ValueError("must be a folder inside the repository, such as 'dist' or 'clusters/home/dist'")
+        return cleaned
+
+
+@hookimpl
+def ink_service_info() -> ServiceInfo:
+    return ServiceInfo(
+        name="argocd",
+        title="Argo CD",
+        version=APP_VERSION,
+        homepage="https://argo-cd.readthedocs.io",
+        description="GitOps controller: syncs every service folder of dist/ into the cluster, in dependency order.",
+        settings_model=ArgoCDSettings,
+    )
+
+
+@hookimpl
+def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
+    from ink_plugin_argocd.construct import gitops
+
+    gitops(scope, ctx=ctx)

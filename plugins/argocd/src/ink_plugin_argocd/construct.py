@@ -1,0 +1,188 @@
+"""Argo CD's own install, the AppProject, one Application per service folder, and the root app.
+
+Upstream facts:
+- Chart ``argo-cd`` from https://argoproj.github.io/argo-helm; everything under ``configs.cm`` is copied
+  into the ``argocd-cm`` ConfigMap (templates/_helpers.tpl, ``argo-cd.config.cm``).
+- Since Argo CD 1.8 an Application has no health of its own, so sync waves between child Applications
+  do not wait for the children to become healthy. The documented fix is the Lua health check below
+  (docs/operator-manual/health.md, "Argocd App").
+- Release name ``argocd`` with the chart's ``nameOverride: argocd`` gives the upstream object names
+  (``argocd-server``, ``argocd-repo-server``, ...), the same as the bootstrap ``helm install argocd``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from ink import kube
+from ink.context import ServiceContext
+from ink_plugin_argocd import CHART_REPO, DEFAULT_REPO_URL
+
+IN_CLUSTER = "https://kubernetes.default.svc"
+RELEASE = "argocd"
+APPLICATION_HEALTH_KEY = "resource.customizations.health.argoproj.io_Application"
+# Verbatim from the Argo CD docs (operator-manual/health.md): an Application is as healthy as it reports
+# itself, and Progressing until it reports anything.
+APPLICATION_HEALTH_LUA = """hs = {}
+hs.status = "Progressing"
+hs.message = ""
+if obj.status ~= nil then
+  if obj.status.health ~= nil then
+    hs.status = obj.status.health.status
+    if obj.status.health.message ~= nil then
+      hs.message = obj.status.health.message
+    end
+  end
+end
+return hs
+"""
+# Waves inside the root app. Service Applications use core's waves (0 and up).
+ROOT_WAVE = -3  # the root app's own changes (repository, revision) apply first
+PROJECT_WAVE = -2  # the AppProject must exist before any Application that belongs to it
+SELF_WAVE = -1  # Argo CD itself (and with it the health check) before the services
+RETRY = {"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}}
+
+
+def chart_values(ctx: ServiceContext) -> dict:
+    """The values of the argo-cd chart: also what the one-time bootstrap `helm install` must use."""
+    return {
+        # Argo CD's external URL (argocd-cm `url`), used by SSO and notifications.
+        "global": {"domain": f"argocd.{ctx.domain}"},
+        "configs": {"cm": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}},
+    }
+
+
+def source_path(ctx: ServiceContext, folder: str) -> str:
+    return posixpath.normpath(posixpath.join(ctx.settings.path, folder))
+
+
+def git_source(ctx: ServiceContext, folder: str) -> dict:
+    return {
+        "repoURL": ctx.settings.repo_url,
+        "targetRevision": ctx.settings.target_revision,
+        "path": source_path(ctx, folder),
+    }
+
+
+def gitops(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    settings = ctx.settings
+    if settings.repo_url == DEFAULT_REPO_URL:
+        ctx.warn(
+            f"repo_url is the placeholder {DEFAULT_REPO_URL}: Argo CD cannot sync from it. Push the output to "
+            'your Git repository and set [plugins.argocd] repo_url = "https://github.com/<you>/<repo>.git"'
+        )
+    install(scope, ctx=ctx)
+    project(scope, ctx=ctx)
+    root(scope, ctx=ctx)
+    for name in sorted(ctx.services):
+        if name != ctx.name:  # this folder is synced by the root app
+            service_application(scope, ctx=ctx, service=name)
+
+
+def install(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    """Argo CD itself, from the official chart: after the bootstrap, Argo CD upgrades itself."""
+    app = kube.helm_application(
+        scope,
+        ctx=ctx,
+        name=f"{RELEASE}-chart",
+        release=RELEASE,
+        repo_url=CHART_REPO,
+        chart="argo-cd",
+        version=ctx.settings.chart_version,
+        values=chart_values(ctx),
+        sync_wave=SELF_WAVE,
+    )
+    # No cascade delete: deleting this Application must never uninstall the Argo CD that runs it.
+    kube.patch(ctx, app, {"op": "remove", "path": "/metadata/finalizers"})
+
+
+def project(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    kube.api_object(
+        scope,
+        "project",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": {
+                "name": ctx.settings.project,
+                "namespace": kube.ARGOCD_NAMESPACE,
+                "labels": ctx.labels("project"),
+                "annotations": {"argocd.argoproj.io/sync-wave": str(PROJECT_WAVE)},
+            },
+            "spec": {
+                "description": "Every service folder ink synthesises into dist/.",
+                # Only the homelab repository: the service folders are plain manifests from it.
+                "sourceRepos": [ctx.settings.repo_url],
+                # Any namespace of this cluster: each folder targets its own namespace, and the chart
+                # installs in them place their Applications in the argocd namespace.
+                "destinations": [{"server": IN_CLUSTER, "namespace": "*"}],
+                # Every folder holds its Namespace; services may add ClusterRoles, IngressClasses,
+                # StorageClasses, ClusterIssuers... An AppProject denies all cluster-scoped kinds by default.
+                "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
+            },
+        },
+    )
+
+
+def root(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    """The app of apps: syncs dist/argocd (this folder, itself included). Applied once with kubectl."""
+    kube.api_object(
+        scope,
+        "root",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {
+                "name": ctx.settings.project,
+                "namespace": kube.ARGOCD_NAMESPACE,
+                "labels": ctx.labels("app-of-apps"),
+                "annotations": {"argocd.argoproj.io/sync-wave": str(ROOT_WAVE)},
+                # No resources finalizer: deleting the root must never cascade into every service.
+            },
+            "spec": {
+                # `default`, not the AppProject: the root creates that project, so it cannot belong to it.
+                "project": "default",
+                "source": git_source(ctx, ctx.name),
+                "destination": {"server": IN_CLUSTER, "namespace": kube.ARGOCD_NAMESPACE},
+                "syncPolicy": {
+                    "automated": {"prune": True, "selfHeal": True},
+                    "syncOptions": ["ServerSideApply=true"],
+                    "retry": RETRY,
+                },
+            },
+        },
+    )
+
+
+def service_application(scope: kube.Construct, *, ctx: ServiceContext, service: str) -> None:
+    info = ctx.services[service]
+    kube.api_object(
+        scope,
+        f"app-{service}",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {
+                "name": service,
+                "namespace": kube.ARGOCD_NAMESPACE,
+                "labels": ctx.labels("app-of-apps"),
+                # Providers before the services that need them; the health check above makes each wave
+                # wait until the Applications of the previous one are Healthy.
+                "annotations": {"argocd.argoproj.io/sync-wave": str(ctx.waves[service])},
+                # No resources finalizer (see the README): a cascade delete would delete the folder's
+                # Namespace, and with it every PersistentVolumeClaim in it.
+            },
+            "spec": {
+                "project": ctx.settings.project,
+                "source": git_source(ctx, service),
+                "destination": {"server": IN_CLUSTER, "namespace": info.namespace or info.name},
+                "syncPolicy": {
+                    "automated": {"prune": True, "selfHeal": True},
+                    # No CreateNamespace: the folder holds its Namespace (with its Pod Security labels),
+                    # which Argo CD applies before the namespaced objects.
+                    "syncOptions": ["ServerSideApply=true"],
+                    "retry": RETRY,
+                },
+            },
+        },
+    )

@@ -1,0 +1,322 @@
+"""Argo CD: discovery, the reviewed output, one Application per service in wave order, the bootstrap."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ink import hookimpl, testing
+from ink.models import (
+    AuthBinding,
+    AuthClient,
+    BackupBinding,
+    BucketClaim,
+    Capability,
+    CertificateBinding,
+    CertificateClaim,
+    DatabaseBinding,
+    DatabaseClaim,
+    Route,
+    RouteBinding,
+    S3Binding,
+    SecretBinding,
+    SecretKeyRef,
+    ServiceInfo,
+)
+from ink.plugins import make_plugin_host
+from ink.validate import ManifestValidator
+from ink_plugin_argocd import APP_VERSION, CHART_VERSION, DEFAULT_REPO_URL
+from ink_plugin_argocd.construct import APPLICATION_HEALTH_KEY
+
+FOLDER = "argocd"
+
+
+class Provider:
+    """A stand-in database provider: needs nothing, so it deploys in the first wave."""
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(
+            name="provider",
+            title="Provider",
+            version="1.0.0",
+            homepage="https://example.org",
+            provides=(Capability.DATABASE,),
+        )
+
+    @hookimpl
+    def ink_provide_database(self, claim: DatabaseClaim) -> DatabaseBinding:
+        ref = SecretKeyRef(name=f"{claim.name}-db", key="password")
+        return DatabaseBinding(host="db", port=5432, database=claim.name, user=claim.name, password=ref, uri=ref)
+
+
+class Consumer:
+    """A stand-in service that needs the provider, in a namespace that differs from its name."""
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(
+            name="consumer", title="Consumer", version="1.0.0", homepage="https://example.org", namespace="shop"
+        )
+
+    @hookimpl
+    def ink_database_claims(self) -> list[DatabaseClaim]:
+        return [DatabaseClaim(name="consumer")]
+
+
+def fakes() -> dict[str, object]:
+    return {"provider": Provider(), "consumer": Consumer()}
+
+
+def synth(tmp_path: Path, config: str = ""):
+    return testing.synth(tmp_path, config, plugins=["argocd"], extra=fakes())
+
+
+@pytest.fixture(scope="module")
+def default(tmp_path_factory: pytest.TempPathFactory):
+    return synth(tmp_path_factory.mktemp("argocd"))
+
+
+def obj(result, name: str) -> dict:
+    return testing.objects(result)[f"{FOLDER}/{name}"]
+
+
+def applications(result) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in testing.objects(result).values() if o["kind"] == "Application"}
+
+
+def wave(app: dict) -> int:
+    return int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
+
+
+def test_discovered_through_its_entry_point() -> None:
+    host = make_plugin_host(environ={})
+    assert host.dists["argocd"].distribution == "ink-plugin-argocd"
+
+
+def test_output_matches_reviewed_snapshot(default, snapshot) -> None:
+    assert testing.snapshot_text(default, [FOLDER]) == snapshot
+
+
+def test_output_validates(default, crd_dir: Path) -> None:
+    report = ManifestValidator("1.33", [crd_dir]).validate_all(testing.objects(default).items())
+    assert report.problems == []
+    assert report.skipped == {}
+    kinds = {o["kind"] for o in testing.objects(default).values()}
+    assert {"Application", "AppProject"} <= kinds
+
+
+def test_one_application_per_enabled_service_folder(default) -> None:
+    folders = {path.split("/")[0] for path in default.files}
+    assert folders == {"argocd", "provider", "consumer"}
+    services = applications(default)
+    # The argocd folder is synced by the root app (homelab), every other folder by its own Application;
+    # the Application "argocd-chart" installs Argo CD itself from its chart.
+    assert set(services) == {"homelab", "argocd-chart", "provider", "consumer"}
+    for name in folders - {"argocd"}:
+        app = services[name]
+        assert app["metadata"]["namespace"] == "argocd"
+        assert app["spec"]["project"] == "homelab"
+        assert app["spec"]["source"] == {
+            "repoURL": DEFAULT_REPO_URL,
+            "targetRevision": "main",
+            "path": f"dist/{name}",
+        }
+        assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        assert app["spec"]["syncPolicy"]["syncOptions"] == ["ServerSideApply=true"]
+        assert "finalizers" not in app["metadata"]
+    assert services["consumer"]["spec"]["destination"] == {
+        "server": "https://kubernetes.default.svc",
+        "namespace": "shop",
+    }
+    assert services["provider"]["spec"]["destination"]["namespace"] == "provider"
+
+
+def test_consumers_sync_in_a_later_wave_than_their_providers(default) -> None:
+    apps = applications(default)
+    assert wave(apps["provider"]) == 0
+    assert wave(apps["consumer"]) > wave(apps["provider"])
+    # The project and Argo CD itself come before every service.
+    assert wave(apps["argocd-chart"]) < wave(apps["provider"])
+    assert int(obj(default, "appproject-homelab.yaml")["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) < (
+        wave(apps["argocd-chart"])
+    )
+
+
+def test_app_project(default) -> None:
+    project = obj(default, "appproject-homelab.yaml")
+    assert project["metadata"]["namespace"] == "argocd"
+    assert project["spec"]["sourceRepos"] == [DEFAULT_REPO_URL]
+    assert project["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "*"}]
+    assert project["spec"]["clusterResourceWhitelist"] == [{"group": "*", "kind": "*"}]
+
+
+def test_root_app_of_apps_syncs_this_folder(default) -> None:
+    root = obj(default, "application-homelab.yaml")
+    assert root["spec"]["project"] == "default"  # it creates the homelab project, so it cannot belong to it
+    assert root["spec"]["source"]["path"] == "dist/argocd"
+    assert root["spec"]["destination"]["namespace"] == "argocd"
+    assert root["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert "finalizers" not in root["metadata"]
+
+
+def test_argo_cd_installs_itself_from_the_official_chart_with_the_application_health_check(default) -> None:
+    app = obj(default, "application-argocd-chart.yaml")
+    source = app["spec"]["source"]
+    assert source["repoURL"] == "https://argoproj.github.io/argo-helm"
+    assert source["chart"] == "argo-cd"
+    assert source["targetRevision"] == CHART_VERSION == "10.10.2"
+    assert APP_VERSION == "3.5.4"
+    assert source["helm"]["releaseName"] == "argocd"
+    lua = source["helm"]["valuesObject"]["configs"]["cm"][APPLICATION_HEALTH_KEY]
+    assert APPLICATION_HEALTH_KEY == "resource.customizations.health.argoproj.io_Application"
+    assert 'hs.status = "Progressing"' in lua
+    assert "hs.status = obj.status.health.status" in lua
+    assert lua.rstrip().endswith("return hs")
+    assert app["spec"]["destination"]["namespace"] == "argocd"
+    assert "finalizers" not in app["metadata"]  # deleting it must not uninstall Argo CD
+
+
+def test_bootstrap_application_validates_against_the_argo_cd_schema(default, crd_dir: Path) -> None:
+    assert (crd_dir / "argoproj.io" / "application_v1alpha1.json").is_file()
+    assert (crd_dir / "argoproj.io" / "appproject_v1alpha1.json").is_file()
+    validator = ManifestValidator("1.33", [crd_dir])
+    for name in ("application-homelab.yaml", "appproject-homelab.yaml", "application-argocd-chart.yaml"):
+        report = validator.validate_all([(name, obj(default, name))])
+        assert report.problems == []
+        assert report.skipped == {}
+        assert report.checked == 1
+
+
+def test_placeholder_repository_warns(default) -> None:
+    assert any("argocd: repo_url is the placeholder" in w for w in default.warnings)
+
+
+def test_settings_from_ink_toml(tmp_path: Path) -> None:
+    config = """
+domain = "home.example.org"
+
+[plugins.argocd]
+repo_url = "git@github.com:me/homelab.git"
+path = "clusters/home/dist"
+target_revision = "production"
+project = "lab"
+chart_version = "10.10.1"
+"""
+    result = synth(tmp_path, config)
+    assert not any("repo_url" in w for w in result.warnings)
+    apps = applications(result)
+    assert apps["consumer"]["spec"]["project"] == "lab"
+    assert apps["consumer"]["spec"]["source"] == {
+        "repoURL": "git@github.com:me/homelab.git",
+        "targetRevision": "production",
+        "path": "clusters/home/dist/consumer",
+    }
+    root = obj(result, "application-lab.yaml")
+    assert root["spec"]["source"]["path"] == "clusters/home/dist/argocd"
+    assert obj(result, "appproject-lab.yaml")["spec"]["sourceRepos"] == ["git@github.com:me/homelab.git"]
+    install = obj(result, "application-argocd-chart.yaml")["spec"]["source"]
+    assert install["targetRevision"] == "10.10.1"
+    assert install["helm"]["valuesObject"]["global"]["domain"] == "argocd.home.example.org"
+
+
+def test_repository_root_as_path(tmp_path: Path) -> None:
+    result = synth(tmp_path, '[plugins.argocd]\npath = "."\n')
+    assert applications(result)["consumer"]["spec"]["source"]["path"] == "consumer"
+    assert obj(result, "application-homelab.yaml")["spec"]["source"]["path"] == "argocd"
+
+
+@pytest.mark.parametrize("path", ["/dist", "../dist", ".."])
+def test_path_outside_the_repository_is_a_config_error(tmp_path: Path, path: str) -> None:
+    from ink.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="path"):
+        synth(tmp_path, f'[plugins.argocd]\npath = "{path}"\n')
+
+
+def test_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INK_PLUGINS__ARGOCD__REPO_URL", "https://git.example.org/me/lab.git")
+    monkeypatch.setenv("INK_PLUGINS__ARGOCD__TARGET_REVISION", "v1")
+    result = synth(tmp_path, '[plugins.argocd]\ntarget_revision = "main"\n')
+    source = applications(result)["provider"]["spec"]["source"]
+    assert source["repoURL"] == "https://git.example.org/me/lab.git"
+    assert source["targetRevision"] == "v1"
+
+
+def test_disabled_service_gets_no_application(tmp_path: Path) -> None:
+    result = synth(tmp_path, "[plugins.consumer]\nenabled = false\n")
+    assert "consumer" not in applications(result)
+    assert "provider" in applications(result)
+
+
+def test_disabled_leaves_no_trace(tmp_path: Path) -> None:
+    result = synth(tmp_path, "[plugins.argocd]\nenabled = false\n")
+    assert not any(path.startswith("argocd/") for path in result.files)
+
+
+class StandIn:
+    """For the all-plugins synth: answers every capability no installed plugin provides (yet)."""
+
+    def __init__(self, capabilities: tuple[Capability, ...]) -> None:
+        self.capabilities = capabilities
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(
+            name="stand-in", title="Stand-in", version="1", homepage="https://example.org", provides=self.capabilities
+        )
+
+    @hookimpl
+    def ink_provide_database(self, claim: DatabaseClaim) -> DatabaseBinding:
+        return Provider().ink_provide_database(claim)
+
+    @hookimpl
+    def ink_provide_ingress(self, route: Route, ctx) -> RouteBinding:
+        return RouteBinding(url=ctx.url(route.host), hostname=f"{route.host}.{ctx.domain}")
+
+    @hookimpl
+    def ink_provide_auth(self, client: AuthClient) -> AuthBinding:
+        return AuthBinding(
+            kind=client.kind,
+            issuer_url="https://sso.example.com/",
+            client_id=client.owner,
+            client_secret=SecretKeyRef(name=f"{client.owner}-oidc", key="client-secret"),
+            forward_auth_url="http://sso.example.com/outpost",
+        )
+
+    @hookimpl
+    def ink_provide_backup(self) -> BackupBinding:
+        return BackupBinding(schedule="0 3 * * *")
+
+    @hookimpl
+    def ink_provide_bucket(self, claim: BucketClaim) -> S3Binding:
+        ref = SecretKeyRef(name=f"{claim.bucket}-s3", key="key")
+        return S3Binding(endpoint="http://s3", bucket=claim.bucket, access_key_id=ref, secret_access_key=ref)
+
+    @hookimpl
+    def ink_provide_certificate(self, claim: CertificateClaim) -> CertificateBinding:
+        return CertificateBinding(secret_name=claim.name)
+
+    @hookimpl
+    def ink_provide_secret(self, secret) -> SecretBinding:
+        return SecretBinding(name=secret.name, namespace=secret.namespace, keys=tuple(secret.data))
+
+
+def test_all_installed_plugins_synthesise_without_duplicate_application_names(tmp_path: Path) -> None:
+    host = testing.host()
+    provided = {c for name in host.names for c in host.call(name, "ink_service_info").provides}
+    missing = tuple(c for c in Capability if c not in provided)
+    extra = {"stand-in": StandIn(missing)} if missing else {}
+    result = testing.synth(tmp_path, extra=extra)
+    names = [
+        (o["metadata"]["namespace"], o["metadata"]["name"])
+        for o in testing.objects(result).values()
+        if o["kind"] == "Application"
+    ]
+    assert [n for n, count in Counter(names).items() if count > 1] == []
+    apps = applications(result)
+    for folder in {path.split("/")[0] for path in result.files} - {"argocd"}:
+        assert apps[folder]["spec"]["source"]["path"] == f"dist/{folder}"
+    assert apps["homelab"]["spec"]["source"]["path"] == "dist/argocd"

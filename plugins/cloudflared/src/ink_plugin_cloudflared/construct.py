@@ -1,0 +1,161 @@
+"""The connector Deployment, its config.yaml and the disruption budget.
+
+Upstream facts (cloudflare/cloudflared Dockerfile; cloudflare/argo-tunnel-examples
+named-tunnel-k8s/cloudflared.yaml; developers.cloudflare.com, tunnel configuration file):
+- The image runs as 65532:65532 with ENTRYPOINT ["cloudflared", "--no-autoupdate"].
+- A locally-managed tunnel reads `tunnel`, `credentials-file`, `metrics` and `ingress` from
+  config.yaml; the last ingress rule must be a catch-all (`service: http_status:404`).
+- The metrics server answers GET /ready with 200 only while connected to Cloudflare's edge.
+- `originRequest.originServerName` is the name cloudflared sends as SNI and expects in the
+  origin's certificate; the original Host header is passed through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import yaml
+
+from ink import kube
+from ink.context import ServiceContext
+from ink.models import Route
+from ink_plugin_cloudflared import CREDENTIALS_KEY, CREDENTIALS_SECRET, PLACEHOLDER_TUNNEL_ID
+
+IMAGE = "docker.io/cloudflare/cloudflared"
+NAME = "cloudflared"
+USER = 65532  # the image's `nonroot` user
+METRICS_PORT = 2000
+CONFIG_DIR = "/etc/cloudflared/config"
+CREDS_DIR = "/etc/cloudflared/creds"
+
+
+def public_hostnames(ctx: ServiceContext) -> list[str]:
+    """Every hostname a service routes with public=True, sorted (core makes hosts unique)."""
+    return sorted({f"{need.host}.{ctx.domain}" for need in ctx.needs if isinstance(need, Route) and need.public})
+
+
+def ingress_rules(ctx: ServiceContext) -> list[dict]:
+    origin = ctx.settings.origin_service
+    rules: list[dict] = []
+    for hostname in public_hostnames(ctx):
+        rule: dict = {"hostname": hostname, "service": origin}
+        if origin.startswith("https://"):
+            # SNI and certificate name: the ingress controller picks the route's certificate by it.
+            request: dict = {"originServerName": hostname}
+            if ctx.settings.no_tls_verify:
+                request["noTLSVerify"] = True
+            rule["originRequest"] = request
+        rules.append(rule)
+    rules.append({"service": "http_status:404"})  # mandatory catch-all, always last
+    return rules
+
+
+def config_yaml(ctx: ServiceContext) -> str:
+    config = {
+        "tunnel": ctx.settings.tunnel_id,
+        "credentials-file": f"{CREDS_DIR}/{CREDENTIALS_KEY}",
+        # Serves /metrics and /ready.
+        "metrics": f"0.0.0.0:{METRICS_PORT}",
+        # An update inside a pod is lost on restart; the image tag is the version.
+        "no-autoupdate": True,
+        "ingress": ingress_rules(ctx),
+    }
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+
+
+def tunnel(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    settings = ctx.settings
+    if settings.tunnel_id == PLACEHOLDER_TUNNEL_ID:
+        ctx.warn(
+            "tunnel_id is the placeholder: the connector cannot start. Create the tunnel once with "
+            "`cloudflared tunnel create homelab`, then set [plugins.cloudflared] tunnel_id to its UUID and "
+            "provide the credentials file it wrote as INK_SECRET_CLOUDFLARE_TUNNEL_CREDENTIALS"
+        )
+    if not public_hostnames(ctx):
+        ctx.warn("no service declares a public route: the tunnel answers every request with 404")
+
+    text = config_yaml(ctx)
+    kube.api_object(
+        scope,
+        "config",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": NAME, "namespace": ctx.namespace, "labels": ctx.labels("connector")},
+            "data": {"config.yaml": text},
+        },
+    )
+
+    web = kube.WebService(
+        scope,
+        "cloudflared",
+        ctx=ctx,
+        name=NAME,
+        component="connector",
+        props=kube.WebServiceProps(
+            image=f"{IMAGE}:{settings.image_tag}",
+            ports=[kube.Port("metrics", METRICS_PORT)],
+            health=kube.HttpCheck("/ready", startup_seconds=60),
+            scratch=(),  # cloudflared writes nothing to disk
+            replicas=settings.replicas,
+            user=USER,
+            # The image's entrypoint is `cloudflared --no-autoupdate`.
+            args=["tunnel", "--config", f"{CONFIG_DIR}/config.yaml", "run"],
+        ),
+    )
+    spec = "/spec/template/spec"
+    kube.patch(
+        ctx,
+        web.deployment,
+        {
+            "op": "add",
+            "path": f"{spec}/volumes",
+            "value": [
+                {
+                    "name": "config",
+                    "configMap": {"name": NAME, "items": [{"key": "config.yaml", "path": "config.yaml"}]},
+                },
+                {
+                    "name": "creds",
+                    "secret": {
+                        # The secrets provider makes a Secret of exactly the claimed name in this namespace.
+                        "secretName": CREDENTIALS_SECRET,
+                        "items": [{"key": CREDENTIALS_KEY, "path": CREDENTIALS_KEY}],
+                        "defaultMode": 0o440,  # readable by the pod's group (fsGroup), nobody else
+                    },
+                },
+            ],
+        },
+        {
+            "op": "add",
+            "path": f"{spec}/containers/0/volumeMounts",
+            "value": [
+                {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                {"name": "creds", "mountPath": CREDS_DIR, "readOnly": True},
+            ],
+        },
+        # cloudflared reads config.yaml only at start: a changed route list rolls the pods.
+        {
+            "op": "add",
+            "path": "/spec/template/metadata/annotations",
+            "value": {"checksum/config": hashlib.sha256(text.encode()).hexdigest()},
+        },
+        # Spread the replicas over nodes, so one node going down keeps the tunnel up.
+        {
+            "op": "add",
+            "path": f"{spec}/affinity",
+            "value": {
+                "podAntiAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [
+                        {
+                            "weight": 100,
+                            "podAffinityTerm": {
+                                "topologyKey": "kubernetes.io/hostname",
+                                "labelSelector": {"matchLabels": ctx.selector_labels("connector")},
+                            },
+                        }
+                    ]
+                }
+            },
+        },
+    )

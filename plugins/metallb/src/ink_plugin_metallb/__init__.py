@@ -1,0 +1,132 @@
+"""ink plugin: MetalLB (https://metallb.io).
+
+Gives Services of type LoadBalancer (Traefik's, above all) an address from a pool on the
+home network and announces it in layer 2 mode (ARP/NDP). Installs MetalLB's official chart
+and declares one IPAddressPool and one L2Advertisement.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field, StringConstraints, field_validator
+
+from ink import hookimpl
+from ink.models import DnsLabel, ServiceInfo
+from ink.settings import ImageTag, PluginSettings
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.context import ServiceContext
+
+VERSION = "0.16.1"
+CHART_VERSION = "0.16.1"  # the chart's appVersion is v0.16.1
+EXAMPLES = "a CIDR such as '192.168.1.240/28' or a range such as '192.168.1.240-192.168.1.250'"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _bounds(value: str) -> tuple[IPAddress, IPAddress]:
+    """First and last address of a CIDR or an ``a-b`` range; ValueError with a clear reason."""
+    value = value.strip()
+    if "/" in value:
+        try:
+            network = ipaddress.ip_network(value)
+        except ValueError:
+            try:
+                loose = ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"is not a valid CIDR; use {EXAMPLES}") from None
+            raise ValueError(f"has host bits set; did you mean '{loose}'?") from None
+        return network.network_address, network.broadcast_address
+    if "-" in value:
+        parts = value.split("-")
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            start, end = (ipaddress.ip_address(part.strip()) for part in parts)
+        except ValueError:
+            raise ValueError(f"is not a valid range of IP addresses; use {EXAMPLES}") from None
+        if start.version != end.version:
+            raise ValueError("mixes an IPv4 and an IPv6 address; both ends must be of the same family")
+        if start > end:
+            raise ValueError(f"starts after it ends; did you mean '{end}-{start}'?")
+        return start, end
+    raise ValueError(f"must be {EXAMPLES} (a single address is '<address>/32', or '/128' for IPv6)")
+
+
+def _normalised(value: str) -> str:
+    start, end = _bounds(value)
+    if "/" in value:
+        return str(ipaddress.ip_network(value.strip()))
+    return f"{start}-{end}"
+
+
+InterfaceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,15}$")]
+
+
+class MetalLBSettings(PluginSettings):
+    addresses: list[str] = Field(
+        default_factory=lambda: ["192.168.1.240-192.168.1.250"],
+        min_length=1,
+        description="Addresses MetalLB may hand out: CIDRs ('192.168.1.240/28') or ranges "
+        "('192.168.1.240-192.168.1.250'). Keep them outside your router's DHCP range.",
+    )
+    pool_name: DnsLabel = Field(default="default", description="Name of the IPAddressPool (and L2Advertisement).")
+    avoid_buggy_ips: bool = Field(
+        default=False, description="Never hand out addresses ending in .0 or .255 (avoidBuggyIPs)."
+    )
+    interfaces: list[InterfaceName] = Field(
+        default_factory=list,
+        description="Network interfaces to announce from (e.g. ['eth0']); empty announces from every interface.",
+    )
+    frr_k8s: bool = Field(
+        default=False,
+        description="Deploy the FRR-K8s BGP backend (the chart's default since 0.16). ink configures only "
+        "layer 2, which does not use it; turn it on only if you add BGP peers yourself.",
+    )
+    image_tag: ImageTag = Field(
+        default=f"v{VERSION}", description="Tag of quay.io/metallb/controller and quay.io/metallb/speaker."
+    )
+    chart_version: str = Field(default=CHART_VERSION, description="Version of the metallb Helm chart.")
+
+    @field_validator("addresses")
+    @classmethod
+    def _valid_and_disjoint(cls, value: list[str]) -> list[str]:
+        # A field validator rather than a validator per item: environment values are only
+        # decoded from JSON when they fit the item type, so an item validator would turn a bad
+        # address in INK_PLUGINS__METALLB__ADDRESSES into "Input should be a valid list".
+        seen: list[tuple[str, IPAddress, IPAddress]] = []
+        for entry in value:
+            try:
+                start, end = _bounds(entry)
+            except ValueError as err:
+                raise ValueError(f"'{entry}' {err}") from None
+            for other, other_start, other_end in seen:
+                if start.version == other_start.version and start <= other_end and other_start <= end:
+                    raise ValueError(f"'{entry}' overlaps '{other}'; list each address once")
+            seen.append((entry, start, end))
+        return [_normalised(entry) for entry in value]
+
+
+@hookimpl
+def ink_service_info() -> ServiceInfo:
+    return ServiceInfo(
+        name="metallb",
+        title="MetalLB",
+        version=VERSION,
+        homepage="https://metallb.io",
+        description="Load-balancer addresses for bare-metal clusters, announced in layer 2 mode.",
+        settings_model=MetalLBSettings,
+        # The speaker uses the host network and raw sockets (NET_RAW) to answer ARP/NDP.
+        pod_security="privileged",
+    )
+
+
+@hookimpl
+def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
+    from ink_plugin_metallb.construct import metallb
+
+    metallb(scope, ctx=ctx)
