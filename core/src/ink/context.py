@@ -10,6 +10,7 @@ from ink.models import (
     AuthBinding,
     BackupBinding,
     Binding,
+    Capability,
     CertificateBinding,
     DatabaseBinding,
     Need,
@@ -66,6 +67,10 @@ class ServiceContext:
         if self.master_key is None:
             raise RuntimeError("the master key is only available while synthesising")
         return self.master_key.purpose_key(purpose)
+
+    def provider_of(self, capability: Capability) -> str | None:
+        """The enabled plugin that provides ``capability``, if any (known from the declare phase on)."""
+        return next((name for name, info in self.services.items() if capability in info.provides), None)
 
     def warn(self, message: str) -> None:
         """Report something the user should know; shown after synthesis."""

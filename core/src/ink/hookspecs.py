@@ -6,8 +6,9 @@ The hooks are grouped in the order core calls them:
 2. declare:  ``ink_ingress_routes``, ``ink_auth_clients``, ``ink_database_claims``,
    ``ink_bucket_claims``, ``ink_certificate_claims``, ``ink_backup_targets``, ``ink_secrets``
 3. provide:  ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
-   ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress``, ``ink_provide_secret``
-   (called in this order, so an ingress provider sees the consumer's auth binding)
+   ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress`` (in this order, so an
+   ingress provider sees the consumer's auth binding), then ``ink_binding_secrets`` and
+   ``ink_provide_secret``
 4. build:    ``ink_workloads``
 
 Core calls every implementation *one plugin at a time*, so it always knows which plugin
@@ -260,6 +261,18 @@ def ink_provide_secret(secret: ResolvedSecret, scope: Construct, ctx: ServiceCon
     :param secret: Name, namespace, type, labels and plaintext values.
     :param scope: A construct inside the owner's part of the output.
     :param ctx: The provider's own context.
+    """
+
+
+@hookspec
+def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim] | None:
+    """Declare secrets built from this service's bindings, e.g. a credentials file for a bucket.
+
+    Called after every need is answered and before secrets are materialised, so ``ctx.bindings``
+    is complete. Values may reuse the :class:`~ink.models.GeneratedSecret` a binding exposes.
+
+    :return: Secret claims in the service's own namespace, or None. Core sets ``owner`` and ``namespace``.
+    :param ctx: The plugin's own context, with bindings.
     """
 
 

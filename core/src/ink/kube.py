@@ -87,13 +87,15 @@ class HttpCheck:
 
 @dataclass(frozen=True)
 class Volume:
-    """A persistent volume mounted into the main container; a backup target by default."""
+    """A persistent volume mounted into the main container, as the PVC ``<workload name>-<name>``.
+
+    Declare it as a BackupTarget (volume ``<workload name>-<name>``, pod_volume ``<name>``) to back it up.
+    """
 
     name: str
     mount_path: str
     size: str
     access_mode: str = "ReadWriteOnce"
-    backup: bool = True
 
 
 @dataclass(frozen=True)

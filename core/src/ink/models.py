@@ -79,6 +79,11 @@ class Need(_Frozen):
     id_field: ClassVar[str]
     owner: str = ""
     namespace: str = ""
+    optional: bool = Field(
+        default=False,
+        description="Without a provider, drop the need with a warning instead of failing "
+        "(e.g. single sign-on when no auth provider is installed). Check ctx.bindings before use.",
+    )
 
     @property
     def key(self) -> str:
@@ -276,6 +281,12 @@ class S3Binding(Binding):
     access_key_id: SecretKeyRef
     secret_access_key: SecretKeyRef
     path_style: bool = True
+    access_key_id_value: GeneratedSecret | None = Field(
+        default=None, description="The generated key id, for consumers that embed it in a file (ink_binding_secrets)."
+    )
+    secret_access_key_value: GeneratedSecret | None = Field(
+        default=None, description="The generated secret key, likewise (never its value: only how to derive it)."
+    )
 
 
 class CertificateBinding(Binding):

@@ -102,20 +102,27 @@ def make_plugin_host(
                 plugin = entry_point.load()
             except Exception as err:
                 raise PluginError(entry_point.name, "load", f"cannot import {entry_point.value}: {err}") from err
-            pm.register(plugin, name=entry_point.name)
+            _register(pm, plugin, entry_point.name)
             dist = entry_point.dist
             dists[entry_point.name] = PluginDist(
                 entry_point.name, dist.name if dist else "?", dist.version if dist else "?"
             )
     for name, plugin in (extra or {}).items():
         if not pm.is_blocked(name):
-            pm.register(plugin, name=name)
+            _register(pm, plugin, name)
             dists[name] = PluginDist(name, "(registered in-process)", "")
     try:
         pm.check_pending()  # a misspelt hook name fails here, at load
     except pluggy.PluginValidationError as err:
         raise PluginError(pm.get_name(err.plugin) or "?", "load", str(err)) from err
     return PluginHost(pm, dists, trace=bool(environ.get("INK_TRACE_PLUGINS")))
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as err:  # e.g. an implementation asks for an argument no spec has
+        raise PluginError(name, "load", str(err)) from err
 
 
 def _names(value: str) -> list[str]:

@@ -57,11 +57,6 @@ class SecretsSettings(_Strict):
         description="File holding the master key all generated credentials derive from. Keep it out of Git "
         "and back it up. INK_MASTER_KEY overrides it. Created on first synth if this default is used.",
     )
-    sealing_certificate: str | None = Field(
-        default=None,
-        description="The Sealed Secrets controller's public certificate (`kubeseal --fetch-cert`). Unset: "
-        "a local development key pair in .ink/ is used, with a warning.",
-    )
 
 
 class ValidationSettings(_Strict):

@@ -204,15 +204,23 @@ def plan(config: Config, host: PluginHost) -> Plan:
                 )
             providers[capability] = name
 
-    needs = declare(host, services)
-    for need in needs:
-        if need.capability not in providers:
+    needs: list[Need] = []
+    for need in declare(host, services):
+        if need.capability in providers:
+            needs.append(need)
+        elif need.optional:
+            services[need.owner].warn(
+                f"no enabled plugin provides {need.capability.value}, so {need.key} is left out; "
+                f"install a provider of {need.capability.value} to get it"
+            )
+        else:
             raise ResolutionError(
                 f"{need.owner} needs {need.capability.value} ({need.key}) but no enabled plugin provides it; "
                 f"install or enable a provider of {need.capability.value}, or turn the need off in "
                 f"[plugins.{need.owner}] (see `ink schema`), or disable {need.owner}"
             )
-    return Plan(services=services, providers=providers, needs=needs)
+    warnings = [w for ctx in services.values() for w in ctx.warnings]
+    return Plan(services=services, providers=providers, needs=needs, warnings=warnings)
 
 
 def describe(config: Config, host: PluginHost) -> dict[str, ServiceContext]:
@@ -238,6 +246,9 @@ def describe(config: Config, host: PluginHost) -> dict[str, ServiceContext]:
                 service=info, settings=settings, config=config.settings, base_dir=config.base_dir
             )
     _check_namespaces(services)
+    infos = {name: ctx.service for name, ctx in services.items()}
+    for ctx in services.values():
+        ctx.services = infos
     return services
 
 
@@ -254,15 +265,14 @@ def declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need]
             if not isinstance(declared, list | tuple) or not all(isinstance(d, expected) for d in declared):
                 raise PluginError(name, hook, f"must return a list of {expected.__name__}, got {declared!r:.120}")
             for need in declared:
-                namespace = need.namespace or ctx.namespace
-                if isinstance(need, SecretClaim) and namespace != ctx.namespace:
+                if need.namespace not in ("", ctx.namespace) or need.owner not in ("", name):
                     raise PluginError(
                         name,
                         hook,
-                        f"secret {need.name!r} is for namespace {namespace!r}; "
-                        f"a service may only declare secrets in its own ({ctx.namespace!r})",
+                        f"{need.key} names owner {need.owner!r} / namespace {need.namespace!r}; a service declares "
+                        f"only for itself ({name!r}, namespace {ctx.namespace!r}): leave both empty",
                     )
-                need = need.model_copy(update={"owner": name, "namespace": namespace})
+                need = need.model_copy(update={"owner": name, "namespace": ctx.namespace})
                 key = f"{name}:{need.key}"
                 if key in seen:
                     raise PluginError(name, hook, f"declares {need.key} twice")
@@ -347,8 +357,19 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
                     PROVIDE_HOOKS[need.capability][0],
                     f"asked for secret {claim.name!r} owned by {owner!r}, neither itself nor the consumer",
                 )
-            namespace = claim.namespace or resolved.services[owner].namespace
+            namespace = resolved.services[owner].namespace
+            if claim.namespace not in ("", namespace):
+                raise PluginError(
+                    provider,
+                    PROVIDE_HOOKS[need.capability][0],
+                    f"asked for secret {claim.name!r} in namespace {claim.namespace!r}; secrets go in their owner's "
+                    f"namespace ({namespace!r})",
+                )
             secret_claims.append(claim.model_copy(update={"owner": owner, "namespace": namespace}))
+
+    for name, ctx in resolved.services.items():
+        for claim in _declared_secrets(host, name, ctx, "ink_binding_secrets"):
+            secret_claims.append(claim)
 
     protected: list[str] = []
     secrets_provider = resolved.providers.get(Capability.SECRETS)
@@ -386,6 +407,20 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
     resolved.warnings.extend(user_secrets.warnings())
     manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches, origins)
     return Synthesis(plan=resolved, manifests=manifests, protected_values=sorted(set(protected)))
+
+
+def _declared_secrets(host: PluginHost, name: str, ctx: ServiceContext, hook: str) -> list[SecretClaim]:
+    declared = host.call(name, hook, ctx=ctx) if host.implements(name, hook) else None
+    if declared is None:
+        return []
+    if not isinstance(declared, list | tuple) or not all(isinstance(d, SecretClaim) for d in declared):
+        raise PluginError(name, hook, f"must return a list of SecretClaim, got {declared!r:.120}")
+    claims = []
+    for claim in declared:
+        if claim.namespace not in ("", ctx.namespace):
+            raise PluginError(name, hook, f"secret {claim.name!r} must be in the service's own namespace")
+        claims.append(claim.model_copy(update={"owner": name, "namespace": ctx.namespace}))
+    return claims
 
 
 def _provide(
@@ -459,7 +494,15 @@ def _collect(
             except Exception as err:
                 raise PluginError(*origin, f"object {path} cannot be rendered: {err}") from err
             manifests.append(Manifest(name, _finish(body, ctx), origin))
+    paths: dict[str, Manifest] = {}
     for manifest in manifests:
+        clash = paths.setdefault(manifest.path, manifest)
+        if clash is not manifest:
+            raise PluginError(
+                *manifest.origin,
+                f"{manifest.path} would hold two objects ({clash.body.get('apiVersion')} and "
+                f"{manifest.body.get('apiVersion')} {manifest.kind} {manifest.name}); give them different names",
+            )
         other = owners.get(manifest.identity)
         if other is not None:
             raise PluginError(

@@ -7,15 +7,24 @@ from pathlib import Path
 import pytest
 
 from ink import testing
+from ink.errors import ConfigError
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 
 PLUGINS = ["vaultwarden", "cloudnativepg", "sealed-secrets"]
+# The platform that gives Vaultwarden its route, TLS, single sign-on and backups.
+PLATFORM = [*PLUGINS, "traefik", "cert-manager", "authentik", "velero", "minio"]
 
 
 @pytest.fixture(scope="module")
 def default(tmp_path_factory: pytest.TempPathFactory):
-    return testing.synth(tmp_path_factory.mktemp("vaultwarden"), plugins=PLUGINS)
+    return testing.synth(tmp_path_factory.mktemp("vaultwarden"), plugins=PLATFORM)
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory: pytest.TempPathFactory):
+    """Only the providers Vaultwarden cannot do without: a database and secrets."""
+    return testing.synth(tmp_path_factory.mktemp("vaultwarden-alone"), plugins=PLUGINS)
 
 
 def deployment(result) -> dict:
@@ -76,7 +85,7 @@ storage_size = "20Gi"
 signups_allowed = true
 env = { SENDS_ALLOWED = "false" }
 """
-    result = testing.synth(tmp_path, config, plugins=PLUGINS)
+    result = testing.synth(tmp_path, config, plugins=PLATFORM)
     env = env_of(result)
     assert env["DOMAIN"] == "https://passwords.home.example.org"
     assert env["SIGNUPS_ALLOWED"] == "true"
@@ -89,7 +98,8 @@ env = { SENDS_ALLOWED = "false" }
 
 def test_replicas_from_the_environment_add_a_disruption_budget(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("INK_PLUGINS__VAULTWARDEN__REPLICAS", "3")
-    result = testing.synth(tmp_path, "[plugins.vaultwarden]\nreplicas = 1\n", plugins=PLUGINS)
+    config = '[plugins.vaultwarden]\nreplicas = 1\nstorage_access_mode = "ReadWriteMany"\n'
+    result = testing.synth(tmp_path, config, plugins=PLUGINS)
     assert deployment(result)["spec"]["replicas"] == 3
     pdb = testing.objects(result)["vaultwarden/poddisruptionbudget-vaultwarden.yaml"]
     assert pdb["spec"]["maxUnavailable"] == 1
@@ -101,3 +111,44 @@ def test_disabled_leaves_no_trace(tmp_path: Path) -> None:
     result = testing.synth(tmp_path, "[plugins.vaultwarden]\nenabled = false\n", plugins=PLUGINS)
     assert not any(path.startswith("vaultwarden/") for path in result.files)
     assert "cloudnativepg/database-postgres-ha-vaultwarden.yaml" not in result.files
+
+
+def test_route_with_tls_through_the_ingress_provider(default) -> None:
+    route = testing.objects(default)["vaultwarden/ingressroute-vault.yaml"]
+    assert route["spec"]["routes"][0]["match"] == "Host(`vault.example.com`)"
+    assert route["spec"]["routes"][0]["services"] == [{"name": "vaultwarden", "port": 80}]
+    assert route["spec"]["tls"] == {}
+
+
+def test_native_sso_wired_on_both_sides(default) -> None:
+    env = env_of(default)
+    assert env["SSO_ENABLED"] == "true"
+    assert env["SSO_AUTHORITY"] == "https://auth.example.com/application/o/vaultwarden/"
+    assert env["SSO_CLIENT_ID"] == "vaultwarden"
+    assert env["SSO_CLIENT_SECRET"] == {"secretKeyRef": {"name": "vaultwarden-oidc", "key": "client-secret"}}
+    blueprint = testing.objects(default)["authentik/configmap-authentik-ink-blueprints.yaml"]["data"]
+    text = next(iter(blueprint.values()))
+    assert "https://vault.example.com/identity/connect/oidc-signin" in text
+    assert "client_id: vaultwarden" in text
+
+
+def test_data_volume_backed_up(default) -> None:
+    pod = deployment(default)["spec"]["template"]
+    assert pod["metadata"]["annotations"] == {"backup.velero.io/backup-volumes": "data"}
+    schedule = next(o for p, o in testing.objects(default).items() if p.startswith("velero/schedule-"))
+    assert "vaultwarden" in schedule["spec"]["template"]["includedNamespaces"]
+
+
+def test_runs_without_the_platform_with_warnings(alone) -> None:
+    env = env_of(alone)
+    assert env["DOMAIN"] == "https://vault.example.com"
+    assert "SSO_ENABLED" not in env
+    assert not any(p.startswith("vaultwarden/ingressroute") for p in alone.files)
+    warnings = " ".join(alone.warnings)
+    assert "auth/vault is left out" in warnings
+    assert "ingress/vault is left out" in warnings
+
+
+def test_more_replicas_on_a_single_node_volume_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="storage_access_mode = 'ReadWriteMany'"):
+        testing.synth(tmp_path, "[plugins.vaultwarden]\nreplicas = 2\n", plugins=PLUGINS)

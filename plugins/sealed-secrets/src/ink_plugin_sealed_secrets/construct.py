@@ -69,6 +69,17 @@ def controller(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         version=ctx.setting("chart_version"),
         values={
             "fullnameOverride": CONTROLLER_NAME,
+            # The namespace enforces Pod Security "restricted"; the chart's defaults lack these two.
+            "podSecurityContext": {"fsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containerSecurityContext": {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "runAsNonRoot": True,
+                "runAsUser": 1001,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
             "image": {
                 "registry": "docker.io",
                 "repository": "bitnami/sealed-secrets-controller",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ink import hookimpl
-from ink.models import DatabaseClaim, DnsLabel, Quantity, ServiceInfo
+from ink.models import AuthClient, BackupTarget, DatabaseClaim, DnsLabel, Quantity, Route, ServiceInfo
 from ink.settings import ContainerResources, ServiceSettings
 
 if TYPE_CHECKING:
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 VERSION = "1.37.4"
+NAME = "vaultwarden"
+HTTP_PORT = 80  # the Service's port; the container listens on 8080
+# Where Vaultwarden receives the OIDC answer (src/api/identity.rs; SSO.md).
+OIDC_REDIRECT = "/identity/connect/oidc-signin"
 
 
 class VaultwardenSettings(ServiceSettings):
@@ -25,19 +29,42 @@ class VaultwardenSettings(ServiceSettings):
         default=1,
         ge=0,
         le=20,
-        description="Pods. More than 1 needs a ReadWriteMany storage class (the data folder is shared), "
+        description="Pods. More than 1 needs storage_access_mode = 'ReadWriteMany' (the data folder is shared), "
         "and each pod pushes live updates only to its own clients.",
+    )
+    storage_access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = Field(
+        default="ReadWriteOnce",
+        description="Access mode of the data volume. Fixed once the volume exists: choose before the first deploy.",
     )
     resources: ContainerResources = Field(
         default_factory=lambda: ContainerResources(cpu_request="50m", memory_request="128Mi", memory_limit="512Mi")
     )
     signups_allowed: bool = Field(default=False, description="Let anyone create an account (SIGNUPS_ALLOWED).")
+    sso: bool = Field(
+        default=True,
+        description="Log in through the SSO provider (native OIDC, SSO_* variables), when one is installed.",
+    )
+    sso_only: bool = Field(default=False, description="Disable email+master-password login (SSO_ONLY).")
+    public: bool = Field(default=False, description="Also expose through the external tunnel (cloudflared).")
+
+    @model_validator(mode="after")
+    def _shared_volume_for_replicas(self) -> VaultwardenSettings:
+        if self.replicas > 1 and self.storage_access_mode != "ReadWriteMany":
+            raise ValueError(
+                "replicas > 1 share one data folder: set storage_access_mode = 'ReadWriteMany' "
+                "(and a storage class that supports it, e.g. an NFS one)"
+            )
+        return self
+
+    backup: bool = Field(
+        default=True, description="Back up the data volume with the backup provider, when one is installed."
+    )
 
 
 @hookimpl
 def ink_service_info() -> ServiceInfo:
     return ServiceInfo(
-        name="vaultwarden",
+        name=NAME,
         title="Vaultwarden",
         version=VERSION,
         homepage="https://github.com/dani-garcia/vaultwarden",
@@ -48,7 +75,32 @@ def ink_service_info() -> ServiceInfo:
 
 @hookimpl
 def ink_database_claims() -> list[DatabaseClaim]:
-    return [DatabaseClaim(name="vaultwarden")]
+    return [DatabaseClaim(name=NAME)]
+
+
+@hookimpl
+def ink_ingress_routes(ctx: ServiceContext) -> list[Route]:
+    settings = ctx.settings
+    # Optional: without an ingress provider Vaultwarden still runs, reachable inside the cluster.
+    return [Route(host=settings.hostname, service=NAME, port=HTTP_PORT, public=settings.public, optional=True)]
+
+
+@hookimpl
+def ink_auth_clients(ctx: ServiceContext) -> list[AuthClient]:
+    if not ctx.settings.sso:
+        return []
+    # offline_access: Vaultwarden refreshes the session with the IdP's refresh token (SSO.md).
+    scopes = ("openid", "email", "profile", "offline_access")
+    return [
+        AuthClient(
+            kind="oidc", host=ctx.settings.hostname, redirect_paths=(OIDC_REDIRECT,), scopes=scopes, optional=True
+        )
+    ]
+
+
+@hookimpl
+def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget]:
+    return [BackupTarget(volume=f"{NAME}-data", pod_volume="data", optional=True)] if ctx.settings.backup else []
 
 
 @hookimpl

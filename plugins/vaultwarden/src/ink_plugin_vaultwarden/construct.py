@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ink import kube
 from ink.context import ServiceContext
+from ink.models import AuthBinding
 
 IMAGE = "docker.io/vaultwarden/server"
 PORT = 8080
@@ -19,16 +20,32 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     database = ctx.database()
     replicas = settings.replicas
     env: dict[str, object] = {
-        "DOMAIN": ctx.url(settings.hostname),
+        # The exact public URL (WebAuthn, attachments and SSO need it), from the route when there is one.
+        "DOMAIN": route.url
+        if (route := ctx.bindings.get(f"ingress/{settings.hostname}"))
+        else ctx.url(settings.hostname),
         "ROCKET_PORT": str(PORT),
         "DATA_FOLDER": "/data",
         "DATABASE_URL": database.uri,
         "SIGNUPS_ALLOWED": str(settings.signups_allowed).lower(),
-        # Traefik sets X-Forwarded-For; Vaultwarden logs and rate-limits by this client address.
-        "IP_HEADER": "X-Forwarded-For",
         "TZ": ctx.config.timezone,
-        **settings.env,
     }
+    oidc = ctx.bindings.get(f"auth/{settings.hostname}")
+    if settings.sso and isinstance(oidc, AuthBinding):
+        if oidc.client_secret is None:
+            raise ValueError(f"the auth provider {oidc.provider!r} returned no client secret for {settings.hostname}")
+        env |= {
+            "SSO_ENABLED": "true",
+            "SSO_ONLY": str(settings.sso_only).lower(),
+            # The issuer, without /.well-known/...; Authentik's ends with '/', which it requires (SSO.md).
+            "SSO_AUTHORITY": oidc.issuer_url,
+            "SSO_CLIENT_ID": oidc.client_id,
+            "SSO_CLIENT_SECRET": oidc.client_secret,
+            "SSO_SCOPES": "email profile offline_access",
+            "SSO_PKCE": "true",
+            "SSO_SIGNUPS_MATCH_EMAIL": "true",
+        }
+    env |= settings.env
     kube.WebService(
         scope,
         "vaultwarden",
@@ -45,7 +62,7 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                     "data",
                     "/data",
                     settings.storage_size,
-                    access_mode="ReadWriteMany" if replicas > 1 else "ReadWriteOnce",
+                    access_mode=settings.storage_access_mode,
                 )
             ],
             replicas=replicas,
