@@ -186,7 +186,11 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 
 def test_env_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, 'domain = "file.example.org"\n\n[plugins.vaultwarden]\nreplicas = 3\nhostname = "pw"\n')
+    path = write(
+        tmp_path,
+        'domain = "file.example.org"\n\n[plugins.vaultwarden]\nreplicas = 3\nhostname = "pw"\n'
+        'storage_access_mode = "ReadWriteMany"\n',
+    )
     monkeypatch.setenv("INK_PLUGINS__VAULTWARDEN__REPLICAS", "2")
     monkeypatch.setenv("INK_DOMAIN", "env.example.org")
     config = load_config(path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -433,14 +432,11 @@ def test_unknown_setting_is_an_error(tmp_path: Path) -> None:
         synth(tmp_path, "[plugins.authentik]\nreplicas = 2\n")
 
 
-# --- with the real ingress provider, when it is installed ------------------------------------------------
+# --- with the real ingress provider ([tool.ink] test-plugins installs it) --------------------------------
 
 
 def test_with_the_real_ingress_provider(tmp_path: Path, crd_dir: Path) -> None:
-    installed = {e.name for e in entry_points(group="ink")}
-    if "traefik" not in installed:
-        pytest.skip("ink-plugin-traefik is not installed")
-    real = [p for p in ("traefik", "cert-manager") if p in installed]
+    real = ["traefik", "cert-manager"]
     extra = {k: v for k, v in consumers().items() if k != "ingress"}
     result = testing.synth(tmp_path, plugins=PLUGINS + real, extra=extra, validate=False)
     # Only the folders this plugin and its consumers own: the providers' own folders are theirs to validate.

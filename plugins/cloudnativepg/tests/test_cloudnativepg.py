@@ -8,15 +8,28 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ink import hookimpl, sealing, testing
-from ink.models import DatabaseClaim, ServiceInfo
+from ink.errors import ConfigError
+from ink.models import DatabaseBinding, DatabaseClaim, ServiceInfo
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 
+# The basic tests need no S3 provider: the backup bucket claim is optional.
 PLUGINS = ["cloudnativepg", "sealed-secrets"]
+# With an S3 provider (minio, installed for these tests by [tool.ink] test-plugins) the backups are wired.
+WITH_S3 = ["cloudnativepg", "minio", "sealed-secrets"]
+
+
+def warned_about_the_backup_bucket(result) -> bool:
+    """Core's warning for the dropped optional claim (the rest of its wording is core's)."""
+    prefix = "cloudnativepg: no enabled plugin provides s3, so s3/postgres-backups is left out"
+    return any(warning.startswith(prefix) for warning in result.warnings)
 
 
 class App:
     """A consumer with one database that needs the pgvector extension."""
+
+    def __init__(self) -> None:
+        self.binding: DatabaseBinding | None = None
 
     @hookimpl
     def ink_service_info(self) -> ServiceInfo:
@@ -26,11 +39,25 @@ class App:
     def ink_database_claims(self) -> list[DatabaseClaim]:
         return [DatabaseClaim(name="notes", extensions=("vector",))]
 
+    @hookimpl
+    def ink_workloads(self, ctx) -> None:
+        self.binding = ctx.database()
+
 
 @pytest.fixture(scope="module")
 def default(tmp_path_factory: pytest.TempPathFactory):
+    """No S3 provider: the cluster without backups."""
     directory = tmp_path_factory.mktemp("cnpg")
-    return directory, testing.synth(directory, plugins=PLUGINS, extra={"notes": App()})
+    app = App()
+    return directory, testing.synth(directory, plugins=PLUGINS, extra={"notes": app}), app
+
+
+@pytest.fixture(scope="module")
+def with_s3(tmp_path_factory: pytest.TempPathFactory):
+    """minio as the S3 provider: the cluster with backups."""
+    directory = tmp_path_factory.mktemp("cnpg-s3")
+    app = App()
+    return directory, testing.synth(directory, plugins=WITH_S3, extra={"notes": app}), app
 
 
 def test_discovered_through_its_entry_point() -> None:
@@ -38,11 +65,18 @@ def test_discovered_through_its_entry_point() -> None:
 
 
 def test_output_matches_reviewed_snapshot(default, snapshot) -> None:
-    assert testing.snapshot_text(default[1]) == snapshot
+    assert testing.snapshot_text(default[1], ["cloudnativepg", "notes", "sealed-secrets"]) == snapshot
 
 
-def test_output_validates(default, crd_dir: Path) -> None:
-    report = ManifestValidator("1.33", [crd_dir]).validate_all(testing.objects(default[1]).items())
+def test_output_with_s3_matches_reviewed_snapshot(with_s3, snapshot) -> None:
+    # The S3 provider's own output has its own snapshot (plugins/minio).
+    assert testing.snapshot_text(with_s3[1], ["cloudnativepg"]) == snapshot
+
+
+@pytest.mark.parametrize("fixture", ["default", "with_s3"])
+def test_output_validates(fixture: str, request: pytest.FixtureRequest, crd_dir: Path) -> None:
+    result = request.getfixturevalue(fixture)[1]
+    report = ManifestValidator("1.33", [crd_dir]).validate_all(testing.objects(result).items())
     assert report.problems == []
     assert report.skipped == {}
 
@@ -74,7 +108,7 @@ def test_database_with_extension_and_retained_on_removal(default) -> None:
 
 
 def test_both_secrets_hold_the_same_password(default) -> None:
-    directory, result = default
+    directory, result, _ = default
     objects = testing.objects(result)
     key = serialization.load_pem_private_key((directory / ".ink" / sealing.DEV_KEY_NAME).read_bytes(), None)
 
@@ -112,3 +146,100 @@ def test_operator_installed_from_the_official_chart(default) -> None:
     app = testing.objects(default[1])["cloudnativepg/application-cloudnative-pg-operator.yaml"]
     assert app["spec"]["source"]["repoURL"] == "https://cloudnative-pg.github.io/charts"
     assert app["spec"]["source"]["chart"] == "cloudnative-pg"
+
+
+def test_backups_go_to_the_claimed_bucket_through_the_barman_cloud_plugin(with_s3) -> None:
+    objects = testing.objects(with_s3[1])
+    store = objects["cloudnativepg/objectstore-postgres-ha-backups.yaml"]
+    assert store["spec"] == {
+        "configuration": {
+            "destinationPath": "s3://postgres-backups/",
+            "endpointURL": "http://minio.minio.svc:9000",
+            "s3Credentials": {
+                "accessKeyId": {"name": "postgres-backups-s3", "key": "AWS_ACCESS_KEY_ID"},
+                "secretAccessKey": {"name": "postgres-backups-s3", "key": "AWS_SECRET_ACCESS_KEY"},
+            },
+            "wal": {"compression": "gzip"},
+        },
+        "retentionPolicy": "30d",
+    }
+    # The credentials Secret lands next to the ObjectStore, which reads it from its own namespace.
+    assert "cloudnativepg/sealedsecret-postgres-backups-s3.yaml" in with_s3[1].files
+    cluster = objects["cloudnativepg/cluster-postgres-ha.yaml"]
+    assert cluster["spec"]["plugins"] == [
+        {
+            "name": "barman-cloud.cloudnative-pg.io",
+            "isWALArchiver": True,
+            "parameters": {"barmanObjectName": "postgres-ha-backups"},
+        }
+    ]
+    assert "backup" not in cluster["spec"]  # the deprecated in-tree barmanObjectStore
+    scheduled = objects["cloudnativepg/scheduledbackup-postgres-ha-daily.yaml"]
+    assert scheduled["spec"] == {
+        "schedule": "0 0 2 * * *",
+        "cluster": {"name": "postgres-ha"},
+        "method": "plugin",
+        "pluginConfiguration": {"name": "barman-cloud.cloudnative-pg.io"},
+        "backupOwnerReference": "self",
+        "immediate": True,
+    }
+
+
+def test_barman_cloud_plugin_from_its_official_chart_in_the_operator_namespace(with_s3) -> None:
+    app = testing.objects(with_s3[1])["cloudnativepg/application-plugin-barman-cloud.yaml"]
+    source = app["spec"]["source"]
+    assert (source["repoURL"], source["chart"], source["targetRevision"]) == (
+        "https://cloudnative-pg.github.io/charts",
+        "plugin-barman-cloud",
+        "0.8.1",
+    )
+    operator = testing.objects(with_s3[1])["cloudnativepg/application-cloudnative-pg-operator.yaml"]
+    assert app["spec"]["destination"]["namespace"] == operator["spec"]["destination"]["namespace"]
+    assert int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) > int(
+        operator["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+    )
+
+
+def test_database_binding_carries_the_backup_schedule(with_s3) -> None:
+    binding = with_s3[2].binding
+    assert binding is not None
+    assert binding.backup_schedule == "0 0 2 * * *"
+    assert not warned_about_the_backup_bucket(with_s3[1])
+
+
+def assert_no_backups(result, app: App) -> None:
+    objects = testing.objects(result)
+    assert not {body["kind"] for body in objects.values()} & {"ObjectStore", "ScheduledBackup"}
+    assert "cloudnativepg/application-plugin-barman-cloud.yaml" not in result.files
+    assert "cloudnativepg/sealedsecret-postgres-backups-s3.yaml" not in result.files
+    assert "plugins" not in objects["cloudnativepg/cluster-postgres-ha.yaml"]["spec"]
+    assert app.binding is not None and app.binding.backup_schedule == ""
+
+
+def test_without_an_s3_provider_no_backups_and_a_warning(default) -> None:
+    # backups is on (the default), but the bucket claim is optional: core drops it and warns.
+    _, result, app = default
+    assert_no_backups(result, app)
+    assert warned_about_the_backup_bucket(result)
+
+
+def test_backups_off_claims_no_bucket_and_warns_about_nothing(tmp_path: Path) -> None:
+    app = App()
+    config = "[plugins.cloudnativepg]\nbackups = false\n"
+    result = testing.synth(tmp_path, config, plugins=PLUGINS, extra={"notes": app})
+    assert_no_backups(result, app)
+    assert not any("postgres-backups" in warning for warning in result.warnings)
+
+
+def test_backup_settings_from_ink_toml_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INK_PLUGINS__CLOUDNATIVEPG__BACKUP_RETENTION", "8w")
+    config = '[plugins.cloudnativepg]\nbackup_schedule = "0 30 1 * * 0"\n'
+    result = testing.synth(tmp_path, config, plugins=WITH_S3, extra={"notes": App()})
+    objects = testing.objects(result)
+    assert objects["cloudnativepg/scheduledbackup-postgres-ha-daily.yaml"]["spec"]["schedule"] == "0 30 1 * * 0"
+    assert objects["cloudnativepg/objectstore-postgres-ha-backups.yaml"]["spec"]["retentionPolicy"] == "8w"
+
+
+def test_a_five_field_backup_schedule_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="6-field cron expression with seconds first"):
+        testing.synth(tmp_path, '[plugins.cloudnativepg]\nbackup_schedule = "0 2 * * *"\n', plugins=PLUGINS)

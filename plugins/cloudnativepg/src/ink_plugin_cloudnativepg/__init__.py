@@ -2,16 +2,22 @@
 
 Provides ``database``: one shared PostgreSQL cluster, ``postgres-ha``, and for each claim a
 role, a database (with its extensions) and the connection secret in the consumer's namespace.
+With ``backups`` on (the default) it claims the bucket ``postgres-backups`` from the S3 provider
+and backs the cluster up there through the Barman Cloud plugin: WAL archiving plus a daily base
+backup. The claim is optional: without an S3 provider core drops it with a warning, and the
+cluster runs without backups.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from ink import hookimpl
 from ink.models import (
+    BucketClaim,
     Capability,
     DatabaseBinding,
     DatabaseClaim,
@@ -32,6 +38,25 @@ if TYPE_CHECKING:
 OPERATOR_VERSION = "1.30.1"
 CLUSTER = "postgres-ha"
 PORT = 5432
+BACKUP_BUCKET = "postgres-backups"
+BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+OBJECT_STORE = f"{CLUSTER}-backups"
+
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/?-]+$")
+
+
+def check_backup_schedule(value: str) -> str:
+    """CloudNativePG's ScheduledBackup cron has a seconds field first: 6 fields (robfig/cron)."""
+    fields = value.split()
+    if len(fields) != 6 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(
+            "must be a 6-field cron expression with seconds first, 'second minute hour day-of-month month "
+            f"day-of-week', e.g. '0 0 2 * * *' for 02:00 every day; got {value!r} ({len(fields)} fields)"
+        )
+    return value
+
+
+BackupCron = Annotated[str, AfterValidator(check_backup_schedule)]
 
 
 class CloudNativePGSettings(PluginSettings):
@@ -44,6 +69,22 @@ class CloudNativePGSettings(PluginSettings):
         description="PostgreSQL operand image (a ghcr.io/cloudnative-pg/postgresql tag).",
     )
     chart_version: str = Field(default="0.29.1", description="cloudnative-pg Helm chart version (ships 1.30.1).")
+    backups: bool = Field(
+        default=True,
+        description="Back the cluster up to S3 (Barman Cloud plugin: WAL archive and daily base backups). "
+        "Without an enabled S3 provider there are no backups and synth warns; false silences that.",
+    )
+    backup_schedule: BackupCron = Field(
+        default="0 0 2 * * *", description="When the daily base backup runs: 6-field cron, seconds first."
+    )
+    backup_retention: str = Field(
+        default="30d",
+        pattern=r"^[1-9][0-9]*[dwm]$",
+        description="How long base backups and WAL are kept (days d, weeks w, months m).",
+    )
+    barman_chart_version: str = Field(
+        default="0.8.1", description="plugin-barman-cloud Helm chart version (ships plugin v0.15.1)."
+    )
 
 
 @hookimpl
@@ -57,6 +98,23 @@ def ink_service_info() -> ServiceInfo:
         settings_model=CloudNativePGSettings,
         provides=(Capability.DATABASE,),
     )
+
+
+@hookimpl
+def ink_bucket_claims(ctx: ServiceContext) -> list[BucketClaim]:
+    if not ctx.settings.backups:  # type: ignore[attr-defined]
+        return []
+    # Optional: without an S3 provider core leaves it out with a warning (see backups_enabled).
+    return [BucketClaim(bucket=BACKUP_BUCKET, optional=True)]
+
+
+def backups_enabled(ctx: ServiceContext) -> bool:
+    """Whether the cluster is backed up: ``backups`` is on and an S3 provider answers the bucket claim.
+
+    ``ink_provide_database`` runs before bucket claims are answered, so it cannot look at
+    ``ctx.bindings``; whether an S3 provider is enabled is what decides if the claim is kept.
+    """
+    return bool(ctx.settings.backups) and ctx.provider_of(Capability.S3) is not None  # type: ignore[attr-defined]
 
 
 def password_secret_name(database: str) -> str:
@@ -75,6 +133,7 @@ def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseB
         user=claim.name,
         password=SecretKeyRef(name=consumer_secret, key="password"),
         uri=SecretKeyRef(name=consumer_secret, key="uri"),
+        backup_schedule=ctx.settings.backup_schedule if backups_enabled(ctx) else "",  # type: ignore[attr-defined]
         secrets=(
             # In the consumer's namespace: what its pods read through secretKeyRef.
             SecretClaim(

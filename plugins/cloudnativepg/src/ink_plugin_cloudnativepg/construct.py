@@ -1,11 +1,20 @@
-"""The operator install, the shared Cluster, and one Database per claim."""
+"""The operator install, the shared Cluster, one Database per claim, and the cluster's backups.
+
+Backups (upstream: cloudnative-pg/plugin-barman-cloud docs, usage and installation; CloudNativePG
+1.30 ScheduledBackup API): in-tree ``spec.backup.barmanObjectStore`` is deprecated since 1.26, so
+the Barman Cloud plugin is installed from its official chart into the operator's namespace (it
+needs cert-manager for its TLS certificates). An ``ObjectStore`` holds the S3 location and
+credentials and the retention; the Cluster names it in ``spec.plugins`` as its WAL archiver; a
+``ScheduledBackup`` with ``method: plugin`` takes the base backups. ScheduledBackup's cron has a
+seconds field (6 fields), unlike Kubernetes CronJobs.
+"""
 
 from __future__ import annotations
 
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import DatabaseClaim
-from ink_plugin_cloudnativepg import CLUSTER, password_secret_name
+from ink_plugin_cloudnativepg import BACKUP_BUCKET, BARMAN_PLUGIN, CLUSTER, OBJECT_STORE, password_secret_name
 
 CHART_REPO = "https://cloudnative-pg.github.io/charts"
 
@@ -21,6 +30,10 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         values={"fullnameOverride": "cnpg-operator"},
         sync_wave=-20,
     )
+    # The bucket claim is optional: with no S3 provider enabled it has no binding (core warned).
+    backups = bool(ctx.setting("backups")) and ctx.bindings.get(f"s3/{BACKUP_BUCKET}") is not None
+    if backups:
+        barman_cloud(scope, ctx=ctx)
     claims = sorted((need for need, _ in ctx.served if isinstance(need, DatabaseClaim)), key=lambda c: c.name)
     storage: dict[str, str] = {"size": ctx.setting("storage_size")}
     storage_class = ctx.setting("storage_class") or ctx.config.storage_class
@@ -55,6 +68,19 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                         for claim in claims
                     ]
                 },
+                **(
+                    {
+                        "plugins": [
+                            {
+                                "name": BARMAN_PLUGIN,
+                                "isWALArchiver": True,
+                                "parameters": {"barmanObjectName": OBJECT_STORE},
+                            }
+                        ]
+                    }
+                    if backups
+                    else {}
+                ),
             },
         },
     )
@@ -84,3 +110,61 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "spec": spec,
             },
         )
+
+
+def barman_cloud(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    """The Barman Cloud plugin, the ObjectStore on the claimed bucket, and the daily base backup."""
+    bucket = ctx.bucket(BACKUP_BUCKET)
+    kube.helm_application(
+        scope,
+        ctx=ctx,
+        name="plugin-barman-cloud",
+        repo_url=CHART_REPO,
+        chart="plugin-barman-cloud",
+        version=ctx.setting("barman_chart_version"),
+        values={},
+        sync_wave=-19,  # after the operator (and its CRDs), before the cluster uses it
+    )
+    kube.api_object(
+        scope,
+        "object-store",
+        {
+            "apiVersion": "barmancloud.cnpg.io/v1",
+            "kind": "ObjectStore",
+            "metadata": {"name": OBJECT_STORE, "namespace": ctx.namespace, "labels": ctx.labels("backup")},
+            "spec": {
+                "configuration": {
+                    # Barman adds the server name (the cluster's) below this path.
+                    "destinationPath": f"s3://{bucket.bucket}/",
+                    "endpointURL": bucket.endpoint,
+                    "s3Credentials": {
+                        "accessKeyId": {"name": bucket.access_key_id.name, "key": bucket.access_key_id.key},
+                        "secretAccessKey": {
+                            "name": bucket.secret_access_key.name,
+                            "key": bucket.secret_access_key.key,
+                        },
+                    },
+                    "wal": {"compression": "gzip"},
+                },
+                "retentionPolicy": ctx.setting("backup_retention"),
+            },
+        },
+    )
+    kube.api_object(
+        scope,
+        "scheduled-backup",
+        {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "ScheduledBackup",
+            "metadata": {"name": f"{CLUSTER}-daily", "namespace": ctx.namespace, "labels": ctx.labels("backup")},
+            "spec": {
+                "schedule": ctx.setting("backup_schedule"),
+                "cluster": {"name": CLUSTER},
+                "method": "plugin",
+                "pluginConfiguration": {"name": BARMAN_PLUGIN},
+                "backupOwnerReference": "self",
+                # A base backup right away, so point-in-time recovery works before the first 02:00.
+                "immediate": True,
+            },
+        },
+    )

@@ -1,0 +1,114 @@
+"""ink plugin: Longhorn.
+
+Installs Longhorn from its official chart with the ``longhorn`` StorageClass configured through the
+chart (3 replicas, Retain), recurring snapshot and backup jobs for the ``default`` group, and the
+backup target on a bucket claimed from the S3 provider.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from ink import hookimpl
+from ink.models import BucketClaim, SecretClaim, ServiceInfo
+from ink.settings import PluginSettings
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.context import ServiceContext
+
+VERSION = "v1.11.3"
+CHART_VERSION = "1.11.3"
+NAMESPACE = "longhorn-system"
+BUCKET = "longhorn"
+CREDENTIALS_SECRET = "longhorn-backup-target"
+
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/-]+$")
+
+
+def check_cron(value: str) -> str:
+    """Longhorn's RecurringJob cron is the standard 5-field form."""
+    fields = value.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(
+            "must be a 5-field cron expression 'minute hour day-of-month month day-of-week', "
+            f"e.g. '0 1 * * *'; got {value!r}"
+        )
+    return value
+
+
+Cron = Annotated[str, AfterValidator(check_cron)]
+
+
+class LonghornSettings(PluginSettings):
+    chart_version: str = Field(default=CHART_VERSION, description="Version of the longhorn Helm chart.")
+    replicas: int = Field(
+        default=3, ge=1, le=7, description="Replicas of every volume (StorageClass numberOfReplicas); 1 on one node."
+    )
+    default_class: bool = Field(default=True, description="Make the longhorn StorageClass the cluster default.")
+    reclaim_policy: Literal["Retain", "Delete"] = Field(
+        default="Retain", description="What happens to a volume when its claim is deleted."
+    )
+    snapshot_schedule: Cron = Field(default="0 1 * * *", description="Daily snapshot of every volume (cron).")
+    snapshot_retain: int = Field(default=7, ge=1, le=250, description="Snapshots kept per volume.")
+    backup_schedule: Cron = Field(default="0 2 * * *", description="Daily backup to S3 of every volume (cron).")
+    backup_retain: int = Field(default=14, ge=1, le=250, description="Backups kept per volume.")
+    backup_poll_interval: str = Field(
+        default="300s", pattern=r"^[0-9]+(s|m|h)$", description="How often Longhorn lists the backup target."
+    )
+
+
+@hookimpl
+def ink_service_info() -> ServiceInfo:
+    return ServiceInfo(
+        name="longhorn",
+        title="Longhorn",
+        version=VERSION,
+        homepage="https://longhorn.io",
+        description="Replicated block storage; snapshots and backups to S3.",
+        namespace=NAMESPACE,
+        settings_model=LonghornSettings,
+        # longhorn-manager, the instance managers and the CSI plugin run privileged with host paths
+        # (/dev, /proc, /var/lib/longhorn, the kubelet dir) and host networking for iSCSI: only the
+        # privileged Pod Security level admits them.
+        pod_security="privileged",
+    )
+
+
+@hookimpl
+def ink_bucket_claims() -> list[BucketClaim]:
+    return [BucketClaim(bucket=BUCKET)]
+
+
+@hookimpl
+def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim]:
+    bucket = ctx.bucket(BUCKET)
+    if bucket.access_key_id_value is None or bucket.secret_access_key_value is None:
+        raise ValueError(
+            f"the S3 provider {bucket.provider!r} does not expose the key pair of bucket {BUCKET!r} "
+            "(S3Binding.access_key_id_value / secret_access_key_value are unset), so Longhorn's backup "
+            f"credentials {CREDENTIALS_SECRET!r} cannot be built; use an S3 provider that fills them "
+            "(ink-plugin-minio does)"
+        )
+    return [
+        SecretClaim(
+            name=CREDENTIALS_SECRET,
+            data={
+                "AWS_ACCESS_KEY_ID": bucket.access_key_id_value,
+                "AWS_SECRET_ACCESS_KEY": bucket.secret_access_key_value,
+                "AWS_ENDPOINTS": bucket.endpoint,
+                "VIRTUAL_HOSTED_STYLE": "false" if bucket.path_style else "true",
+            },
+        )
+    ]
+
+
+@hookimpl
+def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
+    from ink_plugin_longhorn.construct import longhorn
+
+    longhorn(scope, ctx=ctx)

@@ -1,0 +1,173 @@
+"""ink plugin: the S3 provider.
+
+Upstream MinIO stopped publishing community images in October 2025 and archived its repository
+in 2026, so this plugin runs PGSTY Silo, a maintained MinIO fork with pinned, signed releases that
+keeps MinIO's S3 API, ``MINIO_*`` variables, ``/minio/health/*`` routes and on-disk format. The
+plugin keeps the name ``minio`` (the design documents' name); consumers only see the generic
+:class:`~ink.models.S3Binding`, so another S3 server can replace it.
+
+For each bucket claim: a bucket, a user that may use only that bucket, and the same credentials
+in two Secrets, ``<bucket>-s3`` in the consumer's namespace and in this plugin's namespace (the
+second feeds the Job that creates bucket and user).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator, Field
+
+from ink import hookimpl
+from ink.models import (
+    BucketClaim,
+    Capability,
+    GeneratedSecret,
+    Quantity,
+    S3Binding,
+    SecretClaim,
+    SecretKeyRef,
+    ServiceInfo,
+)
+from ink.settings import ContainerResources, PluginSettings
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.context import ServiceContext
+
+VERSION = "RELEASE.2026-09-16T00-00-00Z"
+IMAGE = f"docker.io/pgsty/silo:{VERSION}"
+MC_IMAGE = "docker.io/pgsty/mc:RELEASE.2026-09-16T00-00-00Z"
+SERVICE = "minio"
+S3_PORT = 9000
+CONSOLE_PORT = 9001
+ROOT_SECRET = "minio-root"
+ROOT_USER = "minio-root"
+
+ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+
+
+def access_key_id(bucket: str) -> GeneratedSecret:
+    """The access key id of a bucket's user.
+
+    The binding exposes it as ``access_key_id_value``: a consumer that needs the same value in a
+    Secret of its own shape (Longhorn, Velero) reuses it from ``ink_binding_secrets``.
+    """
+    return GeneratedSecret(id=f"s3/{bucket}/access-key-id", length=20)
+
+
+def secret_access_key(bucket: str) -> GeneratedSecret:
+    """The secret access key of a bucket's user (see :func:`access_key_id`)."""
+    return GeneratedSecret(id=f"s3/{bucket}/secret-access-key", length=40)
+
+
+def credentials_secret(bucket: str) -> str:
+    """The Secret with a bucket's credentials, in the consumer's and in this plugin's namespace."""
+    return f"{bucket}-s3"
+
+
+def _pinned(value: str) -> str:
+    if value.endswith(":latest"):
+        raise ValueError("must be pinned to a released version, not :latest")
+    return value
+
+
+# registry/repository:tag, e.g. docker.io/pgsty/silo:RELEASE.2026-09-16T00-00-00Z
+Image = Annotated[
+    str,
+    Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+    AfterValidator(_pinned),
+]
+
+
+class MinioSettings(PluginSettings):
+    image: Image = Field(
+        default=IMAGE,
+        description="S3 server image (registry/repository:tag). Any MinIO-compatible server image whose "
+        "executable is /usr/bin/silo; change the command with another image.",
+    )
+    mc_image: Image = Field(
+        default=MC_IMAGE,
+        description="MinIO client image (mc) of the Job that creates buckets, users and policies.",
+    )
+    storage_size: Quantity = Field(default="100Gi", description="Size of the data volume (every bucket).")
+    region: str = Field(
+        default="us-east-1",
+        pattern=r"^[a-z0-9-]{1,32}$",
+        description="Region the server reports (MINIO_SITE_REGION) and clients sign with.",
+    )
+    resources: ContainerResources = Field(
+        default_factory=lambda: ContainerResources(cpu_request="100m", memory_request="512Mi", memory_limit="2Gi"),
+        description="Requests and limits of the server container.",
+    )
+
+
+@hookimpl
+def ink_service_info() -> ServiceInfo:
+    return ServiceInfo(
+        name="minio",
+        title="S3 object storage (PGSTY Silo, MinIO-compatible)",
+        version=VERSION,
+        homepage="https://github.com/pgsty/silo",
+        description="S3 server for backups and app data; one bucket and user per claim.",
+        settings_model=MinioSettings,
+        provides=(Capability.S3,),
+    )
+
+
+@hookimpl
+def ink_secrets() -> list[SecretClaim]:
+    return [
+        SecretClaim(
+            name=ROOT_SECRET,
+            data={
+                "MINIO_ROOT_USER": ROOT_USER,
+                "MINIO_ROOT_PASSWORD": GeneratedSecret(id="minio/root-password", length=40),
+            },
+        )
+    ]
+
+
+def endpoint(ctx: ServiceContext) -> str:
+    return f"http://{SERVICE}.{ctx.namespace}.svc:{S3_PORT}"
+
+
+@hookimpl
+def ink_provide_bucket(claim: BucketClaim, ctx: ServiceContext) -> S3Binding:
+    bucket = claim.bucket
+    if not 3 <= len(bucket) <= 60:
+        raise ValueError(
+            f"{claim.owner} claims bucket {bucket!r}: bucket names must have 3 to 60 characters "
+            "(S3 allows 3-63; ink adds '-s3' for the credentials Secret)"
+        )
+    name = credentials_secret(bucket)
+    data = {
+        ACCESS_KEY_ID: access_key_id(bucket),
+        SECRET_ACCESS_KEY: secret_access_key(bucket),
+        "AWS_ENDPOINT_URL": endpoint(ctx),
+        "AWS_REGION": ctx.settings.region,  # type: ignore[attr-defined]
+    }
+    return S3Binding(
+        endpoint=endpoint(ctx),
+        bucket=bucket,
+        region=ctx.settings.region,  # type: ignore[attr-defined]
+        access_key_id=SecretKeyRef(name=name, key=ACCESS_KEY_ID),
+        secret_access_key=SecretKeyRef(name=name, key=SECRET_ACCESS_KEY),
+        path_style=True,
+        access_key_id_value=access_key_id(bucket),
+        secret_access_key_value=secret_access_key(bucket),
+        secrets=(
+            # What the consumer's pods read.
+            SecretClaim(owner=claim.owner, name=name, data=data),
+            # The same credentials here, for the Job that creates the bucket's user.
+            SecretClaim(owner=ctx.name, name=name, data=data),
+        ),
+    )
+
+
+@hookimpl
+def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
+    from ink_plugin_minio.construct import minio
+
+    minio(scope, ctx=ctx)

@@ -1,0 +1,205 @@
+"""The S3 provider: server, bucket claims, the bucket Job, and settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from ink import hookimpl, sealing, testing
+from ink.errors import PluginError
+from ink.models import BucketClaim, S3Binding, ServiceInfo
+from ink.plugins import make_plugin_host
+from ink.secrets import MasterKey
+from ink.validate import ManifestValidator
+from ink_plugin_minio import access_key_id, secret_access_key
+
+PLUGINS = ["minio", "sealed-secrets"]
+
+
+class App:
+    """A consumer that claims buckets and remembers the bindings it got."""
+
+    def __init__(self, name: str = "notes", buckets: tuple[str, ...] = ("notes-uploads",)) -> None:
+        self.name = name
+        self.buckets = buckets
+        self.bindings: dict[str, S3Binding] = {}
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name=self.name, title=self.name.title(), version="1.0.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_bucket_claims(self) -> list[BucketClaim]:
+        return [BucketClaim(bucket=bucket) for bucket in self.buckets]
+
+    @hookimpl
+    def ink_workloads(self, ctx) -> None:
+        self.bindings = {bucket: ctx.bucket(bucket) for bucket in self.buckets}
+
+
+def synth(directory: Path, config: str = "", **apps: App):
+    return testing.synth(directory, config, plugins=PLUGINS, extra=apps or {"notes": App()})
+
+
+@pytest.fixture(scope="module")
+def default(tmp_path_factory: pytest.TempPathFactory):
+    directory = tmp_path_factory.mktemp("minio")
+    app = App()
+    return directory, synth(directory, notes=app), app
+
+
+def objects(default) -> dict:
+    return testing.objects(default[1])
+
+
+def job(result) -> dict:
+    (found,) = [body for path, body in testing.objects(result).items() if path.startswith("minio/job-")]
+    return found
+
+
+def unseal(directory: Path, body: dict, field: str) -> str:
+    key = serialization.load_pem_private_key((directory / ".ink" / sealing.DEV_KEY_NAME).read_bytes(), None)
+    meta = body["metadata"]
+    value = body["spec"]["encryptedData"][field]
+    return sealing.unseal_value(key, namespace=meta["namespace"], name=meta["name"], ciphertext=value).decode()
+
+
+def test_discovered_through_its_entry_point() -> None:
+    assert make_plugin_host(environ={}).dists["minio"].distribution == "ink-plugin-minio"
+
+
+def test_output_matches_reviewed_snapshot(default, snapshot) -> None:
+    assert testing.snapshot_text(default[1], ["minio", "notes"]) == snapshot
+
+
+def test_output_validates(default, crd_dir: Path) -> None:
+    report = ManifestValidator("1.33", [crd_dir]).validate_all(objects(default).items())
+    assert report.problems == []
+    assert report.skipped == {}
+
+
+def test_server_is_the_maintained_fork_with_real_health_endpoints(default) -> None:
+    deployment = objects(default)["minio/deployment-minio.yaml"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "docker.io/pgsty/silo:RELEASE.2026-09-16T00-00-00Z"
+    assert container["command"] == ["/usr/bin/silo"]
+    assert container["args"] == ["server", "/data", "--address", ":9000", "--console-address", ":9001"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/minio/health/live"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/minio/health/ready"
+    assert container["startupProbe"]["httpGet"]["path"] == "/minio/health/live"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert {e["name"] for e in container["env"]} == {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "MINIO_SITE_REGION"}
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/data", "/tmp"}
+
+
+def test_data_volume_is_kept(default) -> None:
+    claim = objects(default)["minio/persistentvolumeclaim-minio-data.yaml"]
+    assert claim["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Delete=false,Prune=false"
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "100Gi"
+
+
+def test_binding_points_at_the_service_and_a_consumer_side_secret(default) -> None:
+    binding = default[2].bindings["notes-uploads"]
+    assert binding.endpoint == "http://minio.minio.svc:9000"
+    assert binding.bucket == "notes-uploads"
+    assert binding.region == "us-east-1"
+    assert binding.path_style is True
+    assert (binding.access_key_id.name, binding.access_key_id.key) == ("notes-uploads-s3", "AWS_ACCESS_KEY_ID")
+    assert (binding.secret_access_key.name, binding.secret_access_key.key) == (
+        "notes-uploads-s3",
+        "AWS_SECRET_ACCESS_KEY",
+    )
+    # The tuple carries both claims, with the generated values consumers may reuse.
+    consumer, provider = binding.secrets
+    assert (consumer.owner, provider.owner) == ("notes", "minio")
+    assert consumer.data["AWS_ACCESS_KEY_ID"] == access_key_id("notes-uploads")
+    assert consumer.data["AWS_SECRET_ACCESS_KEY"] == secret_access_key("notes-uploads")
+
+
+def test_both_secrets_hold_the_same_credentials(default) -> None:
+    directory, result, _ = default
+    found = testing.objects(result)
+    consumer = found["notes/sealedsecret-notes-uploads-s3.yaml"]
+    provider = found["minio/sealedsecret-notes-uploads-s3.yaml"]
+    master = MasterKey(testing.TEST_MASTER_KEY.encode(), "test")
+    for field, spec in (("AWS_ACCESS_KEY_ID", access_key_id("notes-uploads")), ("AWS_SECRET_ACCESS_KEY", None)):
+        value = unseal(directory, consumer, field)
+        assert value == unseal(directory, provider, field)
+        if spec is not None:
+            assert value == master.derive(spec)
+    assert unseal(directory, consumer, "AWS_ENDPOINT_URL") == "http://minio.minio.svc:9000"
+
+
+def test_job_creates_bucket_user_and_policy_idempotently(default) -> None:
+    found = objects(default)
+    body = job(default[1])
+    assert body["metadata"]["name"].startswith("minio-buckets-")
+    assert len(body["metadata"]["name"]) == len("minio-buckets-") + 8
+    assert body["spec"]["ttlSecondsAfterFinished"] == 86400
+    assert body["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PostSync"
+    pod = body["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["image"] == "docker.io/pgsty/mc:RELEASE.2026-09-16T00-00-00Z"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert refs["MINIO_ROOT_PASSWORD"] == {"name": "minio-root", "key": "MINIO_ROOT_PASSWORD"}
+    assert refs["BUCKET_NOTES_UPLOADS_ACCESS_KEY_ID"] == {"name": "notes-uploads-s3", "key": "AWS_ACCESS_KEY_ID"}
+    script = found["minio/configmap-minio-buckets.yaml"]["data"]["setup.sh"]
+    assert "mc mb --ignore-existing ink/notes-uploads" in script
+    assert "mc admin policy create ink bucket-notes-uploads /config/policy-notes-uploads.json" in script
+    assert 'mc admin user add ink "$BUCKET_NOTES_UPLOADS_ACCESS_KEY_ID"' in script
+    assert '*"already in effect"*) return 0' in script
+    policy = found["minio/configmap-minio-buckets.yaml"]["data"]["policy-notes-uploads.json"]
+    assert '"arn:aws:s3:::notes-uploads/*"' in policy
+
+
+def test_a_new_bucket_makes_a_new_job(default, tmp_path: Path) -> None:
+    more = synth(tmp_path, notes=App(buckets=("notes-uploads", "notes-exports")))
+    assert job(more)["metadata"]["name"] != job(default[1])["metadata"]["name"]
+    script = testing.objects(more)["minio/configmap-minio-buckets.yaml"]["data"]["setup.sh"]
+    assert script.index("ink/notes-exports") < script.index("ink/notes-uploads")  # sorted, stable
+
+
+def test_no_claims_no_job(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, plugins=PLUGINS)
+    assert not any(path.startswith(("minio/job-", "minio/configmap-")) for path in result.files)
+    assert "minio/deployment-minio.yaml" in result.files
+
+
+def test_a_bucket_name_too_short_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PluginError, match="3 to 60 characters"):
+        synth(tmp_path, notes=App(buckets=("ab",)))
+
+
+def test_settings_from_ink_toml(tmp_path: Path) -> None:
+    config = """
+[plugins.minio]
+storage_size = "1Ti"
+region = "homelab"
+image = "docker.io/pgsty/silo:RELEASE.2026-09-03T13-18-01Z"
+"""
+    app = App()
+    result = synth(tmp_path, config, notes=app)
+    found = testing.objects(result)
+    assert found["minio/persistentvolumeclaim-minio-data.yaml"]["spec"]["resources"]["requests"]["storage"] == "1Ti"
+    container = found["minio/deployment-minio.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "docker.io/pgsty/silo:RELEASE.2026-09-03T13-18-01Z"
+    assert {"name": "MINIO_SITE_REGION", "value": "homelab"} in container["env"]
+    assert app.bindings["notes-uploads"].region == "homelab"
+
+
+def test_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INK_PLUGINS__MINIO__MC_IMAGE", "docker.io/pgsty/mc:RELEASE.2026-09-13T00-00-00Z")
+    body = job(synth(tmp_path))
+    assert body["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "docker.io/pgsty/mc:RELEASE.2026-09-13T00-00-00Z"
+    )
+
+
+def test_an_unpinned_image_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="image"):
+        synth(tmp_path, '[plugins.minio]\nimage = "pgsty/silo"\n')

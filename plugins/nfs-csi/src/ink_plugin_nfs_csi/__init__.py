@@ -1,0 +1,69 @@
+"""ink plugin: the NFS CSI driver (kubernetes-csi/csi-driver-nfs).
+
+Installs the driver from its official chart and adds a StorageClass whose volumes are
+sub-directories of one NFS share, e.g. on a Synology NAS. It needs and provides no capability.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from ink import hookimpl
+from ink.models import DnsLabel, ServiceInfo
+from ink.settings import PluginSettings
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.context import ServiceContext
+
+VERSION = "v4.13.4"
+CHART_VERSION = "4.13.4"
+DRIVER = "nfs.csi.k8s.io"
+
+
+class NfsCsiSettings(PluginSettings):
+    server: str = Field(
+        default="192.168.1.10",
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:]+\]$",
+        description="NFS server: the NAS's IP address or DNS name. The default is an example; set yours.",
+    )
+    share: str = Field(
+        default="/volume1/kubernetes",
+        pattern=r"^/[^\s]*$",
+        description="Exported path on the server (Synology: /volume<N>/<shared folder>). Each volume is a "
+        "sub-directory of it.",
+    )
+    storage_class: DnsLabel = Field(default="nfs-synology", description="Name of the StorageClass.")
+    default_class: bool = Field(default=False, description="Make this StorageClass the cluster default.")
+    reclaim_policy: Literal["Retain", "Delete"] = Field(
+        default="Retain", description="What happens to a volume's directory when its claim is deleted."
+    )
+    mount_options: list[str] = Field(
+        default_factory=lambda: ["nfsvers=4.1"], description="NFS mount options of every volume."
+    )
+    chart_version: str = Field(default=CHART_VERSION, description="Version of the csi-driver-nfs Helm chart.")
+
+
+@hookimpl
+def ink_service_info() -> ServiceInfo:
+    return ServiceInfo(
+        name="nfs-csi",
+        title="NFS CSI driver",
+        version=VERSION,
+        homepage="https://github.com/kubernetes-csi/csi-driver-nfs",
+        description="Volumes on an NFS share (a NAS), as a StorageClass.",
+        settings_model=NfsCsiSettings,
+        # The node plugin mounts NFS on every node: privileged container, host network, the kubelet
+        # directory as a hostPath with bidirectional mount propagation. Only "privileged" admits it.
+        pod_security="privileged",
+    )
+
+
+@hookimpl
+def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
+    from ink_plugin_nfs_csi.construct import nfs_csi
+
+    nfs_csi(scope, ctx=ctx)

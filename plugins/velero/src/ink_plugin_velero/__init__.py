@@ -1,0 +1,159 @@
+"""ink plugin: Velero.
+
+Provides ``backup``: one daily ``Schedule`` that backs up every namespace that declared backup
+targets, with file-system backup (node agent, kopia) of exactly the pod volumes the targets name.
+Backups go to a bucket claimed from the S3 provider.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator, Field
+
+from ink import hookimpl
+from ink.models import (
+    BackupBinding,
+    BackupTarget,
+    BucketClaim,
+    Capability,
+    SecretClaim,
+    SecretTemplate,
+    ServiceInfo,
+)
+from ink.settings import PluginSettings
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.context import ServiceContext
+
+VERSION = "v1.18.4"
+CHART_VERSION = "12.2.0"
+AWS_PLUGIN_VERSION = "v1.14.4"
+BUCKET = "velero"
+CREDENTIALS_SECRET = "velero-s3-credentials"
+CREDENTIALS_KEY = "cloud"
+METHOD = "velero file-system backup"
+
+_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+_NAMES = {
+    "month": ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
+    "day of week": ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"),
+}
+_ITEM = re.compile(r"^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?$")
+
+
+def check_cron(value: str) -> str:
+    """A standard 5-field cron expression (what Velero's Schedule reads), each value in range."""
+    fields = value.split()
+    example = "e.g. '0 3 * * *' for 03:00 every day"
+    if len(fields) != 5:
+        raise ValueError(
+            f"must be a 5-field cron expression 'minute hour day-of-month month day-of-week' ({example}); "
+            f"{value!r} has {len(fields)} field{'s' if len(fields) != 1 else ''}"
+        )
+    for text, (name, low, high) in zip(fields, _FIELDS, strict=True):
+        for item in text.split(","):
+            match = _ITEM.match(item)
+            if not match:
+                raise ValueError(f"{name} field {text!r} is not valid cron syntax ({example})")
+            for part in re.split(r"[-/]", item):
+                if part == "*" or part.upper() in _NAMES.get(name, ()):
+                    continue
+                if not part.isdigit() or not low <= int(part) <= high:
+                    raise ValueError(f"{name} field {text!r}: {part!r} is outside {low}-{high} ({example})")
+    return value
+
+
+Cron = Annotated[str, AfterValidator(check_cron)]
+# A Go duration as Velero's ttl reads it, e.g. "720h" or "720h0m0s".
+Duration = Annotated[str, Field(pattern=r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$")]
+Tag = Annotated[str, Field(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")]
+
+
+class VeleroSettings(PluginSettings):
+    schedule: Cron = Field(default="0 3 * * *", description="When the daily backup runs (5-field cron, cluster time).")
+    ttl: Duration = Field(default="720h", description="How long each backup is kept (Go duration; 720h = 30 days).")
+    chart_version: str = Field(default=CHART_VERSION, description="Version of the velero Helm chart.")
+    image_tag: Tag = Field(default=VERSION, description="Tag of docker.io/velero/velero (server and node agent).")
+    aws_plugin_tag: Tag = Field(
+        default=AWS_PLUGIN_VERSION,
+        description="Tag of docker.io/velero/velero-plugin-for-aws, the S3 object-store plugin "
+        "(v1.14.x goes with Velero 1.18).",
+    )
+
+
+@hookimpl
+def ink_service_info() -> ServiceInfo:
+    return ServiceInfo(
+        name="velero",
+        title="Velero",
+        version=VERSION,
+        homepage="https://velero.io",
+        description="Backs up the namespaces and volumes services declare, daily, into S3.",
+        settings_model=VeleroSettings,
+        provides=(Capability.BACKUP,),
+        # The node agent mounts /var/lib/kubelet/pods from the host and runs as root to read every
+        # pod's volumes: hostPath volumes are forbidden by the baseline and restricted levels.
+        pod_security="privileged",
+    )
+
+
+@hookimpl
+def ink_bucket_claims() -> list[BucketClaim]:
+    return [BucketClaim(bucket=BUCKET)]
+
+
+@hookimpl
+def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim]:
+    bucket = ctx.bucket(BUCKET)
+    if bucket.access_key_id_value is None or bucket.secret_access_key_value is None:
+        raise ValueError(
+            f"the S3 provider {bucket.provider!r} does not expose the key pair of bucket {BUCKET!r} "
+            "(S3Binding.access_key_id_value / secret_access_key_value are unset), so Velero's credentials "
+            f"file {CREDENTIALS_SECRET!r} cannot be built; use an S3 provider that fills them (ink-plugin-minio does)"
+        )
+    return [
+        SecretClaim(
+            name=CREDENTIALS_SECRET,
+            data={
+                # An AWS shared credentials file: what the BackupStorageLocation's credential points at.
+                CREDENTIALS_KEY: SecretTemplate(
+                    template="[default]\naws_access_key_id={key_id}\naws_secret_access_key={key}\n",
+                    values={"key_id": bucket.access_key_id_value, "key": bucket.secret_access_key_value},
+                )
+            },
+        )
+    ]
+
+
+@hookimpl
+def ink_provide_backup(target: BackupTarget, ctx: ServiceContext) -> BackupBinding:
+    settings = ctx.settings
+    annotations = {"backup.velero.io/backup-volumes": target.pod_volume} if target.pod_volume else {}
+    if not target.pod_volume:
+        ctx.warn(
+            f"{target.owner}'s backup target {target.volume} names no pod volume: its namespace is backed up, "
+            "but not the volume's files (set BackupTarget.pod_volume)"
+        )
+    return BackupBinding(
+        schedule=settings.schedule,  # type: ignore[attr-defined]
+        ttl=settings.ttl,  # type: ignore[attr-defined]
+        method=METHOD,
+        pod_annotations=annotations,
+    )
+
+
+@hookimpl
+def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
+    from ink_plugin_velero.construct import velero
+
+    velero(scope, ctx=ctx)

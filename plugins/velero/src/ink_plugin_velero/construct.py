@@ -1,0 +1,112 @@
+"""The Velero install (official chart), its BackupStorageLocation on the S3 bucket, and one Schedule.
+
+Upstream facts: a ``Backup`` has no schedule; a ``Schedule`` (``velero.io/v1``) has ``spec.schedule``
+and a Backup ``template`` (velero.io docs, api-types/schedule). The AWS plugin reads
+``config.region`` / ``s3ForcePathStyle`` / ``s3Url`` and a credentials file from
+``spec.credential`` (velero-plugin-for-aws README). File-system backup needs the node agent
+(chart ``deployNodeAgent``) and the pod annotation ``backup.velero.io/backup-volumes``.
+"""
+
+from __future__ import annotations
+
+from ink import kube
+from ink.context import ServiceContext
+from ink.models import BackupTarget
+from ink_plugin_velero import BUCKET, CREDENTIALS_KEY, CREDENTIALS_SECRET
+
+CHART_REPO = "https://vmware-tanzu.github.io/helm-charts"
+LOCATION = "default"
+SCHEDULE = "declared-volumes"
+
+
+def velero(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    settings = ctx.settings
+    bucket = ctx.bucket(BUCKET)
+    kube.helm_application(
+        scope,
+        ctx=ctx,
+        name="velero-chart",
+        release="velero",
+        repo_url=CHART_REPO,
+        chart="velero",
+        version=settings.chart_version,  # type: ignore[attr-defined]
+        values={
+            "image": {
+                "repository": "docker.io/velero/velero",
+                "tag": settings.image_tag,  # type: ignore[attr-defined]
+                "pullPolicy": "IfNotPresent",
+            },
+            "initContainers": [
+                {
+                    "name": "velero-plugin-for-aws",
+                    "image": f"docker.io/velero/velero-plugin-for-aws:{settings.aws_plugin_tag}",  # type: ignore[attr-defined]
+                    "imagePullPolicy": "IfNotPresent",
+                    "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
+                }
+            ],
+            # The BackupStorageLocation below carries its own credential; no chart-made secret.
+            "credentials": {"useSecret": False},
+            # ink emits the location and the schedule itself; the chart makes neither.
+            "backupsEnabled": False,
+            "snapshotsEnabled": False,
+            "configuration": {
+                "backupStorageLocation": [],
+                "volumeSnapshotLocation": [],
+                "uploaderType": "kopia",
+                "defaultVolumesToFsBackup": False,
+            },
+            "deployNodeAgent": True,
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+            "nodeAgent": {
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+            },
+        },
+        sync_wave=-10,
+    )
+    kube.api_object(
+        scope,
+        "location",
+        {
+            "apiVersion": "velero.io/v1",
+            "kind": "BackupStorageLocation",
+            "metadata": {"name": LOCATION, "namespace": ctx.namespace, "labels": ctx.labels("backup")},
+            "spec": {
+                "provider": "aws",
+                "default": True,
+                "accessMode": "ReadWrite",
+                "objectStorage": {"bucket": bucket.bucket},
+                "config": {
+                    "region": bucket.region,  # required whenever s3Url is set
+                    "s3ForcePathStyle": "true" if bucket.path_style else "false",
+                    "s3Url": bucket.endpoint,
+                },
+                "credential": {"name": CREDENTIALS_SECRET, "key": CREDENTIALS_KEY},
+            },
+        },
+    )
+    targets = [need for need, _ in ctx.served if isinstance(need, BackupTarget)]
+    namespaces = sorted({target.namespace for target in targets})
+    if not namespaces:
+        # An empty includedNamespaces means *every* namespace to Velero: no targets, no schedule.
+        return
+    kube.api_object(
+        scope,
+        "schedule",
+        {
+            "apiVersion": "velero.io/v1",
+            "kind": "Schedule",
+            "metadata": {"name": SCHEDULE, "namespace": ctx.namespace, "labels": ctx.labels("backup")},
+            "spec": {
+                "schedule": settings.schedule,  # type: ignore[attr-defined]
+                "useOwnerReferencesInBackup": False,
+                "template": {
+                    "ttl": settings.ttl,  # type: ignore[attr-defined]
+                    "includedNamespaces": namespaces,
+                    "storageLocation": LOCATION,
+                    # Only the pod volumes named in backup.velero.io/backup-volumes (the targets).
+                    "defaultVolumesToFsBackup": False,
+                    "snapshotVolumes": False,
+                },
+            },
+        },
+    )
