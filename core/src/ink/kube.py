@@ -24,6 +24,7 @@ from ink.models import SecretKeyRef
 
 ARGOCD_NAMESPACE = "argocd"
 # Argo CD must never prune or delete an object holding data, even when it leaves dist/.
+BACKUP_EXEMPT = "ink.homelab/backup-exempt"
 KEEP_ANNOTATIONS = {
     "argocd.argoproj.io/sync-options": "Delete=false,Prune=false",
     "helm.sh/resource-policy": "keep",
@@ -96,6 +97,8 @@ class Volume:
     mount_path: str
     size: str
     access_mode: str = "ReadWriteOnce"
+    backup_exempt: str = ""
+    """Why this volume is deliberately not backed up (e.g. it holds the backups); shown by ``ink backups``."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,13 @@ class WebService(Construct):
                 self,
                 f"pvc-{volume.name}",
                 metadata=cdk8s.ApiObjectMetadata(
-                    name=f"{name}-{volume.name}", namespace=namespace, labels=labels, annotations=KEEP_ANNOTATIONS
+                    name=f"{name}-{volume.name}",
+                    namespace=namespace,
+                    labels=labels,
+                    annotations={
+                        **KEEP_ANNOTATIONS,
+                        **({BACKUP_EXEMPT: volume.backup_exempt} if volume.backup_exempt else {}),
+                    },
                 ),
                 access_modes=[kplus.PersistentVolumeAccessMode(_ACCESS_MODES[volume.access_mode])],
                 storage_class_name=ctx.config.storage_class,

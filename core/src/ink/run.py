@@ -158,6 +158,14 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
             continue
         ctx = plan.services[manifest.folder]
         binding = ctx.bindings.get(f"backup/{manifest.name}")
+        exempt = manifest.body["metadata"].get("annotations", {}).get("ink.homelab/backup-exempt")
+        if binding is None and exempt:
+            rows.append(
+                BackupRow(
+                    manifest.folder, "volume", f"{manifest.namespace}/{manifest.name}", f"exempt: {exempt}", "", ""
+                )
+            )
+            continue
         rows.append(
             BackupRow(
                 manifest.folder,

@@ -50,7 +50,14 @@ def minio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "MINIO_SITE_REGION": settings.region,  # type: ignore[attr-defined]
             },
             # Its own data is not a backup target: the backups of everything else live here.
-            volumes=[kube.Volume("data", "/data", settings.storage_size)],  # type: ignore[attr-defined]
+            volumes=[
+                kube.Volume(
+                    "data",
+                    "/data",
+                    settings.storage_size,  # type: ignore[attr-defined]
+                    backup_exempt="it holds the backups themselves; replicate the bucket off-site",
+                )
+            ],  # type: ignore[attr-defined]
             # /tmp is HOME (mc config, certs dir ~/.minio/certs) on the read-only root filesystem.
             scratch=[kube.Scratch("tmp", "/tmp")],
             replicas=1,
