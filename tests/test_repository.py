@@ -72,3 +72,13 @@ def test_example_config_is_valid_and_covers_every_global_setting() -> None:
     text = example.read_text()
     for field in InkSettings.model_fields:
         assert re.search(rf"^#? ?\[?{field}\b", text, re.MULTILINE), f"ink.example.toml does not show {field}"
+
+
+def test_plugin_reference_pages_are_up_to_date() -> None:
+    from ink import run
+
+    pages = run.plugin_docs(ROOT / "ink.example.toml")
+    folder = ROOT / "docs" / "plugins"
+    for name, text in pages.items():
+        assert (folder / name).read_text(encoding="utf-8") == text, f"docs/plugins/{name} is stale: run `ink docs`"
+    assert {p.name for p in folder.glob("*.md")} == set(pages)
