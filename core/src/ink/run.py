@@ -57,7 +57,10 @@ def synth(
     if validator is not None:
         report = validator.validate_all((m.path, m.body) for m in synthesis.manifests)
         if not report.ok:
-            raise ValidationFailed([str(p) for p in report.problems])
+            # Name who built each invalid object: a schema failure is a plugin's bug, not the user's.
+            raise ValidationFailed(
+                [f"plugin {origins[p.source][0]!r} ({origins[p.source][1]}): {p}" for p in report.problems]
+            )
         summary = _summary(report)
     write_tree(out, files, wait=wait)
     return SynthResult(

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ink import hookimpl, sealing, testing
-from ink.errors import ConfigError
+from ink.errors import ConfigError, UserError
 from ink.models import DatabaseBinding, DatabaseClaim, ServiceInfo
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
@@ -243,3 +243,20 @@ def test_backup_settings_from_ink_toml_and_environment(tmp_path: Path, monkeypat
 def test_a_five_field_backup_schedule_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="6-field cron expression with seconds first"):
         testing.synth(tmp_path, '[plugins.cloudnativepg]\nbackup_schedule = "0 2 * * *"\n', plugins=PLUGINS)
+
+
+class Second:
+    """Another service that wants the same database name as App."""
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="notes2", title="Notes 2", version="1.0.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_database_claims(self) -> list[DatabaseClaim]:
+        return [DatabaseClaim(name="notes")]
+
+
+def test_two_services_cannot_share_a_database(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="notes2 and notes both claim the database 'notes'"):
+        testing.synth(tmp_path, plugins=PLUGINS, extra={"notes": App(), "notes2": Second()})

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, Field
 
 from ink import hookimpl
+from ink.errors import UserError
 from ink.models import (
     BucketClaim,
     Capability,
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 OPERATOR_VERSION = "1.30.1"
 CLUSTER = "postgres-ha"
+# postgres and the templates exist in every cluster; "app" is what CNPG's initdb bootstrap creates.
+RESERVED = frozenset({"postgres", "template0", "template1", "app"})
 PORT = 5432
 BACKUP_BUCKET = "postgres-backups"
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
@@ -123,6 +126,17 @@ def password_secret_name(database: str) -> str:
 
 @hookimpl
 def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseBinding:
+    if claim.name in RESERVED:
+        raise UserError(
+            f"{claim.owner} claims the database {claim.name!r}, which PostgreSQL or CloudNativePG reserves; "
+            f"rename it in [plugins.{claim.owner}] if the plugin allows, or report it to the plugin's authors"
+        )
+    other = next((n for n, _ in ctx.served if isinstance(n, DatabaseClaim) and n.name == claim.name), None)
+    if other is not None:
+        raise UserError(
+            f"{claim.owner} and {other.owner} both claim the database {claim.name!r} on {CLUSTER}; "
+            "a database belongs to one service: disable one of them"
+        )
     host = f"{CLUSTER}-rw.{ctx.namespace}.svc"
     password = GeneratedSecret(id=f"cloudnativepg/{CLUSTER}/{claim.name}/password")
     consumer_secret = f"{claim.name}-db"
