@@ -101,11 +101,22 @@ _config_option = click.option(
     help="Extra folder of custom-resource schemas to validate against (repeatable).",
 )
 @click.option("--no-validate", is_flag=True, help="Skip schema validation (not recommended).")
-def synth(config_path: Path | None, out: Path, crd_dirs: tuple[Path, ...], no_validate: bool) -> None:
+@click.option(
+    "--allow-destructive", is_flag=True, help="Write even when a change would lose data once synced (see `ink diff`)."
+)
+def synth(
+    config_path: Path | None, out: Path, crd_dirs: tuple[Path, ...], no_validate: bool, allow_destructive: bool
+) -> None:
     """Synthesise every enabled service into the output folder."""
     from ink import run
 
-    result = run.synth(config_path=config_path, out=out, extra_crd_dirs=list(crd_dirs), validate=not no_validate)
+    result = run.synth(
+        config_path=config_path,
+        out=out,
+        extra_crd_dirs=list(crd_dirs),
+        validate=not no_validate,
+        allow_destructive=allow_destructive,
+    )
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
     out_console.print(
@@ -150,6 +161,28 @@ def validate(
     if not report.ok:
         raise ValidationFailed([str(p) for p in report.problems], context="in the checked manifests")
     out_console.print(f"[green]valid[/green]: {report.checked} objects", markup=True)
+
+
+@main.command()
+@_config_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="The output folder to compare with.",
+)
+def diff(config_path: Path | None, out: Path) -> None:
+    """Show what `ink synth` would change in the output, and flag changes that would lose data."""
+    from ink import run
+
+    found = run.diff(config_path=config_path, out=out)
+    colours = {"added": "green", "removed": "red", "changed": "yellow"}
+    for change in found:
+        colour = "bold red" if change.destructive else colours[change.action]
+        out_console.print(f"[{colour}]{escape(str(change))}[/{colour}]", markup=True)
+    destructive = sum(1 for c in found if c.destructive)
+    out_console.print(f"{len(found)} changes, {destructive} destructive" if found else "no changes")
 
 
 @main.command()

@@ -10,7 +10,9 @@ from typing import Any
 import yaml
 from pydantic.json_schema import models_json_schema
 
+from ink import changes
 from ink import synth as synth_mod
+from ink.changes import Change
 from ink.config import Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed
 from ink.models import DatabaseClaim
@@ -28,6 +30,7 @@ class SynthResult:
     validation: str
     files: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
 
 
 def synth(
@@ -38,8 +41,31 @@ def synth(
     validate: bool = True,
     host: PluginHost | None = None,
     wait: bool = True,
+    allow_destructive: bool = False,
 ) -> SynthResult:
     """Load, plan, synthesise, check and write. ``out`` is replaced only if everything succeeded."""
+    result = build(config_path=config_path, extra_crd_dirs=extra_crd_dirs, validate=validate, host=host)
+    result.changes = changes.compare(changes.read_output(out), result.files)
+    destructive = [c for c in result.changes if c.destructive]
+    if destructive and not allow_destructive:
+        more = f" (and {len(destructive) - 1} more)" if len(destructive) > 1 else ""
+        raise UserError(
+            f"{out}: {destructive[0]}{more}; review with `ink diff`, move the data first, then re-run with "
+            "--allow-destructive"
+        )
+    result.warnings.extend(str(c) for c in result.changes if c.left_behind)
+    write_tree(out, result.files, wait=wait)
+    return result
+
+
+def build(
+    *,
+    config_path: Path | None = None,
+    extra_crd_dirs: list[Path] | None = None,
+    validate: bool = True,
+    host: PluginHost | None = None,
+) -> SynthResult:
+    """Everything ``synth`` does except comparing with and writing the output."""
     config = load_config(find_config(config_path, os.environ))
     host = host or make_plugin_host()
     validator = _validator(config, extra_crd_dirs or []) if validate else None
@@ -62,7 +88,6 @@ def synth(
                 [f"plugin {origins[p.source][0]!r} ({origins[p.source][1]}): {p}" for p in report.problems]
             )
         summary = _summary(report)
-    write_tree(out, files, wait=wait)
     return SynthResult(
         services=len(plan.services),
         objects=len(synthesis.manifests),
@@ -70,6 +95,12 @@ def synth(
         files=files,
         warnings=plan.warnings,
     )
+
+
+def diff(*, config_path: Path | None = None, out: Path = Path("dist"), host: PluginHost | None = None) -> list[Change]:
+    """What ``ink synth`` would change in ``out``, without writing anything."""
+    result = build(config_path=config_path, validate=False, host=host)
+    return changes.compare(changes.read_output(out), result.files)
 
 
 def _master_key(config: Config, warnings: list[str]) -> MasterKey:

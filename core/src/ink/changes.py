@@ -1,0 +1,159 @@
+"""What a synth changes in the output, and which changes would lose data once Argo CD syncs them.
+
+Two kinds of findings besides plain additions, removals and edits:
+
+* **left behind**: an object that holds data (it carries ``Delete=false``) leaves the output
+  because its whole service was removed. Argo CD keeps it in the cluster; ink says so and how
+  to delete it deliberately.
+* **destructive**: a data-holding object disappears while its service stays (a rename: the app
+  starts on a new, empty volume or database), or a field Kubernetes cannot change in place is
+  changed (the object would have to be recreated). ``ink synth`` refuses these unless told
+  ``--allow-destructive``; ``ink diff`` lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ink.output import MARKER
+
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+# Kinds that hold data even without ink's keep annotation.
+STATEFUL_KINDS = frozenset({"PersistentVolumeClaim", "StatefulSet"})
+# Fields the API server (or the operator) refuses to change on a live object, by kind.
+IMMUTABLE_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "PersistentVolumeClaim": (("spec", "accessModes"), ("spec", "storageClassName"), ("spec", "volumeMode")),
+    "StatefulSet": (("spec", "selector"), ("spec", "serviceName"), ("spec", "volumeClaimTemplates")),
+    "Deployment": (("spec", "selector"),),
+    "DaemonSet": (("spec", "selector"),),
+    "Database": (("spec", "name"),),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    action: str  # "added", "removed", "changed"
+    destructive: str = ""  # why this change would lose data, if it would
+    left_behind: str = ""  # how to delete a kept object deliberately
+
+    def __str__(self) -> str:
+        text = f"{self.action} {self.path}"
+        if self.destructive:
+            text += f": DESTRUCTIVE, {self.destructive}"
+        if self.left_behind:
+            text += f": left in the cluster; delete deliberately with `{self.left_behind}`"
+        return text
+
+
+def read_output(out: Path) -> dict[str, str]:
+    """The files of an existing ink output folder (empty if there is none)."""
+    if not (out / MARKER).is_file():
+        return {}
+    return {
+        str(path.relative_to(out)): path.read_text(encoding="utf-8")
+        for path in sorted(out.rglob("*.yaml"))
+        if path.is_file()
+    }
+
+
+def compare(old: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
+    """Every change from ``old`` to ``new`` (relative path → YAML text), with data-loss findings."""
+    # A data-holding object removed while one of its kind appears in the same folder is a rename:
+    # the service would start on the new, empty one.
+    added_kinds: dict[tuple[str, str], list[str]] = {}
+    for path in new.keys() - old.keys():
+        body = _load(new[path])
+        added_kinds.setdefault((path.split("/")[0], str(body.get("kind"))), []).append(_describe(body))
+    changes: list[Change] = []
+    for path in sorted(old.keys() | new.keys()):
+        if path not in new:
+            body = _load(old[path])
+            replacements = added_kinds.get((path.split("/")[0], str(body.get("kind"))))
+            if not _holds_data(body):
+                changes.append(Change(path, "removed"))
+            elif replacements:
+                reason = f"{_describe(body)} would be replaced by {replacements[0]}: the data stays in the old one"
+                changes.append(Change(path, "removed", destructive=reason))
+            else:
+                changes.append(Change(path, "removed", left_behind=_delete_command(body)))
+        elif path not in old:
+            changes.append(Change(path, "added"))
+        elif old[path] != new[path]:
+            changes.append(Change(path, "changed", destructive=_immutable_change(_load(old[path]), _load(new[path]))))
+    return changes
+
+
+def _load(text: str) -> dict[str, Any]:
+    body = yaml.safe_load(text)
+    return body if isinstance(body, dict) else {}
+
+
+def _holds_data(body: Mapping[str, Any]) -> bool:
+    options = body.get("metadata", {}).get("annotations", {}).get(SYNC_OPTIONS, "")
+    return body.get("kind") in STATEFUL_KINDS or "Delete=false" in options.split(",")
+
+
+def _describe(body: Mapping[str, Any]) -> str:
+    meta = body.get("metadata", {})
+    where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{body.get('kind')} {where}{meta.get('name')}"
+
+
+def _delete_command(body: Mapping[str, Any]) -> str:
+    meta = body.get("metadata", {})
+    kind = str(body.get("kind", "")).lower()
+    group = str(body.get("apiVersion", "")).rpartition("/")[0]
+    resource = f"{kind}.{group}" if group and "." in group else kind
+    namespace = f" -n {meta['namespace']}" if meta.get("namespace") else ""
+    return f"kubectl delete{namespace} {resource} {meta.get('name')}"
+
+
+def _immutable_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    kind = str(new.get("kind", ""))
+    for field in IMMUTABLE_FIELDS.get(kind, ()):
+        before, after = _dig(old, field), _dig(new, field)
+        if before != after:
+            return f"{_describe(new)}: {'.'.join(field)} cannot change on a live object ({before!r} → {after!r})"
+    if kind == "PersistentVolumeClaim":
+        before = _dig(old, ("spec", "resources", "requests", "storage"))
+        after = _dig(new, ("spec", "resources", "requests", "storage"))
+        if before != after and _bytes(after) < _bytes(before):
+            return f"{_describe(new)}: a volume cannot shrink ({before} → {after})"
+    return ""
+
+
+def _dig(body: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = body
+    for key in path:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+_UNITS = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+}
+
+
+def _bytes(quantity: Any) -> float:
+    text = str(quantity or "0")
+    for suffix, factor in sorted(_UNITS.items(), key=lambda item: -len(item[0])):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
