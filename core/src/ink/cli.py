@@ -185,6 +185,39 @@ def diff(config_path: Path | None, out: Path) -> None:
     out_console.print(f"{len(found)} changes, {destructive} destructive" if found else "no changes")
 
 
+@main.group()
+def secrets() -> None:
+    """Generated credentials: list them, rotate one."""
+
+
+@secrets.command("list")
+@_config_option
+def secrets_list(config_path: Path | None) -> None:
+    """Every generated credential id, where it is used and how often it was rotated."""
+    from ink import run
+
+    generated, current = run.rotations(config_path)
+    table = Table("credential", "used in (namespace/secret:key)", "rotations")
+    for credential, places in generated.items():
+        table.add_row(credential, "\n".join(places), str(current.get(credential, 0)))
+    out_console.print(table)
+
+
+@secrets.command("rotate")
+@click.argument("credential")
+@_config_option
+def secrets_rotate(credential: str, config_path: Path | None) -> None:
+    """Give CREDENTIAL a new value from the next synth on (recorded in ink.toml's [secrets.rotations])."""
+    from ink import run
+
+    path, generation = run.rotate(config_path, credential)
+    out_console.print(
+        f"[green]rotated[/green] {escape(credential)} (generation {generation}, in {path}); run `ink synth`, commit, "
+        "and restart the pods that read it once Argo CD has synced",
+        markup=True,
+    )
+
+
 @main.command()
 @_config_option
 def plugins(config_path: Path | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +14,12 @@ from pydantic.json_schema import models_json_schema
 from ink import changes
 from ink import synth as synth_mod
 from ink.changes import Change
-from ink.config import Config, find_config, load_config
+from ink.config import CONFIG_FILE, Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed
 from ink.models import DatabaseClaim
 from ink.output import to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
-from ink.secrets import MasterKey, load_master_key
+from ink.secrets import MasterKey, load_master_key, with_rotations
 from ink.settings import InkSettings, PluginSettings
 from ink.validate import ManifestValidator, ValidationReport
 
@@ -31,6 +32,7 @@ class SynthResult:
     files: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    generated: dict[str, list[str]] = field(default_factory=dict)
 
 
 def synth(
@@ -94,7 +96,34 @@ def build(
         validation=summary,
         files=files,
         warnings=plan.warnings,
+        generated=synthesis.generated,
     )
+
+
+def rotations(config_path: Path | None) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Every generated credential id with where it is used, and the current rotations."""
+    result = build(config_path=config_path, validate=False)
+    config = load_config(find_config(config_path, os.environ))
+    return result.generated, dict(config.settings.secrets.rotations)
+
+
+def rotate(config_path: Path | None, credential: str) -> tuple[Path, int]:
+    """Raise one credential's generation in ink.toml (created if needed); returns (file, generation)."""
+    import tomlkit
+
+    generated, current = rotations(config_path)
+    if credential not in generated:
+        hint = difflib.get_close_matches(credential, list(generated), n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise UserError(f"no generated credential is named {credential!r}{suggestion}; see `ink secrets list`")
+    path = find_config(config_path, os.environ) or Path(CONFIG_FILE)
+    document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    table = document.setdefault("secrets", tomlkit.table())
+    rotations_table = table.setdefault("rotations", tomlkit.table())
+    generation = current.get(credential, 0) + 1
+    rotations_table[credential] = generation
+    path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    return path, generation
 
 
 def diff(*, config_path: Path | None = None, out: Path = Path("dist"), host: PluginHost | None = None) -> list[Change]:
@@ -108,6 +137,7 @@ def _master_key(config: Config, warnings: list[str]) -> MasterKey:
     explicit = "master_key_file" in settings.model_fields_set
     path = config.resolve(settings.master_key_file)
     key, created = load_master_key(path, environ=dict(config.environ), create=not explicit)
+    key = with_rotations(key, settings.rotations)
     if created:
         warnings.append(
             f"generated a new master key in {path}; back it up: every generated credential "

@@ -31,6 +31,8 @@ ALPHABETS = {
 class MasterKey:
     material: bytes
     origin: str
+    rotations: Mapping[str, int] = field(default_factory=dict)
+    """Credential id → how many times it was rotated (``[secrets.rotations]`` in ink.toml)."""
 
     def __repr__(self) -> str:
         return f"MasterKey(origin={self.origin!r})"
@@ -42,8 +44,11 @@ class MasterKey:
         limit = 256 - (256 % len(alphabet))
         chars: list[str] = []
         block = 0
+        # A rotated credential derives from "<id>#<generation>": a new value, and nothing else changes.
+        generation = self.rotations.get(spec.id, 0)
+        name = f"{spec.id}#{generation}" if generation else spec.id
         while len(chars) < spec.length:
-            digest = self._mac(f"ink/v1/secret/{spec.id}/{block}")
+            digest = self._mac(f"ink/v1/secret/{name}/{block}")
             chars.extend(alphabet[b % len(alphabet)] for b in digest if b < limit)
             block += 1
         return "".join(chars[: spec.length])
@@ -80,6 +85,10 @@ def load_master_key(path: Path, *, environ: dict[str, str], create: bool) -> tup
             f"{path}: cannot read the master key ({reason}); fix the file's permissions or contents"
         ) from None
     return _checked(text, str(path)), False
+
+
+def with_rotations(key: MasterKey, rotations: Mapping[str, int]) -> MasterKey:
+    return MasterKey(key.material, key.origin, dict(rotations))
 
 
 def _checked(text: str, origin: str) -> MasterKey:
@@ -165,6 +174,17 @@ def _value(value: SecretValue, key: MasterKey, user: UserSecrets | None) -> str:
             raise SecretsError(f"secret {value.name!r} must be provided by you, but no user secrets were loaded")
         return user.get(value)
     return value
+
+
+def generated_specs(claim: SecretClaim) -> list[tuple[str, GeneratedSecret]]:
+    """(key, spec) for every generated credential a claim uses, directly or in a template."""
+    found: list[tuple[str, GeneratedSecret]] = []
+    for key, value in sorted(claim.data.items()):
+        if isinstance(value, GeneratedSecret):
+            found.append((key, value))
+        elif isinstance(value, SecretTemplate):
+            found.extend((key, spec) for spec in value.values.values())
+    return found
 
 
 def generated_values(claim: SecretClaim, key: MasterKey, user: UserSecrets | None = None) -> list[str]:

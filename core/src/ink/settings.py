@@ -58,6 +58,14 @@ class SecretsSettings(_Strict):
         "and back it up. INK_MASTER_KEY overrides it. Created on first synth if this default is used.",
     )
 
+    rotations: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_./]*$")], Annotated[int, Field(ge=1)]
+    ] = Field(
+        default_factory=dict,
+        description="Credential id → generation. Raising a number gives that credential a new value on the "
+        "next synth and changes nothing else; `ink secrets rotate <id>` does it for you.",
+    )
+
 
 class ValidationSettings(_Strict):
     """How ``ink synth`` and ``ink validate`` check the output."""

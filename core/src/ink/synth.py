@@ -186,6 +186,8 @@ class Synthesis:
     manifests: list[Manifest]
     protected_values: list[str]
     """Every generated credential: none may appear in the output in plain text or base64."""
+    generated: dict[str, list[str]] = field(default_factory=dict)
+    """Credential id → where it is used (``namespace/secret:key``), for ``ink secrets``."""
 
 
 # --- describe and declare: no cdk8s needed -------------------------------------------------
@@ -380,7 +382,10 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             "install or enable a secrets provider such as ink-plugin-sealed-secrets"
         )
     user_secrets = secrets_mod.UserSecrets.load(config.base_dir, config.environ)
+    generated: dict[str, list[str]] = defaultdict(list)
     for claim in _unique_secrets(secret_claims):
+        for key, spec in secrets_mod.generated_specs(claim):
+            generated[spec.id].append(f"{claim.namespace}/{claim.name}:{key}")
         resolved_secret = secrets_mod.resolve(claim, master_key, user_secrets)
         protected.extend(secrets_mod.generated_values(claim, master_key, user_secrets))
         assert secrets_provider is not None
@@ -406,7 +411,17 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
 
     resolved.warnings.extend(user_secrets.warnings())
     manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches, origins)
-    return Synthesis(plan=resolved, manifests=manifests, protected_values=sorted(set(protected)))
+    unused = sorted(set(master_key.rotations) - generated.keys())
+    if unused:
+        resolved.warnings.append(
+            f"[secrets.rotations] names {', '.join(unused)}, which no service uses; see `ink secrets list`"
+        )
+    return Synthesis(
+        plan=resolved,
+        manifests=manifests,
+        protected_values=sorted(set(protected)),
+        generated={k: sorted(v) for k, v in sorted(generated.items())},
+    )
 
 
 def _declared_secrets(host: PluginHost, name: str, ctx: ServiceContext, hook: str) -> list[SecretClaim]:
