@@ -13,11 +13,12 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import glob
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,14 @@ def to_yaml(body: dict[str, Any]) -> str:
     )
 
 
-def write_tree(out: Path, files: dict[str, str], *, wait: bool = True) -> None:
-    """Replace ``out`` with exactly ``files`` (relative path → text), atomically."""
+def write_tree(
+    out: Path, files: dict[str, str], *, wait: bool = True, check: Callable[[Path], None] | None = None
+) -> None:
+    """Replace ``out`` with exactly ``files`` (relative path → text), atomically.
+
+    ``check`` runs under the lock, on the output as it is then (after any wait for another
+    run), and may raise to cancel the write.
+    """
     out = Path(os.path.abspath(out))
     parent = out.parent
     try:
@@ -61,6 +68,8 @@ def write_tree(out: Path, files: dict[str, str], *, wait: bool = True) -> None:
     with _locked(parent / f".{out.name}.lock", wait=wait):
         _recover(out)
         _check_replaceable(out)
+        if check is not None:
+            check(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
         # mkdtemp makes it 0700; keep the old output's mode, or what the umask gives a new folder.
         staging.chmod(out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~_umask())
@@ -101,7 +110,7 @@ def _check_replaceable(out: Path) -> None:
 
 def _recover(out: Path) -> None:
     """Remove staging folders that an interrupted run left behind."""
-    for stale in out.parent.glob(f".{out.name}.new-*"):
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.new-*"):
         shutil.rmtree(stale, ignore_errors=True)
     old = out.parent / f".{out.name}.old"
     if old.exists():

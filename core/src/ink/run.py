@@ -47,16 +47,20 @@ def synth(
 ) -> SynthResult:
     """Load, plan, synthesise, check and write. ``out`` is replaced only if everything succeeded."""
     result = build(config_path=config_path, extra_crd_dirs=extra_crd_dirs, validate=validate, host=host)
-    result.changes = changes.compare(changes.read_output(out), result.files)
-    destructive = [c for c in result.changes if c.destructive]
-    if destructive and not allow_destructive:
-        more = f" (and {len(destructive) - 1} more)" if len(destructive) > 1 else ""
-        raise UserError(
-            f"{out}: {destructive[0]}{more}; review with `ink diff`, move the data first, then re-run with "
-            "--allow-destructive"
-        )
+
+    def check(current: Path) -> None:
+        # Under the output's lock: compare with what is there now, even if another run wrote it meanwhile.
+        result.changes = changes.compare(changes.read_output(current), result.files)
+        destructive = [c for c in result.changes if c.destructive]
+        if destructive and not allow_destructive:
+            more = f" (and {len(destructive) - 1} more)" if len(destructive) > 1 else ""
+            raise UserError(
+                f"{out}: {destructive[0]}{more}; review with `ink diff`, move the data first, then re-run with "
+                "--allow-destructive"
+            )
+
+    write_tree(out, result.files, wait=wait, check=check)
     result.warnings.extend(str(c) for c in result.changes if c.left_behind)
-    write_tree(out, result.files, wait=wait)
     return result
 
 
