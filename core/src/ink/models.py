@@ -288,6 +288,18 @@ class S3Binding(Binding):
         default=None, description="The generated secret key, likewise (never its value: only how to derive it)."
     )
 
+    def key_pair(self, purpose: str) -> tuple[GeneratedSecret, GeneratedSecret]:
+        """How the bucket's key id and secret key derive, for a credentials file built from them.
+
+        :param purpose: What needs them, for the error message, e.g. "Velero's credentials file".
+        """
+        if self.access_key_id_value is None or self.secret_access_key_value is None:
+            raise ValueError(
+                f"the S3 provider {self.provider!r} does not expose how the key pair of bucket {self.bucket!r} "
+                f"derives, so {purpose} cannot be built; use an S3 provider that does (ink-plugin-minio does)"
+            )
+        return self.access_key_id_value, self.secret_access_key_value
+
 
 class CertificateBinding(Binding):
     secret_name: str = Field(description="The kubernetes.io/tls Secret in the owner's namespace.")

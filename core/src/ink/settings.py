@@ -45,6 +45,50 @@ ImageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+_CRON_NAMES = {
+    "month": ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
+    "day of week": ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"),
+}
+_CRON_ITEM = re.compile(r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?$")
+
+
+def check_cron(value: str, *, seconds: bool = False) -> str:
+    """A cron expression: 5 fields, or 6 with seconds first (robfig/cron, as CloudNativePG reads it)."""
+    fields_spec = (("second", 0, 59), *_CRON_FIELDS) if seconds else _CRON_FIELDS
+    names = " ".join(name.replace(" ", "-") for name, _, _ in fields_spec)
+    example = "e.g. '0 0 3 * * *' for 03:00 every day" if seconds else "e.g. '0 3 * * *' for 03:00 every day"
+    fields = value.split()
+    if len(fields) != len(fields_spec):
+        raise ValueError(
+            f"must be a {len(fields_spec)}-field cron expression{' with seconds first' if seconds else ''} "
+            f"'{names}' ({example}); "
+            f"{value!r} has {len(fields)} field{'s' if len(fields) != 1 else ''}"
+        )
+    for text, (name, low, high) in zip(fields, fields_spec, strict=True):
+        for item in text.split(","):
+            if not _CRON_ITEM.match(item):
+                raise ValueError(f"{name} field {text!r} is not valid cron syntax ({example})")
+            for part in re.split(r"[-/]", item):
+                if part in ("*", "?") or part.upper() in _CRON_NAMES.get(name, ()):
+                    continue
+                if not part.isdigit() or not low <= int(part) <= high:
+                    raise ValueError(f"{name} field {text!r}: {part!r} is outside {low}-{high} ({example})")
+    return value
+
+
+Cron = Annotated[str, AfterValidator(check_cron)]
+"""A standard 5-field cron expression, each value checked against its range."""
+SecondsCron = Annotated[str, AfterValidator(lambda value: check_cron(value, seconds=True))]
+"""A 6-field cron expression with seconds first."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 

@@ -208,7 +208,7 @@ def test_endpoint_style_and_keys_come_from_the_binding(tmp_path: Path) -> None:
 
 
 def test_an_s3_provider_without_the_key_pair_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(PluginError, match=r"'other-s3' does not expose the key pair of bucket 'longhorn'"):
+    with pytest.raises(PluginError, match=r"'other-s3' does not expose how the key pair of bucket 'longhorn'"):
         testing.synth(tmp_path, plugins=["longhorn", "sealed-secrets"], extra={"other-s3": OtherS3(key_pair=False)})
 
 

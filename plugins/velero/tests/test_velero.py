@@ -20,9 +20,9 @@ from ink.models import (
 )
 from ink.plugins import make_plugin_host
 from ink.secrets import MasterKey
+from ink.settings import check_cron
 from ink.validate import ManifestValidator
 from ink_plugin_minio import access_key_id, secret_access_key
-from ink_plugin_velero import check_cron
 
 PLUGINS = ["velero", "minio", "sealed-secrets"]
 
@@ -167,7 +167,7 @@ class BareS3:
 
 
 def test_an_s3_provider_without_the_key_pair_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(PluginError, match=r"'bare-s3' does not expose the key pair of bucket 'velero'"):
+    with pytest.raises(PluginError, match=r"'bare-s3' does not expose how the key pair of bucket 'velero'"):
         testing.synth(tmp_path, plugins=["velero", "sealed-secrets"], extra={"bare-s3": BareS3(), "notes": App()})
 
 

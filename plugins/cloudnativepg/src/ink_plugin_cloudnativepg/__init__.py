@@ -10,10 +10,9 @@ cluster runs without backups.
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from ink import hookimpl
 from ink.errors import UserError
@@ -29,7 +28,7 @@ from ink.models import (
     SecretTemplate,
     ServiceInfo,
 )
-from ink.settings import PluginSettings
+from ink.settings import PluginSettings, SecondsCron
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -44,22 +43,6 @@ PORT = 5432
 BACKUP_BUCKET = "postgres-backups"
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 OBJECT_STORE = f"{CLUSTER}-backups"
-
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/?-]+$")
-
-
-def check_backup_schedule(value: str) -> str:
-    """CloudNativePG's ScheduledBackup cron has a seconds field first: 6 fields (robfig/cron)."""
-    fields = value.split()
-    if len(fields) != 6 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise ValueError(
-            "must be a 6-field cron expression with seconds first, 'second minute hour day-of-month month "
-            f"day-of-week', e.g. '0 0 2 * * *' for 02:00 every day; got {value!r} ({len(fields)} fields)"
-        )
-    return value
-
-
-BackupCron = Annotated[str, AfterValidator(check_backup_schedule)]
 
 
 class CloudNativePGSettings(PluginSettings):
@@ -77,7 +60,7 @@ class CloudNativePGSettings(PluginSettings):
         description="Back the cluster up to S3 (Barman Cloud plugin: WAL archive and daily base backups). "
         "Without an enabled S3 provider there are no backups and synth warns; false silences that.",
     )
-    backup_schedule: BackupCron = Field(
+    backup_schedule: SecondsCron = Field(
         default="0 0 2 * * *", description="When the daily base backup runs: 6-field cron, seconds first."
     )
     backup_retention: str = Field(

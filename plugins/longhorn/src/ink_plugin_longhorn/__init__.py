@@ -7,14 +7,13 @@ backup target on a bucket claimed from the S3 provider.
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from ink import hookimpl
 from ink.models import BucketClaim, SecretClaim, ServiceInfo
-from ink.settings import PluginSettings
+from ink.settings import Cron, PluginSettings
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -26,22 +25,6 @@ CHART_VERSION = "1.11.3"
 NAMESPACE = "longhorn-system"
 BUCKET = "longhorn"
 CREDENTIALS_SECRET = "longhorn-backup-target"
-
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/-]+$")
-
-
-def check_cron(value: str) -> str:
-    """Longhorn's RecurringJob cron is the standard 5-field form."""
-    fields = value.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise ValueError(
-            "must be a 5-field cron expression 'minute hour day-of-month month day-of-week', "
-            f"e.g. '0 1 * * *'; got {value!r}"
-        )
-    return value
-
-
-Cron = Annotated[str, AfterValidator(check_cron)]
 
 
 class LonghornSettings(PluginSettings):
@@ -87,19 +70,13 @@ def ink_bucket_claims() -> list[BucketClaim]:
 @hookimpl
 def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim]:
     bucket = ctx.bucket(BUCKET)
-    if bucket.access_key_id_value is None or bucket.secret_access_key_value is None:
-        raise ValueError(
-            f"the S3 provider {bucket.provider!r} does not expose the key pair of bucket {BUCKET!r} "
-            "(S3Binding.access_key_id_value / secret_access_key_value are unset), so Longhorn's backup "
-            f"credentials {CREDENTIALS_SECRET!r} cannot be built; use an S3 provider that fills them "
-            "(ink-plugin-minio does)"
-        )
+    key_id, key = bucket.key_pair("Longhorn's backup credentials")
     return [
         SecretClaim(
             name=CREDENTIALS_SECRET,
             data={
-                "AWS_ACCESS_KEY_ID": bucket.access_key_id_value,
-                "AWS_SECRET_ACCESS_KEY": bucket.secret_access_key_value,
+                "AWS_ACCESS_KEY_ID": key_id,
+                "AWS_SECRET_ACCESS_KEY": key,
                 "AWS_ENDPOINTS": bucket.endpoint,
                 "VIRTUAL_HOSTED_STYLE": "false" if bucket.path_style else "true",
             },

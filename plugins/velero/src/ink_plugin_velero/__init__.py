@@ -7,10 +7,9 @@ Backups go to a bucket claimed from the S3 provider.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from ink import hookimpl
 from ink.models import (
@@ -22,7 +21,7 @@ from ink.models import (
     SecretTemplate,
     ServiceInfo,
 )
-from ink.settings import PluginSettings
+from ink.settings import Cron, PluginSettings
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -37,43 +36,6 @@ CREDENTIALS_SECRET = "velero-s3-credentials"
 CREDENTIALS_KEY = "cloud"
 METHOD = "velero file-system backup"
 
-_FIELDS = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day of month", 1, 31),
-    ("month", 1, 12),
-    ("day of week", 0, 7),
-)
-_NAMES = {
-    "month": ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
-    "day of week": ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"),
-}
-_ITEM = re.compile(r"^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?$")
-
-
-def check_cron(value: str) -> str:
-    """A standard 5-field cron expression (what Velero's Schedule reads), each value in range."""
-    fields = value.split()
-    example = "e.g. '0 3 * * *' for 03:00 every day"
-    if len(fields) != 5:
-        raise ValueError(
-            f"must be a 5-field cron expression 'minute hour day-of-month month day-of-week' ({example}); "
-            f"{value!r} has {len(fields)} field{'s' if len(fields) != 1 else ''}"
-        )
-    for text, (name, low, high) in zip(fields, _FIELDS, strict=True):
-        for item in text.split(","):
-            match = _ITEM.match(item)
-            if not match:
-                raise ValueError(f"{name} field {text!r} is not valid cron syntax ({example})")
-            for part in re.split(r"[-/]", item):
-                if part == "*" or part.upper() in _NAMES.get(name, ()):
-                    continue
-                if not part.isdigit() or not low <= int(part) <= high:
-                    raise ValueError(f"{name} field {text!r}: {part!r} is outside {low}-{high} ({example})")
-    return value
-
-
-Cron = Annotated[str, AfterValidator(check_cron)]
 # A Go duration as Velero's ttl reads it, e.g. "720h" or "720h0m0s".
 Duration = Annotated[str, Field(pattern=r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$")]
 Tag = Annotated[str, Field(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")]
@@ -115,12 +77,7 @@ def ink_bucket_claims() -> list[BucketClaim]:
 @hookimpl
 def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim]:
     bucket = ctx.bucket(BUCKET)
-    if bucket.access_key_id_value is None or bucket.secret_access_key_value is None:
-        raise ValueError(
-            f"the S3 provider {bucket.provider!r} does not expose the key pair of bucket {BUCKET!r} "
-            "(S3Binding.access_key_id_value / secret_access_key_value are unset), so Velero's credentials "
-            f"file {CREDENTIALS_SECRET!r} cannot be built; use an S3 provider that fills them (ink-plugin-minio does)"
-        )
+    key_id, key = bucket.key_pair("Velero's credentials file")
     return [
         SecretClaim(
             name=CREDENTIALS_SECRET,
@@ -128,7 +85,7 @@ def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim]:
                 # An AWS shared credentials file: what the BackupStorageLocation's credential points at.
                 CREDENTIALS_KEY: SecretTemplate(
                     template="[default]\naws_access_key_id={key_id}\naws_secret_access_key={key}\n",
-                    values={"key_id": bucket.access_key_id_value, "key": bucket.secret_access_key_value},
+                    values={"key_id": key_id, "key": key},
                 )
             },
         )
