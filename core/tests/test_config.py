@@ -157,9 +157,9 @@ def test_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
 def test_file_larger_than_one_mebibyte_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "# " + "x" * MAX_CONFIG_BYTES + "\n")
     message = error_of(path)
-    assert message.startswith(f"{path}: file is "), message
+    assert message.startswith(f"{path}: more than the "), message
     assert str(MAX_CONFIG_BYTES) in message
-    assert cli_error(synth_cli(tmp_path, path)).startswith(f"error: {path}: file is ")
+    assert cli_error(synth_cli(tmp_path, path)).startswith(f"error: {path}: more than the ")
 
 
 def test_config_path_that_is_a_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

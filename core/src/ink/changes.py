@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ink.models import quantity_value
 from ink.output import MARKER
 
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
@@ -135,25 +137,8 @@ def _dig(body: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return node
 
 
-_UNITS = {
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-}
-
-
-def _bytes(quantity: Any) -> float:
-    text = str(quantity or "0")
-    for suffix, factor in sorted(_UNITS.items(), key=lambda item: -len(item[0])):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
+def _bytes(quantity: Any) -> Decimal:
     try:
-        return float(text)
+        return quantity_value(str(quantity or "0"))
     except ValueError:
-        return 0.0
+        return Decimal(0)

@@ -55,11 +55,21 @@ class Config:
 
     def resolve(self, value: str) -> Path:
         """A path from the config, relative to the directory of ``ink.toml``."""
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else self.base_dir / path
+        return resolve_path(self.base_dir, value)
 
     def plugin_table(self, name: str) -> dict[str, Any]:
         return dict(self.settings.plugins.get(name, {}))
+
+
+def resolve_path(base_dir: Path, value: str) -> Path:
+    """A path from a setting: '~' expanded, relative to ``base_dir``; a ConfigError if it cannot be."""
+    try:
+        if "\0" in value:
+            raise ValueError("contains a NUL character")
+        path = Path(value).expanduser()
+    except (RuntimeError, ValueError) as err:
+        raise ConfigError(f"path {value!r}: {err}; fix the path in ink.toml") from None
+    return path if path.is_absolute() else base_dir / path
 
 
 def find_config(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
@@ -77,12 +87,12 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     try:
         if path.is_dir():
             raise ConfigError(f"{path}: is a directory, not a TOML file; pass the path of ink.toml")
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
+        with path.open("rb") as handle:  # read at most the limit: a pipe or /dev/zero has no size
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
             raise ConfigError(
-                f"{path}: file is {size} bytes, more than the {MAX_CONFIG_BYTES} allowed; is this really ink.toml?"
+                f"{path}: more than the {MAX_CONFIG_BYTES} bytes allowed for a configuration; is this really ink.toml?"
             )
-        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file; create it (see ink.example.toml) or leave --config out") from None
     except PermissionError:
@@ -154,62 +164,117 @@ def _check_unknown_variables(environ: Mapping[str, str]) -> None:
 
 
 def plugin_tables(config: Config, installed: list[str]) -> dict[str, dict[str, Any]]:
-    """Each installed plugin's raw table; an unknown plugin name is an error with a suggestion."""
+    """Each plugin's table from ink.toml; an unknown plugin name (in the file or the environment) is an error.
+
+    Environment values are applied later, by :func:`plugin_settings`, which knows the field types.
+    """
+    file_tables = tomllib.loads(config.text).get("plugins", {}) if config.text else {}
+    env_names = {parts[1] for parts, _, _ in _plugin_variables(config.environ)}
     tables: dict[str, dict[str, Any]] = {}
-    for key, table in config.settings.plugins.items():
-        name = key if key in installed else key.replace("_", "-")
-        if name not in installed:
+    for key in [*file_tables, *sorted(env_names)]:
+        name = _plugin_name(key, installed)
+        if name is None:
             where = _where(config, ("plugins", key))
-            hint = _did_you_mean(key, installed)
+            hint = _did_you_mean(key.lower(), installed)
             listing = ", ".join(installed) or "none"
             raise ConfigError(
-                f"{where}: plugins.{key}: no installed plugin named {key!r}{hint} (installed: {listing}); "
-                f"fix the name or `pip install ink-plugin-{key}`"
+                f"{where}: plugins.{key.lower()}: no installed plugin named {key.lower()!r}{hint} (installed: "
+                f"{listing}); fix the name or `pip install ink-plugin-{key.lower()}`"
             )
+        table = file_tables.get(key, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{_where(config, ('plugins', key))}: plugins.{key}: expected a table")
         tables.setdefault(name, {}).update(table)
     return tables
 
 
+def _plugin_name(key: str, installed: list[str]) -> str | None:
+    """The installed plugin a table or variable names: 'sealed-secrets', 'sealed_secrets', 'SEALED_SECRETS'."""
+    wanted = key.lower().replace("_", "-")
+    return next((name for name in installed if name == key or name.replace("_", "-") == wanted), None)
+
+
+def _plugin_variables(environ: Mapping[str, str]) -> list[tuple[list[str], str, str]]:
+    """(parts, variable, value) of every INK_PLUGINS__<NAME>[__<KEY>...] variable; parts keep their case."""
+    found = []
+    for variable, raw in sorted(environ.items()):
+        parts = variable.split("__")
+        if len(parts) >= 2 and parts[0].upper() == f"{ENV_PREFIX}PLUGINS" and parts[1]:
+            found.append((parts, variable, raw))
+    return found
+
+
 def plugin_settings(config: Config, name: str, table: dict[str, Any], model: type[BaseModel]) -> BaseModel:
-    """Validate one ``[plugins.<name>]`` table with the plugin's model."""
-    table = _coerce_env_values(config.environ, name, table, model)
+    """Validate one ``[plugins.<name>]`` table, with its ``INK_PLUGINS__<NAME>__*`` overrides, by the plugin's model."""
+    table = _apply_env(config.environ, name, table, model)
     try:
         return model.model_validate(table)
     except ValidationError as err:
         raise _config_error(config, err, model, prefix=("plugins", name)) from None
 
 
-def _coerce_env_values(
+def _apply_env(
     environ: Mapping[str, str], plugin: str, table: dict[str, Any], model: type[BaseModel]
 ) -> dict[str, Any]:
-    """Environment values arrive as strings; decode each as JSON unless the field holds text.
+    """Overlay the plugin's variables on its table, typed by the model: the environment wins.
 
-    Only the shape decides (``"3"`` → 3 for an int field, ``'["a"]'`` → a list); the model
-    then validates the value, so its own error message reaches the user.
+    Text fields take the value as it is; other fields decode it as JSON (``"3"`` → 3, ``'["a"]'`` →
+    a list), and the model then validates it, so its own message reaches the user. Keys of
+    mappings (``ENV__LOG_LEVEL``) keep their case; field names are matched case-insensitively.
     """
     table = json.loads(json.dumps(table))  # deep copy
-    names = {plugin.upper(), plugin.upper().replace("-", "_")}
-    for var, raw in environ.items():
-        parts = var.upper().split("__")
-        if len(parts) < 3 or parts[0] != f"{ENV_PREFIX}PLUGINS" or parts[1] not in names:
+    for parts, variable, raw in _plugin_variables(environ):
+        if _plugin_name(parts[1], [plugin]) is None:
             continue
-        path = [p.lower() for p in parts[2:]]
-        annotation = _annotation_at(model, path)
-        if annotation is None:
+        if len(parts) == 2:  # the whole table as JSON
+            try:
+                whole = json.loads(raw)
+            except ValueError:
+                whole = None
+            if not isinstance(whole, dict):
+                raise ConfigError(f"environment variable {variable}: expected a JSON table, e.g. '{{\"replicas\": 2}}'")
+            table.update(whole)
             continue
-        if _is_text(annotation):
-            continue
-        try:
-            decoded = json.loads(raw)
-        except ValueError:
-            continue
+        path, annotation = _env_path(model, parts[2:])
         node = table
         for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = decoded
+            child = node.get(part)
+            node = node.setdefault(part, {}) if not isinstance(child, dict) else child
+        if annotation is None or _is_text(annotation):
+            node[path[-1]] = raw
+            continue
+        try:
+            node[path[-1]] = json.loads(raw)
+        except ValueError:
+            if typing.get_origin(_unwrap_optional(annotation)) in (list, dict):
+                example = (
+                    '\'["a", "b"]\'' if typing.get_origin(_unwrap_optional(annotation)) is list else '\'{"k": "v"}\''
+                )
+                key = ".".join(["plugins", plugin, *path])
+                raise ConfigError(
+                    f"environment variable {variable}: {key}: lists and tables must be JSON, e.g. {example}"
+                ) from None
+            node[path[-1]] = raw  # the model reports the wrong type, naming the variable
     return table
+
+
+def _env_path(model: type[BaseModel], parts: list[str]) -> tuple[list[str], Any]:
+    """Map variable segments onto the model: field names lower-cased, mapping keys kept as written."""
+    path: list[str] = []
+    annotation: Any = model
+    for part in parts:
+        current = _unwrap_optional(annotation)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            key = part.lower()
+            info = current.model_fields.get(key)
+            annotation = info.annotation if info else None
+        elif typing.get_origin(current) is dict:
+            key = part
+            annotation = typing.get_args(current)[1]
+        else:
+            key, annotation = part.lower(), None
+        path.append(key)
+    return path, annotation
 
 
 def _is_text(annotation: Any) -> bool:
@@ -315,22 +380,31 @@ def _env_variable(environ: Mapping[str, str], loc: tuple[str, ...]) -> str | Non
     return None
 
 
+_TOML_KEY = r'(?:"[^"]*"|\'[^\']*\'|[A-Za-z0-9_-]+)'
+
+
+def _key_parts(dotted: str) -> tuple[str, ...]:
+    """'plugins."sealed-secrets".x' → ('plugins', 'sealed-secrets', 'x'); '-' and '_' compare equal."""
+    return tuple(p.strip("\"'").replace("_", "-") for p in re.findall(_TOML_KEY, dotted))
+
+
 def _locate(text: str, loc: tuple[str, ...]) -> int | None:
-    """Best-effort line number of a dotted key in TOML text (tables and dotted keys)."""
+    """Best-effort line number of a dotted key in TOML text (tables, dotted and quoted keys)."""
+    wanted = tuple(part.replace("_", "-") for part in loc)
     table: tuple[str, ...] = ()
     best: int | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
-        header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", stripped)
+        header = re.match(r"^\[+\s*(.+?)\s*\]+\s*(#.*)?$", stripped)
         if header:
-            table = tuple(p.strip().strip('"') for p in header.group(1).split("."))
-            if table == loc[: len(table)] and best is None and table == loc:
+            table = _key_parts(header.group(1))
+            if best is None and table == wanted:
                 best = number
             continue
-        assign = re.match(r'^([A-Za-z0-9_."-]+?)\s*=', stripped)
+        assign = re.match(rf"^({_TOML_KEY}(?:\s*\.\s*{_TOML_KEY})*)\s*=", stripped)
         if assign:
-            full = table + tuple(p.strip().strip('"') for p in assign.group(1).split("."))
-            if full == loc[: len(full)]:
+            full = table + _key_parts(assign.group(1))
+            if full == wanted[: len(full)]:
                 return number
     return best
 

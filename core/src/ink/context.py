@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ink.config import resolve_path
 from ink.models import (
     AuthBinding,
     BackupBinding,
@@ -59,8 +60,7 @@ class ServiceContext:
     """Per-run scratch space for the plugin (e.g. a loaded certificate); never global state."""
 
     def resolve_path(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else self.base_dir / path
+        return resolve_path(self.base_dir, value)
 
     def entropy(self, purpose: str) -> bytes:
         """Secret bytes for ``purpose``, derived from the master key (e.g. to make sealing deterministic)."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 import re
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 # --- value types shared by settings and models ---------------------------------------
 
@@ -23,7 +24,34 @@ DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]
 
 # Kubernetes resource.Quantity, e.g. "50Gi", "500m", "1.5".
 QUANTITY_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[munkMGTPE]|[KMGTPE]i)?$"
-Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN)]
+_QUANTITY_SUFFIXES = {
+    "": Decimal(1), "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"),
+    "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12),
+    "P": Decimal(10**15), "E": Decimal(10**18),
+    "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50), "Ei": Decimal(2**60),
+}  # fmt: skip
+
+
+def quantity_value(text: str) -> Decimal:
+    """The number a Kubernetes quantity stands for ("5Gi" → 5368709120, "250m" → 0.25)."""
+    match = re.fullmatch(QUANTITY_PATTERN, text)
+    if not match:
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    suffix = match.group(3) or ""
+    if re.fullmatch(r"[eE][+-]?[0-9]+", suffix):  # "1e3"; but "1E" and "1Ei" are suffixes
+        return Decimal(text)
+    return Decimal(text[: len(text) - len(suffix)]) * _QUANTITY_SUFFIXES[suffix]
+
+
+def _positive_quantity(value: str) -> str:
+    if quantity_value(value) <= 0:
+        raise ValueError("must be more than zero, e.g. '5Gi' or '250m'")
+    return value
+
+
+Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN), AfterValidator(_positive_quantity)]
+"""A positive Kubernetes quantity, e.g. "50Gi", "500m"."""
 
 
 def is_dns_label(value: str) -> bool:

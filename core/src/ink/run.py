@@ -81,6 +81,12 @@ def build(
 
     files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
     origins = {m.path: m.origin for m in synthesis.manifests}
+    for value, variable in synthesis.user_values.items():
+        for path, how in synth_mod.leaked_values(files, [value]):
+            raise UserError(
+                f"{variable}: your secret value also appears {how} in {path}, so ink cannot keep it out of the "
+                "output; use a long random value"
+            )
     for path, how in synth_mod.leaked_values(files, synthesis.protected_values):
         raise PluginError(
             *origins[path], f"{path} contains a generated secret {how}; secrets must only reach the output sealed"

@@ -196,6 +196,13 @@ def generated_values(claim: SecretClaim, key: MasterKey, user: UserSecrets | Non
         elif isinstance(value, SecretTemplate):
             found.extend(key.derive(spec) for spec in value.values.values())
             found.append(_value(value, key, user))
-        elif isinstance(value, UserSecret) and user is not None and len(user.values.get(value.name, "")) >= 8:
-            found.append(user.values[value.name])  # shorter values would match unrelated text
+    return found
+
+
+def user_values(claim: SecretClaim, user: UserSecrets) -> dict[str, str]:
+    """value → where the user set it, for every user-provided secret of a claim (8+ characters)."""
+    found: dict[str, str] = {}
+    for value in claim.data.values():
+        if isinstance(value, UserSecret) and len(user.values.get(value.name, "")) >= 8:  # shorter: false alarms
+            found[user.values[value.name]] = f"{USER_SECRET_PREFIX}{value.name.upper().replace('-', '_')}"
     return found

@@ -13,13 +13,14 @@ import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ink.models import DnsLabel, Quantity
+from ink.models import DnsLabel, Quantity, quantity_value
 
 ENV_PREFIX = "INK_"
 DEFAULT_DOMAIN = "example.com"
+MAX_DOMAIN = 253 - 64  # a 63-character subdomain and its dot must still fit in 253
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
 
@@ -27,20 +28,37 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a
 def _check_domain(value: str) -> str:
     if not _HOSTNAME.match(value):
         raise ValueError("must be a lowercase DNS name with at least two labels, such as 'home.example.org'")
+    if len(value) > MAX_DOMAIN:
+        raise ValueError(
+            f"is {len(value)} characters; at most {MAX_DOMAIN}, so '<subdomain>.<domain>' stays a valid name"
+        )
+    return value
+
+
+def _check_kubernetes_version(value: str) -> str:
+    from ink.validate import supported_kubernetes_versions
+
+    supported = supported_kubernetes_versions()
+    if value not in supported:
+        raise ValueError(f"must be a Kubernetes version ink can validate against: {supported[0]} to {supported[-1]}")
     return value
 
 
 def _check_timezone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError("must be an IANA time zone such as 'Europe/Berlin' or 'Etc/UTC'") from None
+    # available_timezones() rather than ZoneInfo(): a region folder ("Europe") or an overlong name
+    # raises OSError there instead of a clean "not found".
+    if value not in zoneinfo.available_timezones():
+        raise ValueError("must be an IANA time zone such as 'Europe/Berlin' or 'Etc/UTC'")
     return value
 
 
 Domain = Annotated[str, AfterValidator(_check_domain)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
-KubernetesVersion = Annotated[str, StringConstraints(pattern=r"^1\.[0-9]{2}$")]
+KubernetesVersion = Annotated[str, AfterValidator(_check_kubernetes_version)]
+# A DNS-1123 subdomain: StorageClass and other object names.
+ObjectName = Annotated[
+    str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+]
 ImageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
@@ -50,7 +68,7 @@ _CRON_FIELDS = (
     ("hour", 0, 23),
     ("day of month", 1, 31),
     ("month", 1, 12),
-    ("day of week", 0, 7),
+    ("day of week", 0, 6),
 )
 _CRON_NAMES = {
     "month": ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
@@ -75,11 +93,21 @@ def check_cron(value: str, *, seconds: bool = False) -> str:
         for item in text.split(","):
             if not _CRON_ITEM.match(item):
                 raise ValueError(f"{name} field {text!r} is not valid cron syntax ({example})")
-            for part in re.split(r"[-/]", item):
-                if part in ("*", "?") or part.upper() in _CRON_NAMES.get(name, ()):
+            base, _, step = item.partition("/")
+            if step and int(step) < 1:
+                raise ValueError(f"{name} field {text!r}: a step must be at least 1 ({example})")
+            values = []
+            for part in base.split("-"):
+                if part in ("*", "?"):
+                    continue
+                if part.upper() in _CRON_NAMES.get(name, ()):
+                    values.append(_CRON_NAMES[name].index(part.upper()) + (1 if name == "month" else 0))
                     continue
                 if not part.isdigit() or not low <= int(part) <= high:
                     raise ValueError(f"{name} field {text!r}: {part!r} is outside {low}-{high} ({example})")
+                values.append(int(part))
+            if len(values) == 2 and values[0] > values[1]:
+                raise ValueError(f"{name} field {text!r}: the range runs backwards ({example})")
     return value
 
 
@@ -138,7 +166,7 @@ class InkSettings(BaseSettings):
 
     domain: Domain = Field(default=DEFAULT_DOMAIN, description="Base domain; services get <host>.<domain>.")
     timezone: TimeZone = Field(default="Etc/UTC", description="IANA time zone passed to services (TZ).")
-    storage_class: str | None = Field(
+    storage_class: ObjectName | None = Field(
         default=None, description="StorageClass for volumes and databases; unset uses the cluster default."
     )
     ingress_class: DnsLabel = Field(default="traefik", description="IngressClass routes are attached to.")
@@ -183,6 +211,14 @@ class ContainerResources(_Strict):
     cpu_limit: Quantity | None = Field(default=None, description="CPU limit; unset means none (no throttling).")
     memory_request: Quantity = Field(default="128Mi", description="Memory request, e.g. '256Mi'.")
     memory_limit: Quantity = Field(default="512Mi", description="Memory limit, e.g. '1Gi'.")
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> ContainerResources:
+        if quantity_value(self.memory_request) > quantity_value(self.memory_limit):
+            raise ValueError(f"memory_request {self.memory_request} is above memory_limit {self.memory_limit}")
+        if self.cpu_limit and quantity_value(self.cpu_request) > quantity_value(self.cpu_limit):
+            raise ValueError(f"cpu_request {self.cpu_request} is above cpu_limit {self.cpu_limit}")
+        return self
 
 
 class ServiceSettings(PluginSettings):

@@ -186,6 +186,8 @@ class Synthesis:
     manifests: list[Manifest]
     protected_values: list[str]
     """Every generated credential: none may appear in the output in plain text or base64."""
+    user_values: dict[str, str] = field(default_factory=dict, repr=False)
+    """Value → the variable (or file entry) the user gave it in: must not appear in plain text either."""
     generated: dict[str, list[str]] = field(default_factory=dict)
     """Credential id → where it is used (``namespace/secret:key``), for ``ink secrets``."""
 
@@ -374,6 +376,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             secret_claims.append(claim)
 
     protected: list[str] = []
+    user_provided: dict[str, str] = {}
     secrets_provider = resolved.providers.get(Capability.SECRETS)
     if secret_claims and secrets_provider is None:
         first = secret_claims[0]
@@ -388,6 +391,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             generated[spec.id].append(f"{claim.namespace}/{claim.name}:{key}")
         resolved_secret = secrets_mod.resolve(claim, master_key, user_secrets)
         protected.extend(secrets_mod.generated_values(claim, master_key, user_secrets))
+        user_provided.update(secrets_mod.user_values(claim, user_secrets))
         assert secrets_provider is not None
         ctx = resolved.services[secrets_provider]
         binding = host.call(
@@ -420,6 +424,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         plan=resolved,
         manifests=manifests,
         protected_values=sorted(set(protected)),
+        user_values=dict(sorted(user_provided.items())),
         generated={k: sorted(v) for k, v in sorted(generated.items())},
     )
 

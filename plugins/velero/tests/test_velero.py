@@ -245,6 +245,6 @@ def test_a_bad_schedule_is_a_clear_error(tmp_path: Path, schedule: str, message:
     assert message in str(raised.value)
 
 
-@pytest.mark.parametrize("schedule", ["0 3 * * *", "*/15 * * * *", "0 2,14 1-7 JAN-JUN 1", "0 0 * * 7"])
+@pytest.mark.parametrize("schedule", ["0 3 * * *", "*/15 * * * *", "0 2,14 1-7 JAN-JUN 1", "0 0 * * 6", "0 0 * * SUN"])
 def test_valid_schedules(schedule: str) -> None:
     assert check_cron(schedule) == schedule

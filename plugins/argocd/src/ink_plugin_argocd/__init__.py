@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator
 
 from ink import hookimpl
+from ink.errors import UserError
 from ink.models import DnsLabel, ServiceInfo
 from ink.settings import PluginSettings
 
@@ -76,6 +77,14 @@ def ink_service_info() -> ServiceInfo:
 
 @hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
-    from ink_plugin_argocd.construct import gitops
+    from ink_plugin_argocd.construct import RELEASE, gitops
+
+    project = ctx.settings.project  # type: ignore[attr-defined]
+    # The root Application takes the project's name; every service's Application takes the service's.
+    if project in ctx.services or project == f"{RELEASE}-chart":
+        raise UserError(
+            f"[plugins.argocd] project = {project!r} is also the name of a service's Application; "
+            "choose another project name, e.g. 'homelab'"
+        )
 
     gitops(scope, ctx=ctx)
