@@ -22,6 +22,26 @@ from typing import Any
 import yaml
 
 from ink import run, sealing
+from ink.context import ServiceContext
+from ink.hookspecs import hookimpl
+from ink.models import (
+    AuthBinding,
+    AuthClient,
+    BackupBinding,
+    BucketClaim,
+    Capability,
+    CertificateBinding,
+    CertificateClaim,
+    DatabaseBinding,
+    DatabaseClaim,
+    ResolvedSecret,
+    Route,
+    RouteBinding,
+    S3Binding,
+    SecretBinding,
+    SecretKeyRef,
+    ServiceInfo,
+)
 from ink.plugins import PluginHost, make_plugin_host
 
 TEST_MASTER_KEY = "ink-test-master-key-never-use-this-one-for-real-0123456789"
@@ -114,3 +134,60 @@ def _mask_sealed(text: str) -> str:
         inside = False
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+class StandIn:
+    """A provider for tests: answers each need of its capabilities with a minimal binding, emits nothing.
+
+    Use it where a plugin's tests need a capability but not a real provider of it::
+
+        ingress = testing.StandIn("ingress", Capability.INGRESS)
+        testing.synth(tmp_path, plugins=["myservice"], extra={"ingress": ingress})
+    """
+
+    def __init__(self, name: str, *capabilities: Capability) -> None:
+        self.name = name
+        self.capabilities = capabilities
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(
+            name=self.name, title=self.name, version="1.0.0", homepage="https://example.org", provides=self.capabilities
+        )
+
+    @hookimpl
+    def ink_provide_database(self, claim: DatabaseClaim) -> DatabaseBinding:
+        ref = SecretKeyRef(name=f"{claim.name}-db", key="password")
+        uri = SecretKeyRef(name=f"{claim.name}-db", key="uri")
+        return DatabaseBinding(host="db", port=5432, database=claim.name, user=claim.name, password=ref, uri=uri)
+
+    @hookimpl
+    def ink_provide_ingress(self, route: Route, ctx: ServiceContext) -> RouteBinding:
+        return RouteBinding(url=ctx.url(route.host), hostname=f"{route.host}.{ctx.domain}")
+
+    @hookimpl
+    def ink_provide_auth(self, client: AuthClient) -> AuthBinding:
+        return AuthBinding(
+            kind=client.kind,
+            issuer_url="https://sso.example.com/",
+            client_id=client.owner,
+            client_secret=SecretKeyRef(name=f"{client.owner}-oidc", key="client-secret"),
+            forward_auth_url="http://sso.example.com/outpost",
+        )
+
+    @hookimpl
+    def ink_provide_backup(self) -> BackupBinding:
+        return BackupBinding(schedule="0 3 * * *")
+
+    @hookimpl
+    def ink_provide_bucket(self, claim: BucketClaim) -> S3Binding:
+        ref = SecretKeyRef(name=f"{claim.bucket}-s3", key="key")
+        return S3Binding(endpoint="http://s3", bucket=claim.bucket, access_key_id=ref, secret_access_key=ref)
+
+    @hookimpl
+    def ink_provide_certificate(self, claim: CertificateClaim) -> CertificateBinding:
+        return CertificateBinding(secret_name=claim.name)
+
+    @hookimpl
+    def ink_provide_secret(self, secret: ResolvedSecret) -> SecretBinding:
+        return SecretBinding(name=secret.name, namespace=secret.namespace, keys=tuple(sorted(secret.data)))

@@ -9,19 +9,9 @@ import pytest
 
 from ink import hookimpl, testing
 from ink.models import (
-    AuthBinding,
-    AuthClient,
-    BackupBinding,
-    BucketClaim,
     Capability,
-    CertificateBinding,
-    CertificateClaim,
     DatabaseBinding,
     DatabaseClaim,
-    Route,
-    RouteBinding,
-    S3Binding,
-    SecretBinding,
     SecretKeyRef,
     ServiceInfo,
 )
@@ -256,59 +246,11 @@ def test_disabled_leaves_no_trace(tmp_path: Path) -> None:
     assert not any(path.startswith("argocd/") for path in result.files)
 
 
-class StandIn:
-    """For the all-plugins synth: answers every capability no installed plugin provides (yet)."""
-
-    def __init__(self, capabilities: tuple[Capability, ...]) -> None:
-        self.capabilities = capabilities
-
-    @hookimpl
-    def ink_service_info(self) -> ServiceInfo:
-        return ServiceInfo(
-            name="stand-in", title="Stand-in", version="1", homepage="https://example.org", provides=self.capabilities
-        )
-
-    @hookimpl
-    def ink_provide_database(self, claim: DatabaseClaim) -> DatabaseBinding:
-        return Provider().ink_provide_database(claim)
-
-    @hookimpl
-    def ink_provide_ingress(self, route: Route, ctx) -> RouteBinding:
-        return RouteBinding(url=ctx.url(route.host), hostname=f"{route.host}.{ctx.domain}")
-
-    @hookimpl
-    def ink_provide_auth(self, client: AuthClient) -> AuthBinding:
-        return AuthBinding(
-            kind=client.kind,
-            issuer_url="https://sso.example.com/",
-            client_id=client.owner,
-            client_secret=SecretKeyRef(name=f"{client.owner}-oidc", key="client-secret"),
-            forward_auth_url="http://sso.example.com/outpost",
-        )
-
-    @hookimpl
-    def ink_provide_backup(self) -> BackupBinding:
-        return BackupBinding(schedule="0 3 * * *")
-
-    @hookimpl
-    def ink_provide_bucket(self, claim: BucketClaim) -> S3Binding:
-        ref = SecretKeyRef(name=f"{claim.bucket}-s3", key="key")
-        return S3Binding(endpoint="http://s3", bucket=claim.bucket, access_key_id=ref, secret_access_key=ref)
-
-    @hookimpl
-    def ink_provide_certificate(self, claim: CertificateClaim) -> CertificateBinding:
-        return CertificateBinding(secret_name=claim.name)
-
-    @hookimpl
-    def ink_provide_secret(self, secret) -> SecretBinding:
-        return SecretBinding(name=secret.name, namespace=secret.namespace, keys=tuple(secret.data))
-
-
 def test_all_installed_plugins_synthesise_without_duplicate_application_names(tmp_path: Path) -> None:
     host = testing.host()
     provided = {c for name in host.names for c in host.call(name, "ink_service_info").provides}
     missing = tuple(c for c in Capability if c not in provided)
-    extra = {"stand-in": StandIn(missing)} if missing else {}
+    extra = {"stand-in": testing.StandIn("stand-in", *missing)} if missing else {}
     result = testing.synth(tmp_path, extra=extra)
     names = [
         (o["metadata"]["namespace"], o["metadata"]["name"])

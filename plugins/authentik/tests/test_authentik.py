@@ -35,22 +35,11 @@ FORWARD_AUTH_HEADERS = [
 ]
 
 
-class Ingress:
+class Ingress(testing.StandIn):
     """A stand-in ingress provider: answers routes with their URL and emits nothing."""
 
-    @hookimpl
-    def ink_service_info(self) -> ServiceInfo:
-        return ServiceInfo(
-            name="ingress",
-            title="Ingress",
-            version="1.0.0",
-            homepage="https://example.org",
-            provides=(Capability.INGRESS,),
-        )
-
-    @hookimpl
-    def ink_provide_ingress(self, route: Route, ctx: ServiceContext) -> RouteBinding:
-        return RouteBinding(url=ctx.url(route.host), hostname=f"{route.host}.{ctx.domain}")
+    def __init__(self) -> None:
+        super().__init__("ingress", Capability.INGRESS)
 
 
 class Consumer:

@@ -9,7 +9,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 
 from ink import hookimpl, sealing, testing
-from ink.models import Capability, Route, RouteBinding, ServiceInfo
+from ink.models import Capability, Route, ServiceInfo
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 from ink_plugin_cloudflared import PLACEHOLDER_TUNNEL_ID, VERSION
@@ -21,22 +21,11 @@ CREDENTIALS = (
 )
 
 
-class Ingress:
-    """A stand-in ingress provider (the traefik plugin may not be installed)."""
+class Ingress(testing.StandIn):
+    """A stand-in ingress provider: answers routes with their URL and emits nothing."""
 
-    @hookimpl
-    def ink_service_info(self) -> ServiceInfo:
-        return ServiceInfo(
-            name="ingress",
-            title="Ingress",
-            version="1.0.0",
-            homepage="https://example.org",
-            provides=(Capability.INGRESS,),
-        )
-
-    @hookimpl
-    def ink_provide_ingress(self, route: Route, ctx) -> RouteBinding:
-        return RouteBinding(url=ctx.url(route.host), hostname=f"{route.host}.{ctx.domain}")
+    def __init__(self) -> None:
+        super().__init__("ingress", Capability.INGRESS)
 
 
 class Blog:
