@@ -57,9 +57,6 @@ class Config:
         """A path from the config, relative to the directory of ``ink.toml``."""
         return resolve_path(self.base_dir, value)
 
-    def plugin_table(self, name: str) -> dict[str, Any]:
-        return dict(self.settings.plugins.get(name, {}))
-
 
 def resolve_path(base_dir: Path, value: str) -> Path:
     """A path from a setting: '~' expanded, relative to ``base_dir``; a ConfigError if it cannot be."""

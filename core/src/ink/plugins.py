@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,10 +68,6 @@ class PluginHost:
             except Exception as err:
                 raise PluginError(plugin, hook, f"{type(err).__name__}: {err}") from err
         return None
-
-    def each(self, hook: str, plugins: Iterable[str], **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call ``hook`` on each of ``plugins`` that implements it, in the given order."""
-        return [(name, self.call(name, hook, **kwargs)) for name in plugins if self.implements(name, hook)]
 
 
 def make_plugin_host(
