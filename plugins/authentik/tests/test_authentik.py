@@ -153,12 +153,12 @@ def test_installed_from_the_official_chart(default) -> None:
     source = testing.objects(default[1])[APP]["spec"]["source"]
     assert source["repoURL"] == "https://charts.goauthentik.io"
     assert source["chart"] == "authentik"
-    assert source["targetRevision"] == "2026.8.6"
+    assert source["targetRevision"] == "2026.8.3"
     assert source["helm"]["releaseName"] == "authentik"
     chart = values(default[1])
     assert chart["global"]["image"] == {
         "repository": "ghcr.io/goauthentik/server",
-        "tag": "2026.8.6",
+        "tag": "2026.8.3",
         "pullPolicy": "IfNotPresent",
     }
     assert chart["postgresql"] == {"enabled": False}
