@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 import ink
 from ink import run, testing
 from ink.cli import main
-from ink.errors import PluginError, ResolutionError
+from ink.errors import PluginError, ResolutionError, UserError
 from ink.models import (
     Capability,
     DatabaseBinding,
@@ -225,9 +225,24 @@ def test_installed_plugins_are_discovered_through_entry_points() -> None:
 
 
 def test_disable_plugins_blocks_one() -> None:
-    host = make_plugin_host(environ={"INK_DISABLE_PLUGINS": "vaultwarden, nothing"})
+    host = make_plugin_host(environ={"INK_DISABLE_PLUGINS": "vaultwarden, "})
     assert "vaultwarden" not in host.names
     assert {"cloudnativepg", "sealed-secrets"} <= set(host.names)
+
+
+@pytest.mark.parametrize("variable", ["INK_DISABLE_PLUGINS", "INK_LOAD_PLUGINS"])
+def test_an_unknown_plugin_name_in_the_environment_is_refused(variable: str) -> None:
+    # A typo would silently load (or keep) the wrong services: INK_LOAD_PLUGINS=valtwarden loads none.
+    with pytest.raises(UserError) as info:
+        make_plugin_host(environ={variable: "vaultwarden,valtwarden"})
+    message = str(info.value)
+    assert message.startswith(f"environment variable {variable}: no installed plugin named 'valtwarden'")
+    assert "(did you mean 'vaultwarden'?)" in message
+
+
+def test_an_in_process_plugin_is_a_known_name() -> None:
+    host = make_plugin_host(load_entrypoints=False, extra={"app": object()}, environ={"INK_LOAD_PLUGINS": "app"})
+    assert host.names == ["app"]
 
 
 def test_disable_plugins_from_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -103,6 +103,8 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); save the file as UTF-8") from None
     try:
         return tomllib.loads(text), text
+    except RecursionError:
+        raise ConfigError(f"{path}: nests arrays or tables too deeply to read; flatten the structure") from None
     except tomllib.TOMLDecodeError as err:
         message = str(err)
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)

@@ -58,9 +58,18 @@ class ServiceContext:
     """Deploy order of every enabled service: providers before the services that need them."""
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-run scratch space for the plugin (e.g. a loaded certificate); never global state."""
+    kept_files: dict[Path, tuple[bytes, int]] = field(default_factory=dict, repr=False)
+    """Files to write once the run's output is written (see :meth:`keep_file`); shared by the run."""
 
     def resolve_path(self, value: str) -> Path:
         return resolve_path(self.base_dir, value)
+
+    def keep_file(self, path: Path, data: bytes, mode: int = 0o600) -> None:
+        """Write ``path`` (e.g. a new development key) only if this run writes its output.
+
+        A refused run, ``ink diff`` or ``ink secrets list`` must leave no key material behind.
+        """
+        self.kept_files[path] = (data, mode)
 
     def entropy(self, purpose: str) -> bytes:
         """Secret bytes for ``purpose``, derived from the master key (e.g. to make sealing deterministic)."""

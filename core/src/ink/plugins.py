@@ -7,6 +7,7 @@ is all a user does. ``INK_DISABLE_PLUGINS=a,b`` blocks plugins by name;
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import os
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 import pluggy
 
 from ink import hookspecs
-from ink.errors import PluginError, UserError
+from ink.errors import PluginError, UserError, clip
 
 ENTRY_POINT_GROUP = "ink"
 
@@ -85,11 +86,15 @@ def make_plugin_host(
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     dists: dict[str, PluginDist] = {}
+    entry_points = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    known = sorted({e.name for e in entry_points} if load_entrypoints else set()) + sorted(extra or {})
+    for variable in ("INK_DISABLE_PLUGINS", "INK_LOAD_PLUGINS"):
+        _check_names(variable, environ.get(variable, ""), known)
     for name in _names(environ.get("INK_DISABLE_PLUGINS", "")):
         pm.set_blocked(name)
     if load_entrypoints:
         allow = _names(environ.get("INK_LOAD_PLUGINS", "")) if "INK_LOAD_PLUGINS" in environ else None
-        for entry_point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        for entry_point in entry_points:
             if pm.is_blocked(entry_point.name) or pm.get_plugin(entry_point.name) is not None:
                 continue
             if allow is not None and entry_point.name not in allow:
@@ -119,6 +124,18 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as err:  # e.g. an implementation asks for an argument no spec has
         raise PluginError(name, "load", str(err)) from err
+
+
+def _check_names(variable: str, value: str, known: list[str]) -> None:
+    """A misspelt name would silently load (or keep) the wrong set of services: refuse it."""
+    for name in _names(value):
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(
+                f"environment variable {variable}: no installed plugin named {clip(name)!r}{hint}; "
+                f"installed: {', '.join(known) or 'none'}; fix the name or unset {variable}"
+            )
 
 
 def _names(value: str) -> list[str]:

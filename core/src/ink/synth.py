@@ -12,6 +12,7 @@ import base64
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonpatch
@@ -190,6 +191,8 @@ class Synthesis:
     """Value → the variable (or file entry) the user gave it in: must not appear in plain text either."""
     generated: dict[str, list[str]] = field(default_factory=dict)
     """Credential id → where it is used (``namespace/secret:key``), for ``ink secrets``."""
+    kept_files: dict[Path, tuple[bytes, int]] = field(default_factory=dict, repr=False)
+    """Files plugins asked to keep (:meth:`ServiceContext.keep_file`), written only with the output."""
 
 
 # --- describe and declare: no cdk8s needed -------------------------------------------------
@@ -324,7 +327,9 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
     patches: dict[str, list[dict[str, Any]]] = {}
     waves = resolved.waves()
     infos = {name: ctx.service for name, ctx in resolved.services.items()}
+    kept_files: dict[Path, tuple[bytes, int]] = {}
     for ctx in resolved.services.values():
+        ctx.kept_files = kept_files
         ctx.master_key = master_key
         ctx.warnings = resolved.warnings
         ctx.patches = patches
@@ -426,6 +431,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         protected_values=sorted(set(protected)),
         user_values=dict(sorted(user_provided.items())),
         generated={k: sorted(v) for k, v in sorted(generated.items())},
+        kept_files=kept_files,
     )
 
 
