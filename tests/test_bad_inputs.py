@@ -278,6 +278,7 @@ CATEGORIES = {
     3: "unbounded reads: devices, pipes, huge or deep input",
     4: "the user's environment: links, files where folders belong, damaged schemas",
     6: "refused runs leave no trace: where the output may go",
+    7: "messages: capped echoes, a fix in each, no advice to overwrite a file outside the project",
 }
 
 
@@ -315,6 +316,8 @@ def test_bad_input_fails_cleanly(
     line = error_line(result)
     missing = [fragment for fragment in case["expect"] if fragment not in line]
     assert not missing, f"{line!r} lacks {missing}"
+    wrong = [fragment for fragment in case.get("absent", []) if fragment in line]
+    assert not wrong, f"{line!r} says {wrong}"
     assert len(line) <= MAX_LINE, f"a {len(line)}-character line"
     after = snapshot(tmp_path)
     assert after[1].keys() == before[1].keys(), "files were added or removed"

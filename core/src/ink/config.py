@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import SettingsError
 
-from ink.errors import ConfigError
+from ink.errors import ConfigError, clip
 from ink.models import DNS_LABEL_PATTERN, QUANTITY_PATTERN
 from ink.settings import ENV_PREFIX, InkSettings
 
@@ -110,7 +110,8 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
         where = f"{path}:{match.group(1)}:{match.group(2)}" if match else str(path)
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message) or "syntax error"
-        raise ConfigError(f"{where}: invalid TOML: {reason[0].lower()}{reason[1:]}") from None
+        fix = "remove the control character (is this a binary file?)" if "\\x" in reason else "fix the syntax there"
+        raise ConfigError(f"{where}: invalid TOML: {reason[0].lower()}{reason[1:]}; {fix}") from None
 
 
 def load_config(path: Path | None) -> Config:
@@ -174,17 +175,44 @@ def plugin_tables(config: Config, installed: list[str]) -> dict[str, dict[str, A
         name = _plugin_name(key, installed)
         if name is None:
             where = _where(config, ("plugins", key))
+            left_out = _left_out(config.environ, key)
+            if left_out:
+                raise ConfigError(f"{where}: plugins.{clip(key.lower())}: {left_out}")
             hint = _did_you_mean(key.lower(), installed)
             listing = ", ".join(installed) or "none"
+            shown = clip(key.lower())
             raise ConfigError(
-                f"{where}: plugins.{key.lower()}: no installed plugin named {key.lower()!r}{hint} (installed: "
-                f"{listing}); fix the name or `pip install ink-plugin-{key.lower()}`"
+                f"{where}: plugins.{shown}: no installed plugin named {shown!r}{hint} (installed: "
+                f"{listing}); fix the name or `pip install ink-plugin-{shown}`"
             )
         table = file_tables.get(key, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{_where(config, ('plugins', key))}: plugins.{key}: expected a table")
         tables.setdefault(name, {}).update(table)
     return tables
+
+
+def _left_out(environ: Mapping[str, str], key: str) -> str:
+    """Why an installed plugin is not loaded (INK_DISABLE_PLUGINS, INK_LOAD_PLUGINS), with the fix; "" if it is not."""
+    import importlib.metadata
+
+    from ink.plugins import ENTRY_POINT_GROUP
+
+    name = _plugin_name(key, sorted(e.name for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)))
+    if name is None:
+        return ""
+    disabled = [n.strip() for n in environ.get("INK_DISABLE_PLUGINS", "").split(",")]
+    if name in disabled:
+        return (
+            f"plugin {name!r} is installed but disabled by INK_DISABLE_PLUGINS; remove {name} from that variable, "
+            "or remove this table"
+        )
+    if "INK_LOAD_PLUGINS" in environ:
+        return (
+            f"plugin {name!r} is installed but not in INK_LOAD_PLUGINS; add {name} to that variable, "
+            "or remove this table"
+        )
+    return ""
 
 
 def _plugin_name(key: str, installed: list[str]) -> str | None:
@@ -319,7 +347,7 @@ def _config_error(
     errors = err.errors(include_url=False)
     first = errors[0]
     loc = prefix + tuple(str(part) for part in first["loc"])
-    key = ".".join(loc)
+    key = clip(".".join(loc))
     message = _describe(first, model, loc[len(prefix) :])
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return ConfigError(f"{_where(config, loc)}: {key}: {message}{more}")
@@ -337,8 +365,21 @@ def _describe(error: Any, model: type[BaseModel], loc: tuple[str, ...]) -> str:
         message = _PATTERN_HINTS.get(str(error.get("ctx", {}).get("pattern", "")), message)
     given = error.get("input")
     if kind != "missing" and not isinstance(given, dict | list):
-        message += f" (got {given!r})"
-    return message
+        message += f" (got {clip(repr(given))})"
+    return message + _TYPE_FIXES.get(kind, "")
+
+
+# How to write a value of the expected type: pydantic's message says what is wrong, not what is right.
+_TYPE_FIXES = {
+    "int_parsing": "; write a whole number, e.g. 2",
+    "int_type": "; write a whole number, e.g. 2",
+    "int_from_float": "; write a whole number, e.g. 2",
+    "bool_parsing": "; write true or false",
+    "bool_type": "; write true or false",
+    "string_type": '; write a quoted string, e.g. "text"',
+    "dict_type": '; write a table: [section] with key = value lines, or {"key": "value"} as JSON in a variable',
+    "list_type": '; write a list, e.g. ["a", "b"]',
+}
 
 
 _PATTERN_HINTS = {

@@ -78,7 +78,11 @@ class SealingCertificate:
 
 
 def _fetch(where: object) -> str:
-    return f"`kubeseal --fetch-cert > {where}`"
+    """The command that fetches the certificate to ``where``, unless that would write outside the project."""
+    target = Path(os.path.realpath(str(where)))
+    if target.is_relative_to(Path.cwd()) and not target.is_relative_to(Path.cwd() / ".git"):
+        return f"`kubeseal --fetch-cert > {where}`"
+    return "`kubeseal --fetch-cert > sealed-secrets.pem` in your project, then point the certificate setting at it"
 
 
 def load_certificate(path: Path) -> SealingCertificate:
