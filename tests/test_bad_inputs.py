@@ -278,6 +278,7 @@ CATEGORIES = {
     3: "unbounded reads: devices, pipes, huge or deep input",
     4: "the user's environment: links, files where folders belong, damaged schemas",
     6: "refused runs leave no trace: where the output may go",
+    5: "conflicting or ineffective settings",
     7: "messages: capped echoes, a fix in each, no advice to overwrite a file outside the project",
 }
 

@@ -171,6 +171,7 @@ def plugin_tables(config: Config, installed: list[str]) -> dict[str, dict[str, A
     file_tables = tomllib.loads(config.text).get("plugins", {}) if config.text else {}
     env_names = {parts[1] for parts, _, _ in _plugin_variables(config.environ)}
     tables: dict[str, dict[str, Any]] = {}
+    spellings: dict[str, str] = {}  # plugin -> the first table key in the file that named it
     for key in [*file_tables, *sorted(env_names)]:
         name = _plugin_name(key, installed)
         if name is None:
@@ -188,6 +189,15 @@ def plugin_tables(config: Config, installed: list[str]) -> dict[str, dict[str, A
         table = file_tables.get(key, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{_where(config, ('plugins', key))}: plugins.{key}: expected a table")
+        spelling = spellings.setdefault(name, key)
+        if key in file_tables and spelling != key:
+            # _where treats '-' and '_' alike, so find this spelling's own line.
+            header = re.compile(rf"""^\[\s*plugins\s*\.\s*["']?{re.escape(key)}["']?\s*[.\]]""")
+            line = next((n for n, text in enumerate(config.text.splitlines(), 1) if header.match(text.strip())), None)
+            where = f"{config.path}:{line}" if line else _where(config, ("plugins", key))
+            raise ConfigError(
+                f"{where}: plugins.{clip(key)}: the same plugin as [plugins.{spelling}]; merge the two tables into one"
+            )
         tables.setdefault(name, {}).update(table)
     return tables
 

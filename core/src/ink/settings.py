@@ -9,16 +9,28 @@ Each ``[plugins.<name>]`` table is validated later by the model that plugin name
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ink.models import DnsLabel, Quantity, quantity_value
 
 ENV_PREFIX = "INK_"
+# Environment variables whose name or value says "credential": never a plain-text literal in the output.
+_CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
+_URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
 DEFAULT_DOMAIN = "example.com"
 MAX_DOMAIN = 253 - 64  # a 63-character subdomain and its dot must still fit in 253
 
@@ -26,6 +38,11 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a
 
 
 def _check_domain(value: str) -> str:
+    if _is_ip_address(value):
+        raise ValueError(
+            "is an IP address, but routes, certificates and SSO need a DNS name; use a domain you own, or a "
+            "name that resolves to this address on your network such as 'home.lan'"
+        )
     if not _HOSTNAME.match(value):
         raise ValueError("must be a lowercase DNS name with at least two labels, such as 'home.example.org'")
     if len(value) > MAX_DOMAIN:
@@ -33,6 +50,14 @@ def _check_domain(value: str) -> str:
             f"is {len(value)} characters; at most {MAX_DOMAIN}, so '<subdomain>.<domain>' stays a valid name"
         )
     return value
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _check_kubernetes_version(value: str) -> str:
@@ -232,6 +257,21 @@ class ServiceSettings(PluginSettings):
     hostname: DnsLabel | None = Field(default=None, description="Subdomain under the domain; plugin default if unset.")
     storage_size: Quantity | None = Field(default=None, description="Size of the main data volume.")
     env: dict[EnvName, str] = Field(
-        default_factory=dict, description="Extra environment variables for the main container."
+        default_factory=dict,
+        description="Extra environment variables for the main container. Not for credentials (they would reach "
+        "the output in plain text), nor for variables ink sets from a typed setting or the wiring.",
     )
+
+    @field_validator("env")
+    @classmethod
+    def _no_credentials_in_env(cls, env: dict[str, str]) -> dict[str, str]:
+        for name, value in env.items():
+            if value and (_CREDENTIAL_NAME.search(name) or _URL_WITH_PASSWORD.search(value)):
+                raise ValueError(
+                    f"{name} looks like a credential, and env values reach dist/ in plain text; remove it: ink wires "
+                    "database, S3 and SSO credentials itself, and a credential only you have belongs in "
+                    ".ink/secrets.toml (or INK_SECRET_<NAME>) for the plugin setting that reads it"
+                )
+        return env
+
     pull_policy: Literal["Always", "IfNotPresent"] = Field(default="IfNotPresent", description="imagePullPolicy.")

@@ -215,6 +215,12 @@ def plan(config: Config, host: PluginHost) -> Plan:
     for need in declare(host, services):
         if need.capability in providers:
             needs.append(need)
+        elif need.optional and need.enabled_by in services[need.owner].settings.model_fields_set:
+            raise ResolutionError(
+                f"[plugins.{need.owner}] {need.enabled_by} is set, but no enabled plugin provides "
+                f"{need.capability.value}, so it cannot take effect; install or enable a provider of "
+                f"{need.capability.value}, or remove {need.enabled_by} from [plugins.{need.owner}]"
+            )
         elif need.optional:
             services[need.owner].warn(
                 f"no enabled plugin provides {need.capability.value}, so {need.key} is left out; "

@@ -93,14 +93,21 @@ def ink_auth_clients(ctx: ServiceContext) -> list[AuthClient]:
     scopes = ("openid", "email", "profile", "offline_access")
     return [
         AuthClient(
-            kind="oidc", host=ctx.settings.hostname, redirect_paths=(OIDC_REDIRECT,), scopes=scopes, optional=True
+            kind="oidc",
+            host=ctx.settings.hostname,
+            redirect_paths=(OIDC_REDIRECT,),
+            scopes=scopes,
+            optional=True,
+            enabled_by="sso",
         )
     ]
 
 
 @hookimpl
 def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget]:
-    return [BackupTarget(volume=f"{NAME}-data", pod_volume="data", optional=True)] if ctx.settings.backup else []
+    if not ctx.settings.backup:
+        return []
+    return [BackupTarget(volume=f"{NAME}-data", pod_volume="data", optional=True, enabled_by="backup")]
 
 
 @hookimpl
