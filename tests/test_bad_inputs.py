@@ -279,6 +279,7 @@ CATEGORIES = {
     4: "the user's environment: links, files where folders belong, damaged schemas",
     6: "refused runs leave no trace: where the output may go",
     5: "conflicting or ineffective settings",
+    8: "plugin authors: all problems reported, partial tables merged",
     7: "messages: capped echoes, a fix in each, no advice to overwrite a file outside the project",
 }
 

@@ -294,7 +294,10 @@ def schema() -> None:
     """Print the JSON Schema of ink.toml: core settings plus every installed plugin's table."""
     from ink import run
 
-    click.echo(json.dumps(run.config_schema(), indent=2, sort_keys=True))
+    host = run.make_plugin_host(keep_broken=True)
+    for err in host.broken.values():
+        err_console.print(f"[yellow]warning:[/yellow] left out of the schema: {escape(str(err))}", markup=True)
+    click.echo(json.dumps(run.config_schema(host), indent=2, sort_keys=True))
 
 
 def entrypoint() -> None:  # pragma: no cover - console script wrapper

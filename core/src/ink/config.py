@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import SettingsError
 
-from ink.errors import ConfigError, clip
+from ink.errors import ConfigError, PluginError, clip
 from ink.models import DNS_LABEL_PATTERN, QUANTITY_PATTERN
 from ink.settings import ENV_PREFIX, InkSettings
 
@@ -243,11 +243,31 @@ def _plugin_variables(environ: Mapping[str, str]) -> list[tuple[list[str], str, 
 
 def plugin_settings(config: Config, name: str, table: dict[str, Any], model: type[BaseModel]) -> BaseModel:
     """Validate one ``[plugins.<name>]`` table, with its ``INK_PLUGINS__<NAME>__*`` overrides, by the plugin's model."""
-    table = _apply_env(config.environ, name, table, model)
+    table = _with_default_tables(_apply_env(config.environ, name, table, model), model)
     try:
         return model.model_validate(table)
     except ValidationError as err:
+        own = [e for e in err.errors(include_url=False) if e["loc"] and str(e["loc"][0]) not in table]
+        if own:  # the plugin's own default is invalid: its author's bug, not the user's
+            where = ".".join(str(part) for part in own[0]["loc"])
+            raise PluginError(name, "settings model", f"the default of {where} is invalid: {own[0]['msg']}") from None
         raise _config_error(config, err, model, prefix=("plugins", name)) from None
+
+
+def _with_default_tables(table: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """A partial nested table (``[plugins.x.resources]``, one key) completes the plugin's default, not the base's."""
+    merged = dict(table)
+    for key, value in table.items():
+        info = model.model_fields.get(key)
+        if info is None or not isinstance(value, dict) or info.default_factory is None:
+            continue
+        try:
+            default = info.default_factory()  # type: ignore[call-arg]
+        except TypeError:  # a factory that wants the validated data
+            continue
+        if isinstance(default, BaseModel):
+            merged[key] = {**default.model_dump(exclude_unset=False), **value}
+    return merged
 
 
 def _apply_env(
@@ -354,13 +374,24 @@ def _unwrap_optional(annotation: Any) -> Any:
 def _config_error(
     config: Config, err: ValidationError, model: type[BaseModel], prefix: tuple[str, ...] = ()
 ) -> ConfigError:
-    errors = err.errors(include_url=False)
-    first = errors[0]
-    loc = prefix + tuple(str(part) for part in first["loc"])
-    key = clip(".".join(loc))
-    message = _describe(first, model, loc[len(prefix) :])
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return ConfigError(f"{_where(config, loc)}: {key}: {message}{more}")
+    problems = []
+    for error in err.errors(include_url=False):
+        loc = prefix + tuple(str(part) for part in error["loc"])
+        problems.append(f"{_where(config, loc)}: {clip('.'.join(loc))}: {_describe(error, model, loc[len(prefix) :])}")
+    return combined(problems)
+
+
+MAX_PROBLEMS = 5
+"""Problems one message reports; beyond, it says how many more (fixing them shows the next)."""
+
+
+def combined(problems: list[str]) -> ConfigError:
+    """One line reporting every problem, up to :data:`MAX_PROBLEMS`: the first as it is, the others after 'also'."""
+    shown = [problems[0], *(f"also {p}" for p in problems[1:MAX_PROBLEMS])]
+    more = len(problems) - MAX_PROBLEMS
+    error = ConfigError("; ".join(shown) + (f" (and {more} more problem{'s' * (more > 1)})" if more > 0 else ""))
+    error.problems = problems
+    return error
 
 
 def _describe(error: Any, model: type[BaseModel], loc: tuple[str, ...]) -> str:

@@ -43,6 +43,11 @@ class UserError(InkError):
 class ConfigError(UserError):
     """``ink.toml`` or an ``INK_*`` variable is invalid."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.problems = [message]
+        """Each problem on its own (a message may report several)."""
+
 
 class ResolutionError(UserError):
     """The enabled plugins do not fit together (missing or duplicate provider)."""

@@ -348,7 +348,7 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
 def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
     """One row per installed plugin. Works even when a need has no provider: that is when you look."""
     config = load_config(find_config(config_path, os.environ))
-    host = make_plugin_host()
+    host = make_plugin_host(keep_broken=True)
     services = synth_mod.describe(config, host)
     provided = {c for ctx in services.values() for c in ctx.service.provides}
     needs: dict[str, set[str]] = {}
@@ -370,7 +370,9 @@ def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
                 "yes" if name in services else "no",
             )
         )
-    return rows
+    for name, err in sorted(host.broken.items()):
+        rows.append((name, "", "", f"BROKEN: {clip(err.problem, 200)}", "-", "-", "no"))
+    return sorted(rows)
 
 
 def plugin_docs(config_path: Path | None = None, host: PluginHost | None = None) -> dict[str, str]:
@@ -390,7 +392,7 @@ def plugin_docs(config_path: Path | None = None, host: PluginHost | None = None)
 
 def config_schema(host: PluginHost | None = None) -> dict[str, Any]:
     """JSON Schema of ink.toml, composed from core's settings and every installed plugin's model."""
-    host = host or make_plugin_host()
+    host = host or make_plugin_host(keep_broken=True)
     models: dict[str, type] = {}
     for name in host.names:
         info = host.call(name, "ink_service_info")

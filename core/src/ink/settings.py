@@ -143,7 +143,8 @@ SecondsCron = Annotated[str, AfterValidator(lambda value: check_cron(value, seco
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # validate_default: a plugin's own invalid default (storage_size = "lots") must fail, not reach dist/.
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
 
 class SecretsSettings(_Strict):
@@ -240,9 +241,15 @@ class ContainerResources(_Strict):
     @model_validator(mode="after")
     def _requests_within_limits(self) -> ContainerResources:
         if quantity_value(self.memory_request) > quantity_value(self.memory_limit):
-            raise ValueError(f"memory_request {self.memory_request} is above memory_limit {self.memory_limit}")
+            raise ValueError(
+                f"memory_request {self.memory_request} is above memory_limit {self.memory_limit}; "
+                f"lower the request or set memory_limit to at least {self.memory_request}"
+            )
         if self.cpu_limit and quantity_value(self.cpu_request) > quantity_value(self.cpu_limit):
-            raise ValueError(f"cpu_request {self.cpu_request} is above cpu_limit {self.cpu_limit}")
+            raise ValueError(
+                f"cpu_request {self.cpu_request} is above cpu_limit {self.cpu_limit}; "
+                f"lower the request or set cpu_limit to at least {self.cpu_request}"
+            )
         return self
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from ink import config as config_mod
 from ink import secrets as secrets_mod
 from ink.context import ServiceContext
-from ink.errors import PluginError, ResolutionError
+from ink.errors import ConfigError, PluginError, ResolutionError
 from ink.models import (
     BINDING_TYPES,
     NEED_TYPES,
@@ -251,13 +251,20 @@ def describe(config: Config, host: PluginHost) -> dict[str, ServiceContext]:
 
     tables = config_mod.plugin_tables(config, sorted(infos))
     services: dict[str, ServiceContext] = {}
+    problems: list[str] = []  # every plugin table's problems in one message, not only the first table's
     for name, info in infos.items():
         model = info.settings_model or PluginSettings
-        settings = config_mod.plugin_settings(config, name, tables.get(name, {}), model)
+        try:
+            settings = config_mod.plugin_settings(config, name, tables.get(name, {}), model)
+        except ConfigError as err:
+            problems.extend(err.problems)
+            continue
         if getattr(settings, "enabled", True):
             services[name] = ServiceContext(
                 service=info, settings=settings, config=config.settings, base_dir=config.base_dir
             )
+    if problems:
+        raise config_mod.combined(problems)
     _check_namespaces(services)
     infos = {name: ctx.service for name, ctx in services.items()}
     for ctx in services.values():
