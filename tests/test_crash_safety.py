@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from ink import output, testing
+from ink.errors import EnvironmentFault
 from ink.output import MARKER, write_tree
 
 INK = Path(sys.executable).with_name("ink")
@@ -410,8 +411,9 @@ def test_other_exchange_errors_are_raised_and_leave_the_output(tmp_path: Path, m
     write_tree(out, OLD)
     monkeypatch.setattr(_Libc, "error", errno.EPERM)
     monkeypatch.setattr(ctypes, "CDLL", _Libc)
-    with pytest.raises(PermissionError):
+    with pytest.raises(EnvironmentFault) as info:  # exit 3, "Operation not permitted" and a fix
         write_tree(out, NEW)
+    assert "cannot write the output (Operation not permitted)" in str(info.value)
     assert files(out) == OLD
     assert leftovers(tmp_path) == []
 

@@ -263,10 +263,10 @@ class ServiceSettings(PluginSettings):
     )
     hostname: DnsLabel | None = Field(default=None, description="Subdomain under the domain; plugin default if unset.")
     storage_size: Quantity | None = Field(default=None, description="Size of the main data volume.")
+    # Not for credentials (they would reach dist/ in plain text) nor for variables the plugin sets
+    # itself (ServiceContext.with_user_env); the description stays as the generated docs have it.
     env: dict[EnvName, str] = Field(
-        default_factory=dict,
-        description="Extra environment variables for the main container. Not for credentials (they would reach "
-        "the output in plain text), nor for variables ink sets from a typed setting or the wiring.",
+        default_factory=dict, description="Extra environment variables for the main container."
     )
 
     @field_validator("env")
