@@ -560,3 +560,14 @@ def test_a_broken_installed_plugin_is_listed_and_the_rest_still_described(
     assert failed.exit_code == 1
     assert failed.stderr.startswith("error: plugin 'broken' failed in hook load: cannot import")
     assert not (tmp_path / "dist").exists()
+
+
+def test_a_plugin_that_cannot_describe_itself_is_listed_as_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run, "make_plugin_host", lambda **kw: make_plugin_host(extra={"bad": FailingInfo("bad")}, **kw))
+    listing = CliRunner().invoke(main, ["plugins"])
+    assert listing.exit_code == 0, listing.output
+    assert "bad\t\t\tBROKEN: RuntimeError: cannot" in listing.stdout
+    assert "vaultwarden\tink-plugin-vaultwarden" in listing.stdout

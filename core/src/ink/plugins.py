@@ -50,7 +50,7 @@ class PluginHost:
         self.pm = pm
         self.dists = dists
         self.trace = trace
-        self.broken = broken or {}
+        self.broken = broken if broken is not None else {}
         """Installed plugins that failed to load (only with ``keep_broken``): name → why."""
 
     @property
@@ -149,7 +149,15 @@ def make_plugin_host(
             _register(pm, plugin, name)
             dists[name] = PluginDist(name, "(registered in-process)", "")
     _check_pending(pm)
-    return PluginHost(pm, dists, trace=bool(environ.get("INK_TRACE_PLUGINS")), broken=broken)
+    host = PluginHost(pm, dists, trace=bool(environ.get("INK_TRACE_PLUGINS")), broken=broken)
+    if keep_broken:  # a plugin that cannot even describe itself is broken too
+        for name in host.names:
+            try:
+                host.call(name, "ink_service_info")
+            except PluginError as err:
+                broken[name] = err
+                pm.unregister(name=name)
+    return host
 
 
 def _check_pending(pm: pluggy.PluginManager) -> None:
