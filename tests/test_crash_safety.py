@@ -25,12 +25,14 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ink import output, testing
+from ink.errors import EnvironmentFault
 from ink.output import MARKER, write_tree
 
 INK = Path(sys.executable).with_name("ink")
@@ -44,7 +46,7 @@ ITERATIONS = int(os.environ.get("KILL_TEST_ITERATIONS", "30"))
 SEED = int(os.environ.get("KILL_TEST_SEED", "20261126"))
 WAITING = "waiting for another `ink synth`"
 # What may sit next to dist/ besides ink's own staging leftovers.
-EXPECTED_ENTRIES = {".ink", "ink.toml", *(f"{name}.toml" for name in CONFIGS), "dist", ".dist.lock"}
+EXPECTED_ENTRIES = {".ink", "ink.toml", *(f"{name}.toml" for name in CONFIGS), "dist"}
 
 Tree = dict[str, bytes | None]  # relative path -> file bytes, None for a folder
 
@@ -53,6 +55,16 @@ def tree(root: Path) -> Tree:
     """Every file and folder under ``root`` (hidden ones too)."""
     assert root.is_dir() and not root.is_symlink(), f"{root} is not a folder"
     return {p.relative_to(root).as_posix(): None if p.is_dir() else p.read_bytes() for p in sorted(root.rglob("*"))}
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[int]:
+    """A descriptor of ``folder`` to flock, as ink locks an output's parent folder (there is no lock file)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -281,7 +293,7 @@ def test_concurrent_runs_serialise(reference: Reference, tmp_path: Path) -> None
     for round_ in range(5):
         tmp = tmp_path / f"tmp-{round_}"
         held = round_ % 2 == 1
-        with open(directory / ".dist.lock", "a+") as lock:
+        with folder_lock(directory) as lock:
             if held:
                 fcntl.flock(lock, fcntl.LOCK_EX)
             procs = {name: start(directory, name, tmp, name) for name in ("a", "b")}
@@ -312,7 +324,7 @@ def test_a_waiting_run_rechecks_destructive_changes(reference: Reference, tmp_pa
     tmp = tmp_path / "tmp"
     synth_ok(directory, "a", tmp)
     grown = synth_ok(workspace(tmp_path / "grown", state=reference.directory / ".ink"), "large", tmp)
-    with open(directory / ".dist.lock", "a+") as lock:
+    with folder_lock(directory) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         proc = start(directory, "a", tmp, "waiting")  # nothing to change against the "a" tree: guard passes
         wait_for(lambda: WAITING in stderr_of(tmp, "waiting") or proc.poll() is not None, "the lock")
@@ -399,8 +411,9 @@ def test_other_exchange_errors_are_raised_and_leave_the_output(tmp_path: Path, m
     write_tree(out, OLD)
     monkeypatch.setattr(_Libc, "error", errno.EPERM)
     monkeypatch.setattr(ctypes, "CDLL", _Libc)
-    with pytest.raises(PermissionError):
+    with pytest.raises(EnvironmentFault) as info:  # exit 3, "Operation not permitted" and a fix
         write_tree(out, NEW)
+    assert "cannot write the output (Operation not permitted)" in str(info.value)
     assert files(out) == OLD
     assert leftovers(tmp_path) == []
 

@@ -123,8 +123,17 @@ size = st.builds(
     st.sampled_from(["Mi", "Gi", "Ti", "M", "G", "T"]),
 )
 image_tag = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,30}", fullmatch=True)
-env_name = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)
-env_value = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+# Not a variable vaultwarden sets itself, nor a credential-looking name or value: those are refused
+# (corpus category 5).
+VAULTWARDEN_OWNED = {"DOMAIN", "ROCKET_PORT", "DATA_FOLDER", "DATABASE_URL", "SIGNUPS_ALLOWED", "TZ"}
+env_name = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True).filter(
+    lambda name: (
+        name not in VAULTWARDEN_OWNED
+        and not name.startswith("SSO_")
+        and not re.search(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", name, re.IGNORECASE)
+    )
+)
+env_value = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30).filter(lambda v: "://" not in v)
 
 
 @st.composite
@@ -233,6 +242,10 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
     }
     for name in draw(st.lists(st.sampled_from(OPTIONAL_PLUGINS), unique=True, max_size=3)):
         plugins.setdefault(name, {})["enabled"] = False
+    # Set explicitly, sso and backup need their provider (refused otherwise: corpus category 5).
+    for flag, provider in (("sso", "authentik"), ("backup", "velero")):
+        if vaultwarden.get(flag) and plugins.get(provider, {}).get("enabled") is False:
+            del vaultwarden[flag]
     config["plugins"] = plugins
     return config
 

@@ -9,9 +9,10 @@ import yaml
 from click.testing import CliRunner
 
 from ink import testing
-from ink.changes import compare
+from ink.changes import compare, rekey
 from ink.cli import main
 from ink.errors import UserError
+from ink.output import MARKER
 
 PLUGINS = ["vaultwarden", "cloudnativepg", "sealed-secrets"]
 KEEP = {"argocd.argoproj.io/sync-options": "Delete=false,Prune=false"}
@@ -33,7 +34,8 @@ def test_unchanged_output_has_no_changes() -> None:
 
 
 def test_removed_service_leaves_its_volume_behind_with_a_delete_command() -> None:
-    (change,) = compare({"app/persistentvolumeclaim-data.yaml": pvc("data")}, {})
+    staying = {"other/x.yaml": "kind: ConfigMap\n", "third/x.yaml": "kind: ConfigMap\n"}
+    (change,) = compare({"app/persistentvolumeclaim-data.yaml": pvc("data"), **staying}, staying)
     assert change.action == "removed" and not change.destructive
     assert change.left_behind == "kubectl delete -n app persistentvolumeclaim data"
 
@@ -102,3 +104,39 @@ def test_shrinking_a_volume_is_refused_without_the_flag(tmp_path: Path, monkeypa
     allowed = CliRunner().invoke(main, ["synth", "--allow-destructive"])
     assert allowed.exit_code == 0, allowed.output
     assert b"storage: 1Gi" in (tmp_path / "dist/vaultwarden/persistentvolumeclaim-vaultwarden-data.yaml").read_bytes()
+
+
+@pytest.mark.parametrize(("before", "after", "destructive"), [(1, 0, True), (3, 1, True), (2, 1, False), (4, 2, False)])
+def test_removing_most_services_at_once_is_destructive(before: int, after: int, destructive: bool) -> None:
+    # INK_LOAD_PLUGINS=<typo> or a wrong enabled = false would otherwise let Argo CD prune every service.
+    old = {f"s{i}/configmap-x.yaml": "kind: ConfigMap\n" for i in range(before)}
+    new = {path: text for path, text in old.items() if int(path[1]) < after}
+    found = [c for c in compare(old, new) if c.destructive]
+    assert bool(found) is destructive
+    if destructive:
+        assert f"{before - after} of {before} services would leave the output" in found[0].destructive
+
+
+def test_a_damaged_previous_file_is_a_plain_change() -> None:
+    # Hand-edited dist/: invalid YAML, annotations: null, a billion laughs. The next synth repairs it.
+    new = {"app/persistentvolumeclaim-data.yaml": pvc("data")}
+    lol = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    nulled = pvc("data").replace("annotations:", "annotations: null\n  was:")
+    for damaged in ("kind: [unclosed\n", nulled, lol, "", "\ufffd\ufffd kind: PersistentVolumeClaim\n"):
+        (change,) = compare({"app/persistentvolumeclaim-data.yaml": damaged}, new)
+        assert change.action == "changed" and not change.destructive, damaged
+    # Removed with its service while damaged: reported, not a crash.
+    staying = {"b/x.yaml": "kind: ConfigMap\n", "c/x.yaml": "kind: ConfigMap\n"}
+    found = compare({"app/persistentvolumeclaim-data.yaml": nulled, **staying}, staying)
+    assert [c.action for c in found] == ["removed"]
+
+
+def test_rekey_is_destructive_and_names_both_fingerprints() -> None:
+    assert rekey(None, "abc") is None  # an output from before fingerprints: nothing to compare
+    assert rekey("abc", "abc") is None
+    change = rekey("0123456789abcdef", "fedcba9876543210")
+    assert change is not None and change.path == MARKER
+    assert "0123456789abcdef → fedcba9876543210" in change.destructive
+    assert "every generated credential" in change.destructive

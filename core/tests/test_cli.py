@@ -66,7 +66,7 @@ class _NeedsDatabase:
 def test_plugins_lists_even_when_a_need_has_no_provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # `ink plugins` is how a user finds out what is missing; it must not fail on the missing provider.
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(run, "make_plugin_host", lambda: testing.host([], {"lonely": _NeedsDatabase()}))
+    monkeypatch.setattr(run, "make_plugin_host", lambda **_: testing.host([], {"lonely": _NeedsDatabase()}))
     result = cli("plugins")
     assert result.exit_code == 0, result.output
     assert "lonely" in result.stdout

@@ -115,10 +115,13 @@ def test_no_wait_while_another_run_holds_the_lock(tmp_path: Path) -> None:
     out = tmp_path / "dist"
     write_tree(out, FILES)
     before = tree(out)
-    with open(tmp_path / ".dist.lock", "a+") as other:
+    other = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)  # ink locks the output's parent folder itself
+    try:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(UserError) as info:
             write_tree(out, {"x/y.yaml": "a: 1\n"}, wait=False)
+    finally:
+        os.close(other)
     assert "another `ink synth`" in str(info.value)
     assert tree(out) == before
     write_tree(out, {"x/y.yaml": "a: 1\n"}, wait=False)  # released: works again

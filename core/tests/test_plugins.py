@@ -8,26 +8,31 @@ from __future__ import annotations
 
 import base64
 import importlib.metadata
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from pydantic import Field
 
 import ink
-from ink import run, testing
+from ink import run, synth, testing
 from ink.cli import main
-from ink.errors import PluginError, ResolutionError
+from ink.config import load_config
+from ink.errors import ConfigError, PluginError, ResolutionError, UserError
 from ink.models import (
     Capability,
     DatabaseBinding,
     DatabaseClaim,
     GeneratedSecret,
+    Quantity,
     SecretBinding,
     SecretClaim,
     ServiceInfo,
 )
 from ink.plugins import make_plugin_host
+from ink.settings import ContainerResources, ServiceSettings
 
 INSTALLED = ["cloudnativepg", "sealed-secrets", "vaultwarden"]
 
@@ -207,7 +212,7 @@ def failing_synth(tmp_path: Path, error: type[Exception], extra: dict[str, objec
 def cli_synth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, object], *flags: str) -> Result:
     """``ink synth`` through click, in-process, with only the ``extra`` plugins installed."""
     config = testing.prepare(tmp_path)
-    monkeypatch.setattr(run, "make_plugin_host", lambda: testing.host([], extra))
+    monkeypatch.setattr(run, "make_plugin_host", lambda **_: testing.host([], extra))
     return CliRunner().invoke(main, [*flags, "synth", "--config", str(config), "--out", str(tmp_path / "dist")])
 
 
@@ -225,9 +230,24 @@ def test_installed_plugins_are_discovered_through_entry_points() -> None:
 
 
 def test_disable_plugins_blocks_one() -> None:
-    host = make_plugin_host(environ={"INK_DISABLE_PLUGINS": "vaultwarden, nothing"})
+    host = make_plugin_host(environ={"INK_DISABLE_PLUGINS": "vaultwarden, "})
     assert "vaultwarden" not in host.names
     assert {"cloudnativepg", "sealed-secrets"} <= set(host.names)
+
+
+@pytest.mark.parametrize("variable", ["INK_DISABLE_PLUGINS", "INK_LOAD_PLUGINS"])
+def test_an_unknown_plugin_name_in_the_environment_is_refused(variable: str) -> None:
+    # A typo would silently load (or keep) the wrong services: INK_LOAD_PLUGINS=valtwarden loads none.
+    with pytest.raises(UserError) as info:
+        make_plugin_host(environ={variable: "vaultwarden,valtwarden"})
+    message = str(info.value)
+    assert message.startswith(f"environment variable {variable}: no installed plugin named 'valtwarden'")
+    assert "(did you mean 'vaultwarden'?)" in message
+
+
+def test_an_in_process_plugin_is_a_known_name() -> None:
+    host = make_plugin_host(load_entrypoints=False, extra={"app": object()}, environ={"INK_LOAD_PLUGINS": "app"})
+    assert host.names == ["app"]
 
 
 def test_disable_plugins_from_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -433,3 +453,121 @@ def test_leak_is_blamed_on_the_plugin_that_built_the_object(tmp_path: Path) -> N
         testing.synth(tmp_path, plugins=[], extra={"app": NeedsToken(), "plainsecrets": PlainSecrets()})
     assert info.value.plugin == "plainsecrets"
     assert info.value.hook == "ink_provide_secret"
+
+
+# --- what plugin authors get wrong (issue #9, category 8) ----------------------------------------
+
+
+class KeyErrorInWorkloads(App):
+    @ink.hookimpl
+    def ink_workloads(self, scope: Any, ctx: Any) -> None:
+        images: dict[str, str] = {}
+        images["image"]
+
+
+def test_a_plugin_exception_names_the_file_and_line_and_the_debug_hint(
+    tmp_path: Path, previous: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = cli_synth(tmp_path, monkeypatch, {"bad": KeyErrorInWorkloads("bad")})
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    line_number = KeyErrorInWorkloads.ink_workloads.__code__.co_firstlineno + 3
+    assert line == (
+        f"error: plugin 'bad' failed in hook ink_workloads: KeyError: 'image' at test_plugins.py:{line_number} "
+        "(run with --debug for the traceback)"
+    )
+    assert_untouched(tmp_path, previous)
+
+
+class BadDefaultSettings(ServiceSettings):
+    storage_size: Quantity | None = "lots"  # the plugin author's mistake: never a valid quantity
+
+
+class BadDefault(App):
+    @ink.hookimpl
+    def ink_service_info(self) -> Any:
+        return ServiceInfo(
+            name=self.name,
+            title="Bad",
+            version="1.0.0",
+            homepage="https://example.org",
+            settings_model=BadDefaultSettings,
+        )
+
+
+def test_an_invalid_default_in_a_settings_model_is_the_plugins_bug(tmp_path: Path, previous: dict[str, bytes]) -> None:
+    message = failing_synth(tmp_path, PluginError, {"bad": BadDefault("bad")})
+    assert message.startswith("plugin 'bad' failed in hook settings model: the default of storage_size is invalid")
+    assert_untouched(tmp_path, previous)
+
+
+class BigResourcesSettings(ServiceSettings):
+    resources: ContainerResources = Field(
+        default_factory=lambda: ContainerResources(cpu_request="500m", memory_request="1Gi", memory_limit="4Gi")
+    )
+
+
+class BigResources(App):
+    @ink.hookimpl
+    def ink_service_info(self) -> Any:
+        return ServiceInfo(
+            name=self.name,
+            title="Big",
+            version="1.0.0",
+            homepage="https://example.org",
+            settings_model=BigResourcesSettings,
+        )
+
+
+def test_a_partial_resources_table_keeps_the_plugins_other_defaults(tmp_path: Path) -> None:
+    # Only memory_request set: the plugin's 4Gi limit stays (it used to fall back to the base's 512Mi and fail).
+    config = '[plugins.big.resources]\nmemory_request = "2Gi"\n'
+    config_path = testing.prepare(tmp_path, config)
+    services = synth.describe(load_config(config_path), testing.host([], {"big": BigResources("big")}))
+    resources = services["big"].settings.resources
+    assert (resources.cpu_request, resources.memory_request, resources.memory_limit) == ("500m", "2Gi", "4Gi")
+
+
+def test_every_plugin_table_problem_is_reported(tmp_path: Path) -> None:
+    config = '[plugins.big]\nreplicas = -1\nhostname = "Big"\n\n[plugins.app]\nreplica = 2\n'
+    message = failing_synth(
+        tmp_path, ConfigError, {"big": BigResources("big"), "app": App()}, validate=False, config=config
+    )
+    assert "plugins.app.replica: unknown key" in message
+    assert "also " in message
+    assert "plugins.big.replicas" in message and "plugins.big.hostname" in message
+
+
+def test_a_broken_installed_plugin_is_listed_and_the_rest_still_described(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.metadata.entry_points
+    broken = importlib.metadata.EntryPoint("broken", "ink_plugin_that_does_not_exist", "ink")
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [*real(group=group), broken])
+    monkeypatch.chdir(tmp_path)
+    listing = CliRunner().invoke(main, ["plugins"])
+    assert listing.exit_code == 0, listing.output
+    row = next(line for line in listing.stdout.splitlines() if line.startswith("broken\t"))
+    assert "BROKEN: cannot import ink_plugin_that_does_not_exist: ModuleNotFoundError" in row
+    assert "vaultwarden\tink-plugin-vaultwarden" in listing.stdout
+    schema = CliRunner().invoke(main, ["schema"])
+    assert schema.exit_code == 0, schema.output
+    assert "vaultwarden" in json.loads(schema.stdout)["properties"]["plugins"]["properties"]
+    assert "warning: left out of the schema: plugin 'broken' failed in hook load" in schema.stderr
+    # A synth must not leave the broken service out (that would remove it from the output): it fails.
+    testing.prepare(tmp_path)
+    failed = CliRunner().invoke(main, ["synth", "--out", str(tmp_path / "dist")])
+    assert failed.exit_code == 1
+    assert failed.stderr.startswith("error: plugin 'broken' failed in hook load: cannot import")
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_plugin_that_cannot_describe_itself_is_listed_as_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run, "make_plugin_host", lambda **kw: make_plugin_host(extra={"bad": FailingInfo("bad")}, **kw))
+    listing = CliRunner().invoke(main, ["plugins"])
+    assert listing.exit_code == 0, listing.output
+    assert "bad\t\t\tBROKEN: RuntimeError: cannot" in listing.stdout
+    assert "vaultwarden\tink-plugin-vaultwarden" in listing.stdout

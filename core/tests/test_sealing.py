@@ -216,7 +216,7 @@ def _write(path: Path, data: bytes) -> Path:
     ("make", "fragment"),
     [
         (lambda d: d / "missing.crt", "does not exist"),
-        (lambda d: d, "is unreadable"),  # a directory
+        (lambda d: d, "is a directory, not a regular file"),
         (lambda d: _write(d / "junk.crt", b"not a certificate\n"), "not a PEM certificate"),
         (
             lambda d: _write(d / "ec.crt", _self_signed_pem(ec.generate_private_key(ec.SECP256R1()))),

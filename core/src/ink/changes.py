@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from ink.files import BoundedReadError, load_yaml_all, read_bounded
 from ink.models import quantity_value
 from ink.output import MARKER
 
@@ -54,14 +55,33 @@ class Change:
 
 
 def read_output(out: Path) -> dict[str, str]:
-    """The files of an existing ink output folder (empty if there is none)."""
+    """The files of an existing ink output folder (empty if there is none).
+
+    A file damaged by hand (not UTF-8, not a regular file, too large) reads as what it holds, or
+    as nothing: it then differs from the new file, and the next synth repairs it.
+    """
     if not (out / MARKER).is_file():
         return {}
-    return {
-        str(path.relative_to(out)): path.read_text(encoding="utf-8")
-        for path in sorted(out.rglob("*.yaml"))
-        if path.is_file()
-    }
+    found = {}
+    for path in sorted(out.rglob("*.yaml")):
+        try:
+            found[str(path.relative_to(out))] = read_bounded(path).decode("utf-8", errors="replace")
+        except (OSError, BoundedReadError):
+            if not path.is_dir():
+                found[str(path.relative_to(out))] = ""
+    return found
+
+
+def rekey(previous: str | None, current: str) -> Change | None:
+    """The change of master key between the output's stamp and this run, if any (None: same key or unknown)."""
+    if not previous or previous == current:
+        return None
+    return Change(
+        MARKER,
+        "changed",
+        destructive=f"the master key changed (fingerprint {previous[:16]} → {current}): every generated "
+        "credential (database passwords, S3 keys, OIDC secrets) would get a new value",
+    )
 
 
 def compare(old: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
@@ -87,28 +107,57 @@ def compare(old: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
         elif path not in old:
             changes.append(Change(path, "added"))
         elif old[path] != new[path]:
-            changes.append(Change(path, "changed", destructive=_immutable_change(_load(old[path]), _load(new[path]))))
-    return changes
+            before, after = _load(old[path]), _load(new[path])
+            # Damaged by hand (unreadable, or no longer the same kind): nothing to compare; the synth repairs it.
+            destructive = _immutable_change(before, after) if before.get("kind") == after.get("kind") else ""
+            changes.append(Change(path, "changed", destructive=destructive))
+    mass_removal = _mass_removal(old, new)
+    return [mass_removal, *changes] if mass_removal else changes
+
+
+def _mass_removal(old: Mapping[str, str], new: Mapping[str, str]) -> Change | None:
+    """Most services leaving at once is far likelier a typo (INK_LOAD_PLUGINS, a disabled provider) than a wish."""
+    before = {path.split("/")[0] for path in old if "/" in path}
+    gone = sorted(before - {path.split("/")[0] for path in new if "/" in path})
+    if not before or len(gone) * 2 <= len(before):
+        return None
+    listed = ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+    return Change(
+        f"{listed}",
+        "removed",
+        destructive=f"{len(gone)} of {len(before)} services would leave the output and Argo CD would prune "
+        "them; check ink.toml, INK_LOAD_PLUGINS and INK_DISABLE_PLUGINS",
+    )
 
 
 def _load(text: str) -> dict[str, Any]:
-    body = yaml.safe_load(text)
+    """One object of an output file; a damaged file (invalid YAML, aliases run wild) reads as empty."""
+    try:
+        body = next(load_yaml_all(text), None)
+    except (yaml.YAMLError, BoundedReadError):
+        return {}
     return body if isinstance(body, dict) else {}
 
 
 def _holds_data(body: Mapping[str, Any]) -> bool:
-    options = body.get("metadata", {}).get("annotations", {}).get(SYNC_OPTIONS, "")
+    options = _dig(body, ("metadata", "annotations", SYNC_OPTIONS))
+    options = options if isinstance(options, str) else ""
     return body.get("kind") in STATEFUL_KINDS or "Delete=false" in options.split(",")
 
 
+def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = body.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
 def _describe(body: Mapping[str, Any]) -> str:
-    meta = body.get("metadata", {})
+    meta = _meta(body)
     where = f"{meta['namespace']}/" if meta.get("namespace") else ""
     return f"{body.get('kind')} {where}{meta.get('name')}"
 
 
 def _delete_command(body: Mapping[str, Any]) -> str:
-    meta = body.get("metadata", {})
+    meta = _meta(body)
     kind = str(body.get("kind", "")).lower()
     group = str(body.get("apiVersion", "")).rpartition("/")[0]
     resource = f"{kind}.{group}" if group and "." in group else kind

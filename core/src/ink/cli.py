@@ -1,7 +1,8 @@
 """The ``ink`` command line.
 
 Exit codes: 0 success; 1 the output failed validation or a plugin failed; 2 a user error
-(configuration, files, flags). A user error never prints a Python traceback; ``--debug`` does.
+(configuration, files, flags); 3 the environment failed (full disk, read-only file system).
+A user error never prints a Python traceback; ``--debug`` does.
 """
 
 from __future__ import annotations
@@ -104,8 +105,18 @@ _config_option = click.option(
 @click.option(
     "--allow-destructive", is_flag=True, help="Write even when a change would lose data once synced (see `ink diff`)."
 )
+@click.option(
+    "--rekey",
+    is_flag=True,
+    help="Write even though the output was made with another master key: every generated credential changes.",
+)
 def synth(
-    config_path: Path | None, out: Path, crd_dirs: tuple[Path, ...], no_validate: bool, allow_destructive: bool
+    config_path: Path | None,
+    out: Path,
+    crd_dirs: tuple[Path, ...],
+    no_validate: bool,
+    allow_destructive: bool,
+    rekey: bool,
 ) -> None:
     """Synthesise every enabled service into the output folder."""
     from ink import run
@@ -116,6 +127,7 @@ def synth(
         extra_crd_dirs=list(crd_dirs),
         validate=not no_validate,
         allow_destructive=allow_destructive,
+        rekey=rekey,
     )
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
@@ -282,7 +294,10 @@ def schema() -> None:
     """Print the JSON Schema of ink.toml: core settings plus every installed plugin's table."""
     from ink import run
 
-    click.echo(json.dumps(run.config_schema(), indent=2, sort_keys=True))
+    host = run.make_plugin_host(keep_broken=True)
+    for err in host.broken.values():
+        err_console.print(f"[yellow]warning:[/yellow] left out of the schema: {escape(str(err))}", markup=True)
+    click.echo(json.dumps(run.config_schema(host), indent=2, sort_keys=True))
 
 
 def entrypoint() -> None:  # pragma: no cover - console script wrapper

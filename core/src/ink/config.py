@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import SettingsError
 
-from ink.errors import ConfigError
+from ink.errors import ConfigError, PluginError, clip
 from ink.models import DNS_LABEL_PATTERN, QUANTITY_PATTERN
 from ink.settings import ENV_PREFIX, InkSettings
 
@@ -103,12 +103,15 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); save the file as UTF-8") from None
     try:
         return tomllib.loads(text), text
+    except RecursionError:
+        raise ConfigError(f"{path}: nests arrays or tables too deeply to read; flatten the structure") from None
     except tomllib.TOMLDecodeError as err:
         message = str(err)
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
         where = f"{path}:{match.group(1)}:{match.group(2)}" if match else str(path)
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message) or "syntax error"
-        raise ConfigError(f"{where}: invalid TOML: {reason[0].lower()}{reason[1:]}") from None
+        fix = "remove the control character (is this a binary file?)" if "\\x" in reason else "fix the syntax there"
+        raise ConfigError(f"{where}: invalid TOML: {reason[0].lower()}{reason[1:]}; {fix}") from None
 
 
 def load_config(path: Path | None) -> Config:
@@ -168,21 +171,58 @@ def plugin_tables(config: Config, installed: list[str]) -> dict[str, dict[str, A
     file_tables = tomllib.loads(config.text).get("plugins", {}) if config.text else {}
     env_names = {parts[1] for parts, _, _ in _plugin_variables(config.environ)}
     tables: dict[str, dict[str, Any]] = {}
+    spellings: dict[str, str] = {}  # plugin -> the first table key in the file that named it
     for key in [*file_tables, *sorted(env_names)]:
         name = _plugin_name(key, installed)
         if name is None:
             where = _where(config, ("plugins", key))
+            left_out = _left_out(config.environ, key)
+            if left_out:
+                raise ConfigError(f"{where}: plugins.{clip(key.lower())}: {left_out}")
             hint = _did_you_mean(key.lower(), installed)
             listing = ", ".join(installed) or "none"
+            shown = clip(key.lower())
             raise ConfigError(
-                f"{where}: plugins.{key.lower()}: no installed plugin named {key.lower()!r}{hint} (installed: "
-                f"{listing}); fix the name or `pip install ink-plugin-{key.lower()}`"
+                f"{where}: plugins.{shown}: no installed plugin named {shown!r}{hint} (installed: "
+                f"{listing}); fix the name or `pip install ink-plugin-{shown}`"
             )
         table = file_tables.get(key, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{_where(config, ('plugins', key))}: plugins.{key}: expected a table")
+        spelling = spellings.setdefault(name, key)
+        if key in file_tables and spelling != key:
+            # _where treats '-' and '_' alike, so find this spelling's own line.
+            header = re.compile(rf"""^\[\s*plugins\s*\.\s*["']?{re.escape(key)}["']?\s*[.\]]""")
+            line = next((n for n, text in enumerate(config.text.splitlines(), 1) if header.match(text.strip())), None)
+            where = f"{config.path}:{line}" if line else _where(config, ("plugins", key))
+            raise ConfigError(
+                f"{where}: plugins.{clip(key)}: the same plugin as [plugins.{spelling}]; merge the two tables into one"
+            )
         tables.setdefault(name, {}).update(table)
     return tables
+
+
+def _left_out(environ: Mapping[str, str], key: str) -> str:
+    """Why an installed plugin is not loaded (INK_DISABLE_PLUGINS, INK_LOAD_PLUGINS), with the fix; "" if it is not."""
+    import importlib.metadata
+
+    from ink.plugins import ENTRY_POINT_GROUP
+
+    name = _plugin_name(key, sorted(e.name for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)))
+    if name is None:
+        return ""
+    disabled = [n.strip() for n in environ.get("INK_DISABLE_PLUGINS", "").split(",")]
+    if name in disabled:
+        return (
+            f"plugin {name!r} is installed but disabled by INK_DISABLE_PLUGINS; remove {name} from that variable, "
+            "or remove this table"
+        )
+    if "INK_LOAD_PLUGINS" in environ:
+        return (
+            f"plugin {name!r} is installed but not in INK_LOAD_PLUGINS; add {name} to that variable, "
+            "or remove this table"
+        )
+    return ""
 
 
 def _plugin_name(key: str, installed: list[str]) -> str | None:
@@ -203,11 +243,31 @@ def _plugin_variables(environ: Mapping[str, str]) -> list[tuple[list[str], str, 
 
 def plugin_settings(config: Config, name: str, table: dict[str, Any], model: type[BaseModel]) -> BaseModel:
     """Validate one ``[plugins.<name>]`` table, with its ``INK_PLUGINS__<NAME>__*`` overrides, by the plugin's model."""
-    table = _apply_env(config.environ, name, table, model)
+    table = _with_default_tables(_apply_env(config.environ, name, table, model), model)
     try:
         return model.model_validate(table)
     except ValidationError as err:
+        own = [e for e in err.errors(include_url=False) if e["loc"] and str(e["loc"][0]) not in table]
+        if own:  # the plugin's own default is invalid: its author's bug, not the user's
+            where = ".".join(str(part) for part in own[0]["loc"])
+            raise PluginError(name, "settings model", f"the default of {where} is invalid: {own[0]['msg']}") from None
         raise _config_error(config, err, model, prefix=("plugins", name)) from None
+
+
+def _with_default_tables(table: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """A partial nested table (``[plugins.x.resources]``, one key) completes the plugin's default, not the base's."""
+    merged = dict(table)
+    for key, value in table.items():
+        info = model.model_fields.get(key)
+        if info is None or not isinstance(value, dict) or info.default_factory is None:
+            continue
+        try:
+            default = info.default_factory()  # type: ignore[call-arg]
+        except TypeError:  # a factory that wants the validated data
+            continue
+        if isinstance(default, BaseModel):
+            merged[key] = {**default.model_dump(exclude_unset=False), **value}
+    return merged
 
 
 def _apply_env(
@@ -314,13 +374,24 @@ def _unwrap_optional(annotation: Any) -> Any:
 def _config_error(
     config: Config, err: ValidationError, model: type[BaseModel], prefix: tuple[str, ...] = ()
 ) -> ConfigError:
-    errors = err.errors(include_url=False)
-    first = errors[0]
-    loc = prefix + tuple(str(part) for part in first["loc"])
-    key = ".".join(loc)
-    message = _describe(first, model, loc[len(prefix) :])
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return ConfigError(f"{_where(config, loc)}: {key}: {message}{more}")
+    problems = []
+    for error in err.errors(include_url=False):
+        loc = prefix + tuple(str(part) for part in error["loc"])
+        problems.append(f"{_where(config, loc)}: {clip('.'.join(loc))}: {_describe(error, model, loc[len(prefix) :])}")
+    return combined(problems)
+
+
+MAX_PROBLEMS = 5
+"""Problems one message reports; beyond, it says how many more (fixing them shows the next)."""
+
+
+def combined(problems: list[str]) -> ConfigError:
+    """One line reporting every problem, up to :data:`MAX_PROBLEMS`: the first as it is, the others after 'also'."""
+    shown = [problems[0], *(f"also {p}" for p in problems[1:MAX_PROBLEMS])]
+    more = len(problems) - MAX_PROBLEMS
+    error = ConfigError("; ".join(shown) + (f" (and {more} more problem{'s' * (more > 1)})" if more > 0 else ""))
+    error.problems = problems
+    return error
 
 
 def _describe(error: Any, model: type[BaseModel], loc: tuple[str, ...]) -> str:
@@ -335,8 +406,21 @@ def _describe(error: Any, model: type[BaseModel], loc: tuple[str, ...]) -> str:
         message = _PATTERN_HINTS.get(str(error.get("ctx", {}).get("pattern", "")), message)
     given = error.get("input")
     if kind != "missing" and not isinstance(given, dict | list):
-        message += f" (got {given!r})"
-    return message
+        message += f" (got {clip(repr(given))})"
+    return message + _TYPE_FIXES.get(kind, "")
+
+
+# How to write a value of the expected type: pydantic's message says what is wrong, not what is right.
+_TYPE_FIXES = {
+    "int_parsing": "; write a whole number, e.g. 2",
+    "int_type": "; write a whole number, e.g. 2",
+    "int_from_float": "; write a whole number, e.g. 2",
+    "bool_parsing": "; write true or false",
+    "bool_type": "; write true or false",
+    "string_type": '; write a quoted string, e.g. "text"',
+    "dict_type": '; write a table: [section] with key = value lines, or {"key": "value"} as JSON in a variable',
+    "list_type": '; write a list, e.g. ["a", "b"]',
+}
 
 
 _PATTERN_HINTS = {

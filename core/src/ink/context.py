@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ink.config import resolve_path
+from ink.errors import ConfigError
 from ink.models import (
     AuthBinding,
     BackupBinding,
@@ -58,9 +60,32 @@ class ServiceContext:
     """Deploy order of every enabled service: providers before the services that need them."""
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-run scratch space for the plugin (e.g. a loaded certificate); never global state."""
+    kept_files: dict[Path, tuple[bytes, int]] = field(default_factory=dict, repr=False)
+    """Files to write once the run's output is written (see :meth:`keep_file`); shared by the run."""
 
     def resolve_path(self, value: str) -> Path:
         return resolve_path(self.base_dir, value)
+
+    def keep_file(self, path: Path, data: bytes, mode: int = 0o600) -> None:
+        """Write ``path`` (e.g. a new development key) only if this run writes its output.
+
+        A refused run, ``ink diff`` or ``ink secrets list`` must leave no key material behind.
+        """
+        self.kept_files[path] = (data, mode)
+
+    def with_user_env(self, own: Mapping[str, object]) -> dict[str, object]:
+        """``own`` (what the plugin sets from typed settings and the wiring) plus the user's ``env`` setting.
+
+        A user variable that ``own`` sets too is refused: it would silently override a typed setting
+        (``SIGNUPS_ALLOWED`` over ``signups_allowed``) or the wiring (``DATABASE_URL``).
+        """
+        extra: Mapping[str, str] = self.setting("env") or {}
+        for name in sorted(extra.keys() & own.keys()):
+            raise ConfigError(
+                f"plugins.{self.name}.env.{name}: ink sets {name} itself, from a typed setting or the wiring; remove "
+                f"it from env and use the setting instead (see `ink schema` or docs/plugins/{self.name}.md)"
+            )
+        return {**own, **extra}
 
     def entropy(self, purpose: str) -> bytes:
         """Secret bytes for ``purpose``, derived from the master key (e.g. to make sealing deterministic)."""

@@ -3,10 +3,22 @@
 ``UserError`` (exit 2) is a mistake in the user's input: config, files, flags.
 ``PluginError`` (exit 1) is a bug in a plugin; it names the plugin and the hook.
 ``ValidationFailed`` (exit 1) means the synthesised output did not validate.
+``EnvironmentFault`` (exit 3) is the machine failing ink: a full disk, a read-only file system.
 Every message is one line: what is wrong, where, and how to fix it.
 """
 
 from __future__ import annotations
+
+import errno
+
+MAX_ECHO = 80
+"""How much of a value the user gave ink echoes back in a message."""
+
+
+def clip(value: object, limit: int = MAX_ECHO) -> str:
+    """``value`` as text, cut to ``limit`` characters: a 900 KB domain must not become a 900 KB line."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 class InkError(Exception):
@@ -31,6 +43,11 @@ class UserError(InkError):
 class ConfigError(UserError):
     """``ink.toml`` or an ``INK_*`` variable is invalid."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.problems = [message]
+        """Each problem on its own (a message may report several)."""
+
 
 class ResolutionError(UserError):
     """The enabled plugins do not fit together (missing or duplicate provider)."""
@@ -38,6 +55,25 @@ class ResolutionError(UserError):
 
 class SecretsError(UserError):
     """The master key or the sealing certificate is missing or unusable."""
+
+
+class EnvironmentFault(InkError):
+    """The machine, not the input, failed: a full disk, a read-only file system. Exit code 3."""
+
+    exit_code = 3
+
+
+def os_fault(path: object, err: OSError, doing: str) -> EnvironmentFault:
+    """One line for an OSError while writing: what, where, and the fix its errno suggests."""
+    fixes = {
+        errno.ENOSPC: "free some disk space and re-run",
+        errno.EDQUOT: "free some of your disk quota and re-run",
+        errno.EROFS: "the file system is read-only: remount it writable or choose a folder on another one",
+        errno.EACCES: "make the folder writable for you, or choose another one",
+        errno.EPERM: "make the folder writable for you, or choose another one",
+    }
+    fix = fixes.get(err.errno or 0, "fix the cause and re-run")
+    return EnvironmentFault(f"{path}: cannot {doing} ({err.strerror or err}); {fix}")
 
 
 class PluginError(InkError):

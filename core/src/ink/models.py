@@ -112,6 +112,11 @@ class Need(_Frozen):
         description="Without a provider, drop the need with a warning instead of failing "
         "(e.g. single sign-on when no auth provider is installed). Check ctx.bindings before use.",
     )
+    enabled_by: str = Field(
+        default="",
+        description="The owner's setting that asks for this optional need (e.g. 'sso'). Set explicitly in ink.toml, "
+        "a missing provider is an error: the user asked for something that cannot take effect.",
+    )
 
     @property
     def key(self) -> str:

@@ -7,9 +7,11 @@ is all a user does. ``INK_DISABLE_PLUGINS=a,b`` blocks plugins by name;
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import os
 import sys
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import pluggy
 
 from ink import hookspecs
-from ink.errors import PluginError, UserError
+from ink.errors import PluginError, UserError, clip
 
 ENTRY_POINT_GROUP = "ink"
 
@@ -37,10 +39,19 @@ class PluginHost:
     Build one per run (and per test): :func:`make_plugin_host`.
     """
 
-    def __init__(self, pm: pluggy.PluginManager, dists: dict[str, PluginDist], *, trace: bool = False) -> None:
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        dists: dict[str, PluginDist],
+        *,
+        trace: bool = False,
+        broken: dict[str, PluginError] | None = None,
+    ) -> None:
         self.pm = pm
         self.dists = dists
         self.trace = trace
+        self.broken = broken if broken is not None else {}
+        """Installed plugins that failed to load (only with ``keep_broken``): name → why."""
 
     @property
     def names(self) -> list[str]:
@@ -66,8 +77,19 @@ class PluginHost:
             except UserError:
                 raise
             except Exception as err:
-                raise PluginError(plugin, hook, f"{type(err).__name__}: {err}") from err
+                raise PluginError(plugin, hook, f"{type(err).__name__}: {err}{_where(err, impl.function)}") from err
         return None
+
+
+def _where(err: BaseException, function: Any) -> str:
+    """' at <file>:<line>' of the deepest frame in the plugin's own package (else the deepest), and the --debug hint."""
+    frames = traceback.extract_tb(err.__traceback__)
+    module = sys.modules.get(getattr(function, "__module__", ""))
+    package = os.path.dirname(getattr(module, "__file__", "") or "") or None
+    own = [f for f in frames if package and f.filename.startswith(package)]
+    frame = (own or frames)[-1] if frames else None
+    at = f" at {os.path.basename(frame.filename)}:{frame.lineno}" if frame else ""
+    return f"{at} (run with --debug for the traceback)"
 
 
 def make_plugin_host(
@@ -75,30 +97,49 @@ def make_plugin_host(
     load_entrypoints: bool = True,
     extra: Mapping[str, object] | None = None,
     environ: Mapping[str, str] | None = None,
+    keep_broken: bool = False,
 ) -> PluginHost:
     """Build a fresh plugin host: specs, blocked names, entry points, extras, ``check_pending``.
 
     :param load_entrypoints: Load installed plugins (tests may pass False and use ``extra``).
     :param extra: Plugin objects or modules to register by name, e.g. in tests.
+    :param keep_broken: Leave out a plugin that fails to load and record it in ``broken``, for the
+        commands that only describe what is installed (``ink plugins``, ``ink schema``). A synth
+        must fail instead: leaving a service out would remove it from the output.
     """
+    broken: dict[str, PluginError] = {}
     environ = os.environ if environ is None else environ
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     dists: dict[str, PluginDist] = {}
+    entry_points = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    known = sorted({e.name for e in entry_points} if load_entrypoints else set()) + sorted(extra or {})
+    for variable in ("INK_DISABLE_PLUGINS", "INK_LOAD_PLUGINS"):
+        _check_names(variable, environ.get(variable, ""), known)
     for name in _names(environ.get("INK_DISABLE_PLUGINS", "")):
         pm.set_blocked(name)
     if load_entrypoints:
         allow = _names(environ.get("INK_LOAD_PLUGINS", "")) if "INK_LOAD_PLUGINS" in environ else None
-        for entry_point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        for entry_point in entry_points:
             if pm.is_blocked(entry_point.name) or pm.get_plugin(entry_point.name) is not None:
                 continue
             if allow is not None and entry_point.name not in allow:
                 continue
             try:
-                plugin = entry_point.load()
-            except Exception as err:
-                raise PluginError(entry_point.name, "load", f"cannot import {entry_point.value}: {err}") from err
-            _register(pm, plugin, entry_point.name)
+                try:
+                    plugin = entry_point.load()
+                except Exception as err:
+                    problem = f"cannot import {entry_point.value}: {type(err).__name__}: {err}{_where(err, None)}"
+                    raise PluginError(entry_point.name, "load", problem) from err
+                _register(pm, plugin, entry_point.name)
+                _check_pending(pm)
+            except PluginError as err:
+                if not keep_broken:
+                    raise
+                broken[entry_point.name] = err
+                if pm.get_plugin(entry_point.name) is not None:
+                    pm.unregister(name=entry_point.name)
+                continue
             dist = entry_point.dist
             dists[entry_point.name] = PluginDist(
                 entry_point.name, dist.name if dist else "?", dist.version if dist else "?"
@@ -107,11 +148,23 @@ def make_plugin_host(
         if not pm.is_blocked(name):
             _register(pm, plugin, name)
             dists[name] = PluginDist(name, "(registered in-process)", "")
+    _check_pending(pm)
+    host = PluginHost(pm, dists, trace=bool(environ.get("INK_TRACE_PLUGINS")), broken=broken)
+    if keep_broken:  # a plugin that cannot even describe itself is broken too
+        for name in host.names:
+            try:
+                host.call(name, "ink_service_info")
+            except PluginError as err:
+                broken[name] = err
+                pm.unregister(name=name)
+    return host
+
+
+def _check_pending(pm: pluggy.PluginManager) -> None:
     try:
         pm.check_pending()  # a misspelt hook name fails here, at load
     except pluggy.PluginValidationError as err:
         raise PluginError(pm.get_name(err.plugin) or "?", "load", str(err)) from err
-    return PluginHost(pm, dists, trace=bool(environ.get("INK_TRACE_PLUGINS")))
 
 
 def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
@@ -119,6 +172,18 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as err:  # e.g. an implementation asks for an argument no spec has
         raise PluginError(name, "load", str(err)) from err
+
+
+def _check_names(variable: str, value: str, known: list[str]) -> None:
+    """A misspelt name would silently load (or keep) the wrong set of services: refuse it."""
+    for name in _names(value):
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(
+                f"environment variable {variable}: no installed plugin named {clip(name)!r}{hint}; "
+                f"installed: {', '.join(known) or 'none'}; fix the name or unset {variable}"
+            )
 
 
 def _names(value: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,17 +12,21 @@ from typing import Any
 import yaml
 from pydantic.json_schema import models_json_schema
 
-from ink import changes
+from ink import changes, sealing
 from ink import synth as synth_mod
 from ink.changes import Change
 from ink.config import CONFIG_FILE, Config, find_config, load_config
-from ink.errors import PluginError, UserError, ValidationFailed
+from ink.errors import PluginError, UserError, ValidationFailed, clip, os_fault
+from ink.files import BoundedReadError, load_yaml_all, read_bounded
 from ink.models import DatabaseClaim
-from ink.output import to_yaml, write_tree
+from ink.output import MARKER, check_output_location, read_stamp, to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
-from ink.secrets import MasterKey, load_master_key, with_rotations
+from ink.secrets import MasterKey, load_master_key, with_rotations, write_master_key
 from ink.settings import InkSettings, PluginSettings
-from ink.validate import ManifestValidator, ValidationReport
+from ink.validate import ManifestValidator, SchemaFileError, ValidationReport
+
+# The marker file's record of the master key that produced the output.
+FINGERPRINT_FIELD = "master-key-fingerprint"
 
 
 @dataclass
@@ -33,6 +38,16 @@ class SynthResult:
     warnings: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     generated: dict[str, list[str]] = field(default_factory=dict)
+    master_key: MasterKey | None = field(default=None, repr=False)
+    new_master_key: Path | None = None
+    """Where the master key goes if it is new (written only with the output)."""
+    kept_files: dict[Path, tuple[bytes, int]] = field(default_factory=dict, repr=False)
+    """Files plugins asked to keep (a new development key), written only with the output."""
+
+    @property
+    def stamp(self) -> dict[str, str]:
+        """What the output's marker records: which master key produced it (a fingerprint, never the key)."""
+        return {FINGERPRINT_FIELD: self.master_key.fingerprint} if self.master_key else {}
 
 
 def synth(
@@ -44,24 +59,71 @@ def synth(
     host: PluginHost | None = None,
     wait: bool = True,
     allow_destructive: bool = False,
+    rekey: bool = False,
 ) -> SynthResult:
-    """Load, plan, synthesise, check and write. ``out`` is replaced only if everything succeeded."""
+    """Load, plan, synthesise, check and write. ``out`` is replaced only if everything succeeded.
+
+    A refused run writes nothing anywhere: no output, no lock file, no new key.
+    """
+    check_output_location(out)  # before the work, and again under the lock
     result = build(config_path=config_path, extra_crd_dirs=extra_crd_dirs, validate=validate, host=host)
 
     def check(current: Path) -> None:
         # Under the output's lock: compare with what is there now, even if another run wrote it meanwhile.
-        result.changes = changes.compare(changes.read_output(current), result.files)
-        destructive = [c for c in result.changes if c.destructive]
+        result.changes = _changes(current, result)
+        rekeyed = next((c for c in result.changes if c.path == MARKER), None)
+        if rekeyed and not rekey:
+            raise UserError(_rekey_refusal(out, result))
+        destructive = [c for c in result.changes if c.destructive and c is not rekeyed]
         if destructive and not allow_destructive:
             more = f" (and {len(destructive) - 1} more)" if len(destructive) > 1 else ""
             raise UserError(
                 f"{out}: {destructive[0]}{more}; review with `ink diff`, move the data first, then re-run with "
                 "--allow-destructive"
             )
+        _keep_files(result)  # the key the output is sealed with must exist before the output does
 
-    write_tree(out, result.files, wait=wait, check=check)
+    write_tree(out, result.files, wait=wait, check=check, stamp=result.stamp)
+    if result.new_master_key:
+        result.warnings.append(
+            f"generated a new master key in {result.new_master_key}; back it up: every generated credential "
+            "derives from it, and a new key changes them all"
+        )
     result.warnings.extend(str(c) for c in result.changes if c.left_behind)
     return result
+
+
+def _changes(out: Path, result: SynthResult) -> list[Change]:
+    """What writing ``result`` to ``out`` changes, a change of master key first."""
+    found = changes.compare(changes.read_output(out), result.files)
+    stamp = read_stamp(out) or {}
+    assert result.master_key is not None
+    rekeyed = changes.rekey(stamp.get(FINGERPRINT_FIELD), result.master_key.fingerprint)
+    return [rekeyed, *found] if rekeyed else found
+
+
+def _rekey_refusal(out: Path, result: SynthResult) -> str:
+    assert result.master_key is not None
+    if result.new_master_key:
+        what = f"there is no master key at {result.new_master_key}, but {out} was sealed with one"
+        restore = f"restore it from your backup to {result.new_master_key} (or set INK_MASTER_KEY)"
+    else:
+        what = f"{out} was written with another master key than {result.master_key.origin}"
+        restore = "restore the key that wrote it"
+    return (
+        f"{what}; a new key would change every generated credential. Fix: {restore}, or re-run with --rekey "
+        "to replace them all on purpose (see `ink diff`)"
+    )
+
+
+def _keep_files(result: SynthResult) -> None:
+    if result.new_master_key and result.master_key:
+        write_master_key(result.master_key, result.new_master_key)
+    for path, (data, mode) in sorted(result.kept_files.items()):
+        try:
+            sealing.write_key_file(path, data, mode)
+        except OSError as err:
+            raise os_fault(path, err, "write the new key") from None
 
 
 def build(
@@ -76,7 +138,7 @@ def build(
     host = host or make_plugin_host()
     validator = _validator(config, extra_crd_dirs or []) if validate else None
     plan = synth_mod.plan(config, host)
-    master_key = _master_key(config, plan.warnings)
+    master_key, created = _master_key(config)
     synthesis = synth_mod.synthesise(config, host, master_key, plan)
 
     files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
@@ -93,7 +155,7 @@ def build(
         )
     summary = "not validated"
     if validator is not None:
-        report = validator.validate_all((m.path, m.body) for m in synthesis.manifests)
+        report = _validate_all(validator, ((m.path, m.body) for m in synthesis.manifests))
         if not report.ok:
             # Name who built each invalid object: a schema failure is a plugin's bug, not the user's.
             raise ValidationFailed(
@@ -107,6 +169,9 @@ def build(
         files=files,
         warnings=plan.warnings,
         generated=synthesis.generated,
+        master_key=master_key,
+        new_master_key=created,
+        kept_files=synthesis.kept_files,
     )
 
 
@@ -132,28 +197,26 @@ def rotate(config_path: Path | None, credential: str) -> tuple[Path, int]:
     rotations_table = table.setdefault("rotations", tomlkit.table())
     generation = current.get(credential, 0) + 1
     rotations_table[credential] = generation
-    path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    try:
+        path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    except OSError as err:
+        raise os_fault(path, err, "record the rotation") from None
     return path, generation
 
 
 def diff(*, config_path: Path | None = None, out: Path = Path("dist"), host: PluginHost | None = None) -> list[Change]:
-    """What ``ink synth`` would change in ``out``, without writing anything."""
+    """What ``ink synth`` would change in ``out``, without writing anything (no key is created either)."""
     result = build(config_path=config_path, validate=False, host=host)
-    return changes.compare(changes.read_output(out), result.files)
+    return _changes(out, result)
 
 
-def _master_key(config: Config, warnings: list[str]) -> MasterKey:
+def _master_key(config: Config) -> tuple[MasterKey, Path | None]:
+    """The run's master key, and where it must be written if it is new (only ``synth`` writes it)."""
     settings = config.settings.secrets
     explicit = "master_key_file" in settings.model_fields_set
     path = config.resolve(settings.master_key_file)
     key, created = load_master_key(path, environ=dict(config.environ), create=not explicit)
-    key = with_rotations(key, settings.rotations)
-    if created:
-        warnings.append(
-            f"generated a new master key in {path}; back it up: every generated credential "
-            "derives from it, and a new key changes them all"
-        )
-    return key
+    return with_rotations(key, settings.rotations), path if created else None
 
 
 def _validator(config: Config, extra: list[Path]) -> ManifestValidator:
@@ -169,8 +232,21 @@ def _validator(config: Config, extra: list[Path]) -> ManifestValidator:
             dirs,
             allow_unknown_kinds=not config.settings.validation.strict_custom_resources,
         )
+    except SchemaFileError as err:
+        raise UserError(_schema_file_problem(err)) from None
     except ValueError as err:
         raise UserError(f"{config.source}: {err}") from None
+
+
+def _schema_file_problem(err: SchemaFileError) -> str:
+    return f"{err}; fix or remove the file, or leave its folder out of validation.crd_dirs and --crd-dir"
+
+
+def _validate_all(validator: ManifestValidator, documents: Iterable[tuple[str, Any]]) -> ValidationReport:
+    try:
+        return validator.validate_all(documents)
+    except SchemaFileError as err:
+        raise UserError(_schema_file_problem(err)) from None
 
 
 def _summary(report: ValidationReport) -> str:
@@ -201,13 +277,23 @@ def validate_paths(
         files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
         for file in files:
             try:
-                docs = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
+                docs = list(load_yaml_all(read_bounded(file).decode("utf-8")))
+            except BoundedReadError as err:
+                raise UserError(f"{file}: {err}; pass ink only manifest files") from None
+            except OSError as err:
+                raise UserError(f"{file}: cannot read ({err.strerror}); make it readable") from None
             except (yaml.YAMLError, UnicodeDecodeError) as err:
-                raise UserError(f"{file}: not valid YAML: {str(err).splitlines()[0]}") from None
+                raise UserError(f"{file}: not valid YAML: {_yaml_problem(err)}") from None
             documents.extend((str(file), doc) for doc in docs if doc is not None)
     if not documents:
         raise UserError(f"{', '.join(map(str, paths))}: no YAML manifests found; run `ink synth` first")
-    return validator.validate_all(documents)
+    return _validate_all(validator, documents)
+
+
+def _yaml_problem(err: Exception) -> str:
+    """A YAML error on one line: what the parser says, without its quoted context."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip() and not line.startswith(" ")]
+    return clip(" ".join(lines[:2]) or type(err).__name__, 200)
 
 
 @dataclass(frozen=True)
@@ -225,7 +311,7 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
     config = load_config(find_config(config_path, os.environ))
     host = host or make_plugin_host()
     plan = synth_mod.plan(config, host)
-    synthesis = synth_mod.synthesise(config, host, _master_key(config, plan.warnings), plan)
+    synthesis = synth_mod.synthesise(config, host, _master_key(config)[0], plan)
     rows: list[BackupRow] = []
     for manifest in synthesis.manifests:
         if manifest.kind != "PersistentVolumeClaim":
@@ -262,7 +348,7 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
 def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
     """One row per installed plugin. Works even when a need has no provider: that is when you look."""
     config = load_config(find_config(config_path, os.environ))
-    host = make_plugin_host()
+    host = make_plugin_host(keep_broken=True)
     services = synth_mod.describe(config, host)
     provided = {c for ctx in services.values() for c in ctx.service.provides}
     needs: dict[str, set[str]] = {}
@@ -284,7 +370,9 @@ def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
                 "yes" if name in services else "no",
             )
         )
-    return rows
+    for name, err in sorted(host.broken.items()):
+        rows.append((name, "", "", f"BROKEN: {clip(err.problem, 200)}", "-", "-", "no"))
+    return sorted(rows)
 
 
 def plugin_docs(config_path: Path | None = None, host: PluginHost | None = None) -> dict[str, str]:
@@ -304,7 +392,7 @@ def plugin_docs(config_path: Path | None = None, host: PluginHost | None = None)
 
 def config_schema(host: PluginHost | None = None) -> dict[str, Any]:
     """JSON Schema of ink.toml, composed from core's settings and every installed plugin's model."""
-    host = host or make_plugin_host()
+    host = host or make_plugin_host(keep_broken=True)
     models: dict[str, type] = {}
     for name in host.names:
         info = host.call(name, "ink_service_info")

@@ -17,6 +17,7 @@ import enum
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +30,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from cryptography.x509.oid import NameOID
 
 from ink.errors import SecretsError
+from ink.files import BoundedReadError, read_bounded
 
 _H_LEN = 32  # SHA-256 output length, the OAEP hLen
 _ZERO_NONCE = bytes(12)
 _MIN_KEY_BITS = 2048
+_MAX_CERT_BYTES = 1024 * 1024  # a PEM certificate is a few KiB
 DEV_CERT_NAME = "dev-sealing.crt"
 DEV_KEY_NAME = "dev-sealing.key"
 
@@ -75,13 +78,19 @@ class SealingCertificate:
 
 
 def _fetch(where: object) -> str:
-    return f"`kubeseal --fetch-cert > {where}`"
+    """The command that fetches the certificate to ``where``, unless that would write outside the project."""
+    target = Path(os.path.realpath(str(where)))
+    if target.is_relative_to(Path.cwd()) and not target.is_relative_to(Path.cwd() / ".git"):
+        return f"`kubeseal --fetch-cert > {where}`"
+    return "`kubeseal --fetch-cert > sealed-secrets.pem` in your project, then point the certificate setting at it"
 
 
 def load_certificate(path: Path) -> SealingCertificate:
     """Read the sealing certificate at ``path``; SecretsError naming the path if it is missing or invalid."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, _MAX_CERT_BYTES)
+    except BoundedReadError as exc:
+        raise SecretsError(f"sealing certificate {path} {exc}; fetch it with {_fetch(path)}") from None
     except OSError as exc:
         why = "does not exist" if isinstance(exc, FileNotFoundError) else f"is unreadable ({exc.strerror})"
         raise SecretsError(f"sealing certificate {path} {why}; fetch it with {_fetch(path)}") from None
@@ -171,20 +180,10 @@ def unseal_value(
         raise ValueError("sealed value failed AES-GCM authentication") from None
 
 
-def generate_dev_keypair(directory: Path) -> tuple[Path, Path]:
-    """Write a self-signed RSA-4096 sealing keypair like the controller's; reuse it if both files exist."""
-    cert_path, key_path = directory / DEV_CERT_NAME, directory / DEV_KEY_NAME
-    if cert_path.exists() and key_path.exists():
-        return cert_path, key_path
-    # Half a pair (e.g. an interrupted run) is useless: replace it with a fresh pair.
-    if not directory.exists():
-        directory.mkdir(parents=True, mode=0o700)
-        directory.chmod(0o700)  # mkdir's mode is masked by the umask
+def new_dev_keypair() -> tuple[bytes, bytes]:
+    """A self-signed RSA-4096 sealing keypair like the controller's: (certificate PEM, private key PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    key_path.unlink(missing_ok=True)  # so that O_EXCL creates it with mode 0600 from the start
-    with os.fdopen(os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
-        fh.write(pem)
     subject = x509.Name(
         [x509.NameAttribute(oid, "sealed-secret") for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME)]
     )
@@ -192,5 +191,36 @@ def generate_dev_keypair(directory: Path) -> tuple[Path, Path]:
     validity = (now, now + datetime.timedelta(days=3650))  # like the controller: created once, valid 10 years
     builder = x509.CertificateBuilder(subject, subject, key.public_key(), x509.random_serial_number(), *validity)
     cert = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-    cert_path.write_bytes(cert.sign(key, hashes.SHA256()).public_bytes(Encoding.PEM))
+    return cert.sign(key, hashes.SHA256()).public_bytes(Encoding.PEM), pem
+
+
+def dev_certificate(directory: Path, keep: Callable[[Path, bytes, int], None]) -> SealingCertificate:
+    """The development certificate in ``directory``; if there is no whole pair, a new one handed to ``keep``
+    (path, bytes, mode) to be written only if the run writes its output."""
+    cert_path, key_path = directory / DEV_CERT_NAME, directory / DEV_KEY_NAME
+    if cert_path.is_file() and key_path.is_file():
+        return load_certificate(cert_path)
+    # Half a pair (e.g. an interrupted run) is useless: replace it with a fresh pair.
+    cert_pem, key_pem = new_dev_keypair()
+    keep(key_path, key_pem, 0o600)
+    keep(cert_path, cert_pem, 0o644)
+    return SealingCertificate.from_pem(cert_pem, path=cert_path)
+
+
+def write_key_file(path: Path, data: bytes, mode: int) -> None:
+    """Write key material: its folder 0700, the file created with ``mode`` from the start, synced."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.chmod(0o700)  # mkdir's mode is masked by the umask
+    path.unlink(missing_ok=True)  # so that O_EXCL creates it with its mode from the start
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def generate_dev_keypair(directory: Path) -> tuple[Path, Path]:
+    """Write a development keypair to ``directory`` now; reuse it if both files exist."""
+    cert_path, key_path = directory / DEV_CERT_NAME, directory / DEV_KEY_NAME
+    dev_certificate(directory, write_key_file)
     return cert_path, key_path

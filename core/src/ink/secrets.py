@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ink.errors import SecretsError
+from ink.errors import SecretsError, os_fault
+from ink.files import BoundedReadError, read_bounded
 from ink.models import GeneratedSecret, ResolvedSecret, SecretClaim, SecretTemplate, SecretValue, UserSecret
 
 MIN_KEY_CHARS = 32
+MAX_KEY_BYTES = 64 * 1024
 ALPHABETS = {
     "alphanumeric": string.ascii_letters + string.digits,
     "hex": "0123456789abcdef",
@@ -53,6 +55,11 @@ class MasterKey:
             block += 1
         return "".join(chars[: spec.length])
 
+    @property
+    def fingerprint(self) -> str:
+        """Names this key without revealing it: recorded in the output, to notice a lost or swapped key."""
+        return self._mac("ink/v1/fingerprint").hex()[:16]
+
     def purpose_key(self, purpose: str) -> bytes:
         """32 secret bytes for one purpose, e.g. ``"sealing"`` (see :mod:`ink.sealing`)."""
         return self._mac(f"ink/v1/purpose/{purpose}")
@@ -61,30 +68,70 @@ class MasterKey:
         return hmac.new(self.material, message.encode(), hashlib.sha256).digest()
 
 
-def load_master_key(path: Path, *, environ: dict[str, str], create: bool) -> tuple[MasterKey, bool]:
+def load_master_key(path: Path, *, environ: Mapping[str, str], create: bool) -> tuple[MasterKey, bool]:
     """The master key from ``INK_MASTER_KEY`` or ``path``; returns (key, created).
 
-    With ``create`` a missing file is generated (0600, in a folder Git ignores); without it a
-    missing file is an error.
+    With ``create`` a missing file gives a new key *in memory only*: the caller writes it with
+    :func:`write_master_key` once the run is known to succeed, so a refused or read-only run
+    never leaves key material behind. Without ``create`` a missing file is an error.
     """
-    if environ.get("INK_MASTER_KEY"):
-        return _checked(environ["INK_MASTER_KEY"], "environment variable INK_MASTER_KEY"), False
-    if not path.exists():
+    if path.parent.exists() and not path.parent.is_dir():
+        raise SecretsError(
+            f"{path.parent}: is a file, but the master key {path.name} belongs in a folder of that name; move the "
+            "file away (restore the key folder from your backup) or set secrets.master_key_file"
+        )
+    from_env = environ.get("INK_MASTER_KEY")
+    if from_env:
+        key = _checked(from_env, "environment variable INK_MASTER_KEY")
+        if _exists(path) and _read_key_file(path).material != key.material:
+            raise SecretsError(
+                f"environment variable INK_MASTER_KEY: differs from the master key in {path}; unset "
+                "INK_MASTER_KEY or make both the same key (which one wrote dist/ is shown by `ink diff`)"
+            )
+        return key, False
+    if not _exists(path):
         if not create:
             raise SecretsError(
                 f"{path}: master key file not found; restore it from your backup, set INK_MASTER_KEY, "
                 "or remove secrets.master_key_file to generate a new one (this changes every generated secret)"
             )
-        _write_new_key(path)
-        return _checked(path.read_text(encoding="utf-8"), str(path)), True
+        return MasterKey(_random.token_urlsafe(48).encode(), str(path)), True
+    return _read_key_file(path), False
+
+
+def _exists(path: Path) -> bool:
+    """True if anything is at ``path``, a dangling symlink included (it must not be replaced silently)."""
+    return path.is_symlink() or path.exists()
+
+
+def _read_key_file(path: Path) -> MasterKey:
+    if path.is_symlink() and not path.exists():
+        raise SecretsError(
+            f"{path}: is a symlink to {os.readlink(path)}, which does not exist; restore the key it points to "
+            "or replace the link with the key file"
+        )
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_bounded(path, MAX_KEY_BYTES)
+        text = data.decode("utf-8")
+    except BoundedReadError as err:
+        raise SecretsError(
+            f"{path}: cannot read the master key: {err}; point secrets.master_key_file at the key file, "
+            "or fix the file's permissions or contents"
+        ) from None
     except (OSError, UnicodeDecodeError) as err:
         reason = getattr(err, "strerror", None) or "not UTF-8 text"
         raise SecretsError(
             f"{path}: cannot read the master key ({reason}); fix the file's permissions or contents"
         ) from None
-    return _checked(text, str(path)), False
+    return _checked(text, str(path))
+
+
+def write_master_key(key: MasterKey, path: Path) -> None:
+    """Keep a key that :func:`load_master_key` made (0600, in a folder Git ignores)."""
+    try:
+        _write_new_key(path, key.material.decode())
+    except OSError as err:
+        raise os_fault(path, err, "write the new master key") from None
 
 
 def with_rotations(key: MasterKey, rotations: Mapping[str, int]) -> MasterKey:
@@ -101,14 +148,21 @@ def _checked(text: str, origin: str) -> MasterKey:
     return MasterKey(material.encode(), origin)
 
 
-def _write_new_key(path: Path) -> None:
+def _write_new_key(path: Path, material: str) -> None:
+    if path.parent.exists() and not path.parent.is_dir():
+        raise SecretsError(
+            f"{path.parent}: is a file, but ink keeps its keys in this folder; move the file away "
+            "or set secrets.master_key_file"
+        )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     ignore = path.parent / ".gitignore"
     if not ignore.exists():
         ignore.write_text("# ink: keys live here; never commit them.\n*\n", encoding="utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(_random.token_urlsafe(48) + "\n")
+        handle.write(material + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 USER_SECRETS_FILE = ".ink/secrets.toml"
@@ -127,11 +181,12 @@ class UserSecrets:
     def load(cls, base_dir: Path, environ: Mapping[str, str]) -> UserSecrets:
         path = base_dir / USER_SECRETS_FILE
         values: dict[str, str] = {}
-        if path.exists():
+        if path.exists() or path.is_symlink():
             try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-                raise SecretsError(f'{path}: cannot read ({err}); fix the file (name = "value" lines)') from None
+                data = tomllib.loads(read_bounded(path, MAX_KEY_BYTES * 16).decode("utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, BoundedReadError, RecursionError) as err:
+                reason = getattr(err, "strerror", None) or str(err) or "nested too deeply"
+                raise SecretsError(f'{path}: cannot read ({reason}); fix the file (name = "value" lines)') from None
             for name, value in data.items():
                 if not isinstance(value, str):
                     raise SecretsError(f'{path}: {name}: expected a string; write {name} = "..."')

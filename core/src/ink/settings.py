@@ -9,16 +9,28 @@ Each ``[plugins.<name>]`` table is validated later by the model that plugin name
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ink.models import DnsLabel, Quantity, quantity_value
 
 ENV_PREFIX = "INK_"
+# Environment variables whose name or value says "credential": never a plain-text literal in the output.
+_CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
+_URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
 DEFAULT_DOMAIN = "example.com"
 MAX_DOMAIN = 253 - 64  # a 63-character subdomain and its dot must still fit in 253
 
@@ -26,6 +38,11 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a
 
 
 def _check_domain(value: str) -> str:
+    if _is_ip_address(value):
+        raise ValueError(
+            "is an IP address, but routes, certificates and SSO need a DNS name; use a domain you own, or a "
+            "name that resolves to this address on your network such as 'home.lan'"
+        )
     if not _HOSTNAME.match(value):
         raise ValueError("must be a lowercase DNS name with at least two labels, such as 'home.example.org'")
     if len(value) > MAX_DOMAIN:
@@ -33,6 +50,14 @@ def _check_domain(value: str) -> str:
             f"is {len(value)} characters; at most {MAX_DOMAIN}, so '<subdomain>.<domain>' stays a valid name"
         )
     return value
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _check_kubernetes_version(value: str) -> str:
@@ -118,7 +143,8 @@ SecondsCron = Annotated[str, AfterValidator(lambda value: check_cron(value, seco
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # validate_default: a plugin's own invalid default (storage_size = "lots") must fail, not reach dist/.
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
 
 class SecretsSettings(_Strict):
@@ -215,9 +241,15 @@ class ContainerResources(_Strict):
     @model_validator(mode="after")
     def _requests_within_limits(self) -> ContainerResources:
         if quantity_value(self.memory_request) > quantity_value(self.memory_limit):
-            raise ValueError(f"memory_request {self.memory_request} is above memory_limit {self.memory_limit}")
+            raise ValueError(
+                f"memory_request {self.memory_request} is above memory_limit {self.memory_limit}; "
+                f"lower the request or set memory_limit to at least {self.memory_request}"
+            )
         if self.cpu_limit and quantity_value(self.cpu_request) > quantity_value(self.cpu_limit):
-            raise ValueError(f"cpu_request {self.cpu_request} is above cpu_limit {self.cpu_limit}")
+            raise ValueError(
+                f"cpu_request {self.cpu_request} is above cpu_limit {self.cpu_limit}; "
+                f"lower the request or set cpu_limit to at least {self.cpu_request}"
+            )
         return self
 
 
@@ -231,7 +263,22 @@ class ServiceSettings(PluginSettings):
     )
     hostname: DnsLabel | None = Field(default=None, description="Subdomain under the domain; plugin default if unset.")
     storage_size: Quantity | None = Field(default=None, description="Size of the main data volume.")
+    # Not for credentials (they would reach dist/ in plain text) nor for variables the plugin sets
+    # itself (ServiceContext.with_user_env); the description stays as the generated docs have it.
     env: dict[EnvName, str] = Field(
         default_factory=dict, description="Extra environment variables for the main container."
     )
+
+    @field_validator("env")
+    @classmethod
+    def _no_credentials_in_env(cls, env: dict[str, str]) -> dict[str, str]:
+        for name, value in env.items():
+            if value and (_CREDENTIAL_NAME.search(name) or _URL_WITH_PASSWORD.search(value)):
+                raise ValueError(
+                    f"{name} looks like a credential, and env values reach dist/ in plain text; remove it: ink wires "
+                    "database, S3 and SSO credentials itself, and a credential only you have belongs in "
+                    ".ink/secrets.toml (or INK_SECRET_<NAME>) for the plugin setting that reads it"
+                )
+        return env
+
     pull_policy: Literal["Always", "IfNotPresent"] = Field(default="IfNotPresent", description="imagePullPolicy.")

@@ -12,6 +12,7 @@ import base64
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonpatch
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 from ink import config as config_mod
 from ink import secrets as secrets_mod
 from ink.context import ServiceContext
-from ink.errors import PluginError, ResolutionError
+from ink.errors import ConfigError, PluginError, ResolutionError
 from ink.models import (
     BINDING_TYPES,
     NEED_TYPES,
@@ -190,6 +191,8 @@ class Synthesis:
     """Value → the variable (or file entry) the user gave it in: must not appear in plain text either."""
     generated: dict[str, list[str]] = field(default_factory=dict)
     """Credential id → where it is used (``namespace/secret:key``), for ``ink secrets``."""
+    kept_files: dict[Path, tuple[bytes, int]] = field(default_factory=dict, repr=False)
+    """Files plugins asked to keep (:meth:`ServiceContext.keep_file`), written only with the output."""
 
 
 # --- describe and declare: no cdk8s needed -------------------------------------------------
@@ -212,6 +215,12 @@ def plan(config: Config, host: PluginHost) -> Plan:
     for need in declare(host, services):
         if need.capability in providers:
             needs.append(need)
+        elif need.optional and need.enabled_by in services[need.owner].settings.model_fields_set:
+            raise ResolutionError(
+                f"[plugins.{need.owner}] {need.enabled_by} is set, but no enabled plugin provides "
+                f"{need.capability.value}, so it cannot take effect; install or enable a provider of "
+                f"{need.capability.value}, or remove {need.enabled_by} from [plugins.{need.owner}]"
+            )
         elif need.optional:
             services[need.owner].warn(
                 f"no enabled plugin provides {need.capability.value}, so {need.key} is left out; "
@@ -242,13 +251,20 @@ def describe(config: Config, host: PluginHost) -> dict[str, ServiceContext]:
 
     tables = config_mod.plugin_tables(config, sorted(infos))
     services: dict[str, ServiceContext] = {}
+    problems: list[str] = []  # every plugin table's problems in one message, not only the first table's
     for name, info in infos.items():
         model = info.settings_model or PluginSettings
-        settings = config_mod.plugin_settings(config, name, tables.get(name, {}), model)
+        try:
+            settings = config_mod.plugin_settings(config, name, tables.get(name, {}), model)
+        except ConfigError as err:
+            problems.extend(err.problems)
+            continue
         if getattr(settings, "enabled", True):
             services[name] = ServiceContext(
                 service=info, settings=settings, config=config.settings, base_dir=config.base_dir
             )
+    if problems:
+        raise config_mod.combined(problems)
     _check_namespaces(services)
     infos = {name: ctx.service for name, ctx in services.items()}
     for ctx in services.values():
@@ -324,7 +340,9 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
     patches: dict[str, list[dict[str, Any]]] = {}
     waves = resolved.waves()
     infos = {name: ctx.service for name, ctx in resolved.services.items()}
+    kept_files: dict[Path, tuple[bytes, int]] = {}
     for ctx in resolved.services.values():
+        ctx.kept_files = kept_files
         ctx.master_key = master_key
         ctx.warnings = resolved.warnings
         ctx.patches = patches
@@ -426,6 +444,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         protected_values=sorted(set(protected)),
         user_values=dict(sorted(user_provided.items())),
         generated={k: sorted(v) for k, v in sorted(generated.items())},
+        kept_files=kept_files,
     )
 
 

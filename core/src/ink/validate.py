@@ -23,6 +23,8 @@ from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
+from ink.files import BoundedReadError, load_yaml_all, read_bounded
+
 _DEFS_URI = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = {"$ref": f"{_DEFS_URI}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
 _API_VERSION = re.compile(r"(?:[a-z0-9.-]+/)?[a-z0-9]+")
@@ -44,6 +46,10 @@ _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 _SCHEMA_ONE = ("items", "additionalProperties", "additionalItems", "not")
 _GVK = "x-kubernetes-group-version-kind"
 _CrdIndex = dict[tuple[str, str], tuple[str | None, Path | dict[str, Any]]]
+
+
+class SchemaFileError(ValueError):
+    """A custom-resource schema file (validation.crd_dirs, --crd-dir) is broken: the user's to fix."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,6 @@ def _normalise_crd(schema: Mapping[str, Any], version: str) -> dict[str, Any]:
 def _crd_index(dirs: Sequence[Path]) -> _CrdIndex:
     """Map (apiVersion, lower-case kind) to (exact kind if known, JSON schema file or schema)."""
     index: _CrdIndex = {}
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     for folder in map(Path, dirs):
         if not folder.is_dir():
             raise ValueError(f"CRD schema directory not found: {folder}")
@@ -194,9 +199,12 @@ def _crd_index(dirs: Sequence[Path]) -> _CrdIndex:
             index.setdefault((f"{path.parent.name}/{version}", kind.lower()), (None, path))
         for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
             try:
-                docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader))
+                docs = list(load_yaml_all(read_bounded(path).decode("utf-8")))
+            except (OSError, BoundedReadError) as exc:
+                raise SchemaFileError(f"{path}: unreadable CRD file: {getattr(exc, 'strerror', None) or exc}") from None
             except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                raise ValueError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from exc
+                first = str(exc).splitlines()[0]
+                raise SchemaFileError(f"{path}: not valid YAML: {first}") from None
             for doc in docs:
                 group, kind = _dig(doc, "spec", "group"), _dig(doc, "spec", "names", "kind")
                 if _dig(doc, "kind") != "CustomResourceDefinition" or not (isinstance(group, str) and kind):
@@ -305,12 +313,19 @@ class ManifestValidator:
         registry = _definitions(self.kubernetes_version)[0]
         exact, source = self._crds.get((api_version, kind.lower()), (None, None))
         if source is not None and exact in (None, kind):
+            where = source if isinstance(source, Path) else f"the CRD of {api_version} {kind}"
             if isinstance(source, Path):
                 try:
-                    source = json.loads(source.read_bytes())
-                except (OSError, ValueError) as exc:
-                    raise ValueError(f"{source}: unreadable CRD schema: {exc}") from exc
-            return Draft7Validator(_normalise_crd(source, self.kubernetes_version), registry=registry)
+                    source = json.loads(read_bounded(source))
+                except (OSError, ValueError, RecursionError) as exc:
+                    reason = getattr(exc, "strerror", None) or str(exc) or "nested too deeply"
+                    raise SchemaFileError(f"{where}: unreadable CRD schema: {reason}") from None
+            try:
+                if not isinstance(source, dict):
+                    raise TypeError("not a JSON object")
+                return Draft7Validator(_normalise_crd(source, self.kubernetes_version), registry=registry)
+            except Exception as exc:  # a schema damaged in a way the normaliser or jsonschema trips over
+                raise SchemaFileError(f"{where}: not a usable CRD schema: {type(exc).__name__}: {exc}") from None
         group, _, version = api_version.rpartition("/")
         path = self._dir / f"{kind.lower()}{'-' + group.split('.')[0] if group else ''}-{version}.json"
         if not path.is_file():
@@ -333,6 +348,9 @@ class ManifestValidator:
         ]
         try:
             validator = self._validator(api_version, kind) if api_version and kind else None
+        except SchemaFileError:
+            raise  # the user's schema file, not this object, is broken
+        try:
             if validator is not None:
                 errors = validator.iter_errors(obj)
                 found += [(".".join(map(str, e.absolute_path)) or "<root>", e.message) for e in errors]

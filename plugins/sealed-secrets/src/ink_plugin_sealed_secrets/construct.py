@@ -19,8 +19,8 @@ def certificate(ctx: ServiceContext) -> sealing.SealingCertificate:
         if configured:
             cached = sealing.load_certificate(ctx.resolve_path(configured))
         else:
-            cert_path, _ = sealing.generate_dev_keypair(ctx.resolve_path(DEV_KEY_DIR))
-            cached = sealing.load_certificate(cert_path)
+            cached = sealing.dev_certificate(ctx.resolve_path(DEV_KEY_DIR), ctx.keep_file)
+            cert_path = cached.path
             ctx.warn(
                 f"no sealing certificate configured: secrets are sealed with the development key in {cert_path}, "
                 "which no cluster can open. Fetch the controller's certificate with `kubeseal --controller-namespace "

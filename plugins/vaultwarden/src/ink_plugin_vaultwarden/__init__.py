@@ -101,13 +101,16 @@ def ink_auth_clients(ctx: ServiceContext) -> list[AuthClient]:
             scopes=scopes,
             verified_email=True,
             optional=True,
+            enabled_by="sso",
         )
     ]
 
 
 @hookimpl
 def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget]:
-    return [BackupTarget(volume=f"{NAME}-data", pod_volume="data", optional=True)] if ctx.settings.backup else []
+    if not ctx.settings.backup:
+        return []
+    return [BackupTarget(volume=f"{NAME}-data", pod_volume="data", optional=True, enabled_by="backup")]
 
 
 @hookimpl

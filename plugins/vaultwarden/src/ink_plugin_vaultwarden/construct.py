@@ -45,7 +45,7 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "SSO_PKCE": "true",
             "SSO_SIGNUPS_MATCH_EMAIL": "true",
         }
-    env |= settings.env
+    env = ctx.with_user_env(env)
     kube.WebService(
         scope,
         "vaultwarden",
