@@ -265,3 +265,9 @@ def test_without_the_default_certificate_no_tls_provider_is_needed(tmp_path: Pat
 def test_the_default_certificate_needs_a_tls_provider(tmp_path: Path) -> None:
     with pytest.raises(ResolutionError, match=r"traefik needs tls \(tls/wildcard-tls\)"):
         testing.synth(tmp_path, plugins=["traefik"])
+
+
+def test_k3s_bundled_traefik_is_disabled(default) -> None:
+    # k3s installs its own Traefik unless its server configuration disables it (ink.cluster writes that file).
+    assert [d.component for d in default.cluster["traefik"].k3s_disable] == ["traefik"]
+    assert "- traefik\n" in default.files["_cluster/k3s/config.yaml.d/50-ink.yaml"]
