@@ -66,7 +66,7 @@ class ChartApp:
 
     @property
     def label(self) -> str:
-        """Short id for test names and messages, e.g. ``traefik/traefik@41.7.0``."""
+        """Short id for test names and messages, e.g. ``traefik-chart/traefik@41.7.0``."""
         return f"{self.application}/{self.chart}@{self.version}"
 
 
