@@ -300,3 +300,13 @@ def test_every_custom_resource_of_ink_has_its_crd_from_an_installed_chart(config
     used = {(o["apiVersion"], o["kind"]) for o in objects if chartrender.is_custom_api_version(o["apiVersion"])}
     assert len(used) > 10, "ink's custom resources not found: the check would prove nothing"
     assert used - shipped == set()
+
+
+def test_without_helm_the_chart_tests_fail_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HELM_BINARY", str(tmp_path / "no-helm"))
+    chartrender.helm_binary.cache_clear()
+    try:
+        with pytest.raises(ChartRenderError, match=r"HELM_BINARY=.*no-helm is not an executable file"):
+            chartrender.helm_binary()
+    finally:
+        chartrender.helm_binary.cache_clear()  # the next test finds the real one again
