@@ -310,3 +310,13 @@ def test_without_helm_the_chart_tests_fail_loudly(monkeypatch: pytest.MonkeyPatc
             chartrender.helm_binary()
     finally:
         chartrender.helm_binary.cache_clear()  # the next test finds the real one again
+
+
+def test_plugin_readme_names_the_snapshot_and_the_pinned_chart_version(case: tuple[str, ChartApp]) -> None:
+    """The checks run against the snapshot: the README must say which, next to the version pinned."""
+    _, app = case
+    chart_dir = require_chart(app)
+    snapshot = str(yaml.safe_load((chart_dir / "Chart.yaml").read_text())["version"])
+    readme = (chartrender.REPO / "plugins" / app.service / "README.md").read_text()
+    section = readme[readme.index("hart checks") :]
+    assert snapshot in section and app.version in section, f"plugins/{app.service}/README.md: chart checks section"
