@@ -249,16 +249,12 @@ def test_disabled_sub_chart_is_dropped_and_enabled_missing_one_named() -> None:
         chartrender.render(enabled, kube_version=KUBERNETES_VERSION)
 
 
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 RESTRICTED_POD = {
     "metadata": {},
     "spec": {
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [
-            {
-                "name": "app",
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-            }
-        ],
+        "containers": [{"name": "app", "securityContext": RESTRICTED_CONTAINER}],
         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
     },
 }
@@ -270,6 +266,15 @@ RESTRICTED_POD = {
         ({}, "restricted"),
         ({"spec": {"securityContext": {"runAsNonRoot": False}}}, "baseline"),
         ({"spec": {"containers": [{"name": "app", "securityContext": {}}]}}, "baseline"),
+        ({"spec": {"securityContext": {"runAsNonRoot": None}}}, "baseline"),
+        (  # a container's null runAsNonRoot defers to the pod's
+            {
+                "spec": {
+                    "containers": [{"name": "app", "securityContext": {**RESTRICTED_CONTAINER, "runAsNonRoot": None}}]
+                }
+            },
+            "restricted",
+        ),
         ({"spec": {"volumes": [{"name": "host", "hostPath": {"path": "/"}}]}}, "privileged"),
         ({"spec": {"hostNetwork": True}}, "privileged"),
         ({"spec": {"containers": [{"name": "a", "securityContext": {"privileged": True}}]}}, "privileged"),
