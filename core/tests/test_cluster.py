@@ -62,9 +62,11 @@ def test_the_fragment_disables_every_component_a_plugin_replaces(tmp_path: Path)
 
 
 def test_no_fragment_when_no_plugin_needs_a_k3s_change(tmp_path: Path) -> None:
-    result = testing.synth(tmp_path, plugins=[], extra={"balancer": Balancer()})
+    (with_balancer := tmp_path / "with").mkdir()
+    (without := tmp_path / "without").mkdir()
+    result = testing.synth(with_balancer, plugins=[], extra={"balancer": Balancer()})
     assert cluster.K3S_CONFIG in result.files
-    result = testing.synth(tmp_path, plugins=[], extra={})
+    result = testing.synth(without, plugins=[], extra={})
     assert cluster.K3S_CONFIG not in result.files
     assert cluster.k3s_config({"x": ClusterRequirements(node_packages=(cluster.nfs_client("mounts"),))}) is None
 

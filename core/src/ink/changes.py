@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from ink.cluster import NOT_MANIFESTS
 from ink.files import BoundedReadError, load_yaml_all, read_bounded
 from ink.models import quantity_value
 from ink.output import MARKER
@@ -117,8 +118,8 @@ def compare(old: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
 
 def _mass_removal(old: Mapping[str, str], new: Mapping[str, str]) -> Change | None:
     """Most services leaving at once is far likelier a typo (INK_LOAD_PLUGINS, a disabled provider) than a wish."""
-    before = {path.split("/")[0] for path in old if "/" in path}
-    gone = sorted(before - {path.split("/")[0] for path in new if "/" in path})
+    before = _service_folders(old)
+    gone = sorted(before - _service_folders(new))
     if not before or len(gone) * 2 <= len(before):
         return None
     listed = ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
@@ -128,6 +129,11 @@ def _mass_removal(old: Mapping[str, str], new: Mapping[str, str]) -> Change | No
         destructive=f"{len(gone)} of {len(before)} services would leave the output and Argo CD would prune "
         "them; check ink.toml, INK_LOAD_PLUGINS and INK_DISABLE_PLUGINS",
     )
+
+
+def _service_folders(files: Mapping[str, str]) -> set[str]:
+    """The top-level folders that are services (not ``_cluster/`` and the like, which hold files for people)."""
+    return {path.split("/")[0] for path in files if "/" in path and not path.startswith(NOT_MANIFESTS)}
 
 
 def _load(text: str) -> dict[str, Any]:
