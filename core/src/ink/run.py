@@ -48,6 +48,7 @@ class SynthResult:
     def stamp(self) -> dict[str, str]:
         """What the output's marker records: which master key produced it (a fingerprint, never the key)."""
         return {FINGERPRINT_FIELD: self.master_key.fingerprint} if self.master_key else {}
+
     cluster: dict[str, ClusterRequirements] = field(default_factory=dict)
     """Service → what it needs from the cluster outside Kubernetes (see ink.cluster)."""
 
