@@ -38,7 +38,7 @@ DEPENDENCIES = "_dependencies"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # apiVersions a homelab running ink's output has besides those of the objects in it: the Prometheus
 # operator's, which the `service_monitor`-style options require (charts refuse ServiceMonitors without it).
-ASSUMED_API_VERSIONS = ("monitoring.coreos.com/v1",)
+ASSUMED_API_VERSIONS = ("monitoring.coreos.com/v1", "monitoring.coreos.com/v1/ServiceMonitor")
 _BUILT_IN_GROUP = re.compile(r"(?:[a-z0-9-]+\.)*k8s\.io|apps|batch|policy|autoscaling")
 
 
@@ -58,8 +58,9 @@ class ChartApp:
     repo_url: str
     values: dict  # spec.source.helm.valuesObject
     chart_dir: Path | None  # the folder under ../shared/charts holding that chart, None when missing
-    # Custom-resource apiVersions the cluster serves (those of ink's own objects, plus the assumed ones):
-    # passed to helm as --api-versions, as Argo CD passes the destination cluster's.
+    # Custom-resource apiVersions (group/version and group/version/Kind) the cluster serves: those of
+    # ink's own objects plus the assumed ones. render() passes them to helm as --api-versions with the
+    # built-in ones, as Argo CD passes the destination cluster's.
     api_versions: tuple[str, ...] = ()
     service: str = ""  # the ink service (plugin) whose output holds the Application
 
@@ -92,6 +93,33 @@ def find_chart(chart: str) -> Path | None:
     return _chart_folders(CHARTS_DIR).get(chart)
 
 
+@functools.cache
+def builtin_api_versions(kube_version: str) -> tuple[str, ...]:
+    """The built-in ``group/version`` and ``group/version/Kind`` a cluster of that version serves.
+
+    Argo CD hands the destination cluster's list to helm (``--api-versions``), and charts test it
+    (traefik: ``.Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget"``). Read from the
+    Kubernetes schemas that ink validates against (kubernetes-validate).
+    """
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or spec.origin is None:
+        raise ChartRenderError("kubernetes-validate is not installed")
+    major, minor = _kube_version(kube_version)[1:].split(".")[:2]
+    path = (
+        Path(spec.origin).parent / "kubernetes-json-schema" / f"v{major}.{minor}.0-local-strict" / "_definitions.json"
+    )
+    found: set[str] = set()
+    for name, definition in json.loads(path.read_bytes())["$defs"].items():
+        if name.startswith("io.k8s.apimachinery."):
+            continue  # meta types (DeleteOptions, WatchEvent, …) list every group ever served
+        for gvk in definition.get("x-kubernetes-group-version-kind") or []:
+            if gvk["kind"].endswith("List"):
+                continue
+            group_version = f"{gvk['group']}/{gvk['version']}" if gvk["group"] else gvk["version"]
+            found.update((group_version, f"{group_version}/{gvk['kind']}"))
+    return tuple(sorted(found))
+
+
 def _is_custom(api_version: str) -> bool:
     group = api_version.rpartition("/")[0]
     return "." in group and not _BUILT_IN_GROUP.fullmatch(group)
@@ -100,8 +128,11 @@ def _is_custom(api_version: str) -> bool:
 def chart_applications(objects: Iterable[Mapping[str, Any]]) -> list[ChartApp]:
     """Every chart Application among ``objects`` (ink's output), ordered by Application name."""
     objects = list(objects)
-    served = {o["apiVersion"] for o in objects if isinstance(o.get("apiVersion"), str) and _is_custom(o["apiVersion"])}
-    api_versions = tuple(sorted(served | set(ASSUMED_API_VERSIONS)))
+    served = set(ASSUMED_API_VERSIONS)
+    for obj in objects:
+        if isinstance(api_version := obj.get("apiVersion"), str) and _is_custom(api_version):
+            served.update((api_version, f"{api_version}/{obj.get('kind')}"))
+    api_versions = tuple(sorted(served))
     apps = []
     for obj in objects:
         source = (obj.get("spec") or {}).get("source") or {}
@@ -248,7 +279,7 @@ def _helm_template(app: ChartApp, kube_version: str) -> str:
             "--values",
             str(values_file),
         ]
-        for api_version in app.api_versions:
+        for api_version in (*builtin_api_versions(kube_version), *app.api_versions):
             command += ["--api-versions", api_version]
         # A private, empty Helm home: no repositories, no registry logins, nothing from the developer's set-up.
         env = {
@@ -288,3 +319,138 @@ def crds(rendered: Iterable[Mapping[str, Any]]) -> list[dict]:
         for obj in rendered
         if obj.get("kind") == "CustomResourceDefinition" and obj.get("apiVersion") == "apiextensions.k8s.io/v1"
     ]
+
+
+# --- checking values against the chart -------------------------------------------------------
+
+
+def values_schema(chart_dir: Path) -> dict[str, Any] | None:
+    """The chart's ``values.schema.json``, or None when it has none."""
+    path = chart_dir / "values.schema.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _resolve(node: Any, root: Mapping[str, Any]) -> Any:
+    """Follow a local ``$ref`` (``#/definitions/x``, ``#/$defs/x``) to the schema it names."""
+    seen = 0
+    while isinstance(node, Mapping) and isinstance(ref := node.get("$ref"), str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(target, Mapping) else None
+        node, seen = target, seen + 1
+        if seen > 32:  # a reference cycle: treat as unknown
+            return None
+    return node
+
+
+def _branches(node: Any, root: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """``node`` and the sub-schemas combined into it (allOf/anyOf/oneOf), each resolved."""
+    node = _resolve(node, root)
+    if not isinstance(node, Mapping):
+        return []
+    found = [node]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(key) or []:
+            found += _branches(sub, root)
+    return found
+
+
+def _schema_child(node: Any, key: str, root: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The schema a property ``key`` has under ``node``, or None when the schema does not declare it."""
+    for branch in _branches(node, root):
+        if isinstance(props := branch.get("properties"), Mapping) and key in props:
+            child = _resolve(props[key], root)
+            return child if isinstance(child, Mapping) else {}
+        for pattern, sub in (branch.get("patternProperties") or {}).items():
+            if re.search(pattern, key):
+                child = _resolve(sub, root)
+                return child if isinstance(child, Mapping) else {}
+    return None
+
+
+def _schema_free_form(node: Any, root: Mapping[str, Any]) -> bool:
+    """A schema that takes any keys: ``additionalProperties`` allowed and no properties listed."""
+    branches = _branches(node, root)
+    if not branches:
+        return False
+    listed = any(b.get("properties") or b.get("patternProperties") for b in branches)
+    extra = [b["additionalProperties"] for b in branches if "additionalProperties" in b]
+    return not listed and all(value is not False for value in extra)
+
+
+_VALUES_PATH = r"\$?\.Values\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+_WHOLE_MAP = (
+    re.compile(r"\b(?:toYaml|toJson)\s+\(?\s*" + _VALUES_PATH + r"\s*\)?\s*(?:\||-?\}\})"),  # toYaml .Values.x
+    re.compile(_VALUES_PATH + r"\s*\|\s*(?:toYaml|toJson)\b"),  # .Values.x | toYaml
+    re.compile(r"\bomit\s+" + _VALUES_PATH + r"[^}|]*\|\s*(?:toYaml|toJson)\b"),  # omit .Values.x "enabled" | toYaml
+)
+
+
+@functools.cache
+def maps_rendered_whole(chart_dir: Path) -> frozenset[str]:
+    """Values paths the chart's templates write out whole as YAML (``toYaml .Values.x``, ``omit … | toYaml``).
+
+    Such a map is free-form whatever its defaults list: e.g. sealed-secrets' ``podSecurityContext``
+    becomes the pod's securityContext as it is.
+    """
+    found: set[str] = set()
+    for path in sorted((chart_dir / "templates").rglob("*")):
+        if path.suffix in (".yaml", ".yml", ".tpl", ".txt") and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for pattern in _WHOLE_MAP:
+                found.update(pattern.findall(text))
+    return frozenset(found)
+
+
+def unknown_value_keys(
+    values: Mapping[str, Any],
+    defaults: Any,
+    schema: Mapping[str, Any] | None = None,
+    free_form: Iterable[str] = (),
+) -> list[str]:
+    """Key paths in ``values`` that the chart neither has in ``values.yaml`` nor declares in its schema.
+
+    Helm ignores such a key silently (or its schema rejects it), so a wrong or moved key does nothing.
+    Below a free-form map every key is accepted: a default of ``{}`` or ``null``, a schema that takes
+    any keys, or a path in ``free_form`` (see :func:`maps_rendered_whole`). Lists are not descended
+    into: their items are Kubernetes objects, validated once rendered.
+    """
+    free_form = set(free_form)
+    root = schema or {}
+    found: list[str] = []
+
+    def walk(node: Mapping[str, Any], default: Any, node_schema: Any, path: str) -> None:
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else str(key)
+            in_defaults = isinstance(default, Mapping) and key in default
+            child_schema = _schema_child(node_schema, key, root) if node_schema is not None else None
+            if not in_defaults and child_schema is None:
+                found.append(here)
+                continue
+            if not isinstance(value, Mapping):
+                continue
+            if here in free_form:
+                continue  # the templates render this map whole
+            child_default = default[key] if in_defaults else None
+            declared = child_schema is not None and not _schema_free_form(child_schema, root)
+            if child_default == {} or (child_default is None and not declared):
+                continue  # a free-form map in values.yaml
+            if child_schema is not None and _schema_free_form(child_schema, root) and not child_default:
+                continue  # a free-form map in the schema
+            walk(value, child_default if isinstance(child_default, Mapping) else {}, child_schema, here)
+
+    walk(values, defaults, schema, "")
+    return found
+
+
+def schema_problems(chart_dir: Path, values: Mapping[str, Any]) -> list[str]:
+    """Where the chart's defaults merged with ``values`` (as Helm merges them) break ``values.schema.json``."""
+    import jsonschema
+
+    schema = values_schema(chart_dir)
+    if schema is None:
+        return []
+    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    merged = merge_values(chart_defaults(chart_dir), values)
+    errors = validator_class(schema).iter_errors(merged)
+    return sorted(f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors)

@@ -82,3 +82,19 @@ def test_plugin_reference_pages_are_up_to_date() -> None:
     for name, text in pages.items():
         assert (folder / name).read_text(encoding="utf-8") == text, f"docs/plugins/{name} is stale: run `ink docs`"
     assert {p.name for p in folder.glob("*.md")} == set(pages)
+
+
+@pytest.mark.parametrize("config", [None, ROOT / "tests" / "configs" / "maximal.toml"], ids=["default", "maximal"])
+def test_docs_cluster_lists_what_the_plugins_need_from_the_cluster(config: Path | None) -> None:
+    """docs/cluster.md names every k3s component and node package an installed plugin declares."""
+    from ink import synth
+    from ink.config import load_config
+
+    docs = (ROOT / "docs" / "cluster.md").read_text()
+    found = synth.plan(load_config(config), make_plugin_host(environ={})).cluster
+    assert found, "no plugin declares cluster requirements: the k3s fragment test would prove nothing"
+    for service, needs in found.items():
+        for item in needs.k3s_disable:
+            assert f"| `{item.component}` |" in docs and service in docs, (service, item)
+        for package in needs.node_packages:
+            assert f"`{package.debian}`" in docs and f"`{package.rhel}`" in docs, (service, package)

@@ -4,7 +4,8 @@ The hooks are grouped in the order core calls them:
 
 1. describe: ``ink_service_info``
 2. declare:  ``ink_ingress_routes``, ``ink_auth_clients``, ``ink_database_claims``,
-   ``ink_bucket_claims``, ``ink_certificate_claims``, ``ink_backup_targets``, ``ink_secrets``
+   ``ink_bucket_claims``, ``ink_certificate_claims``, ``ink_backup_targets``, ``ink_secrets``,
+   ``ink_cluster_requirements``
 3. provide:  ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
    ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress`` (in this order, so an
    ingress provider sees the consumer's auth binding), then ``ink_binding_secrets`` and
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         BucketClaim,
         CertificateBinding,
         CertificateClaim,
+        ClusterRequirements,
         DatabaseBinding,
         DatabaseClaim,
         ResolvedSecret,
@@ -129,6 +131,18 @@ def ink_secrets(ctx: ServiceContext) -> list[SecretClaim] | None:
         :class:`~ink.models.GeneratedSecret` derived from the master key; they reach the
         output only through the secrets provider. Core sets ``owner`` and ``namespace``.
     :param ctx: The plugin's own context.
+    """
+
+
+@hookspec
+def ink_cluster_requirements(ctx: ServiceContext) -> ClusterRequirements | None:
+    """Declare what the cluster must provide outside Kubernetes: k3s components to disable, node packages.
+
+    Core writes the k3s server configuration fragment of the whole homelab from the answers
+    (``dist/_cluster/k3s/config.yaml.d/50-ink.yaml``); docs/cluster.md lists the node packages.
+
+    :return: The requirements, or None for none.
+    :param ctx: The plugin's own context (its settings decide, e.g. a default StorageClass).
     """
 
 

@@ -219,6 +219,34 @@ SecretValue = str | GeneratedSecret | SecretTemplate | UserSecret
 """A literal (non-secret, e.g. a user name), a generated credential, a template, or a user's secret."""
 
 
+# --- what the cluster's nodes must provide -----------------------------------------------
+
+K3sComponent = Literal["coredns", "servicelb", "traefik", "local-storage", "metrics-server", "runtimes"]
+"""A component k3s packages and deploys itself (``k3s server --disable <component>``)."""
+
+
+class K3sDisable(_Frozen):
+    """A k3s packaged component that would collide with what this service installs."""
+
+    component: K3sComponent
+    reason: str = Field(description="Why, for the generated file and docs/cluster.md.")
+
+
+class NodePackage(_Frozen):
+    """An operating-system package every node needs for this service's pods (no chart installs it)."""
+
+    debian: str = Field(description="Package name on Debian and Ubuntu (apt).")
+    rhel: str = Field(description="Package name on RHEL, Rocky, Fedora (dnf).")
+    reason: str = Field(description="What needs it.")
+
+
+class ClusterRequirements(_Frozen):
+    """What the cluster must provide for a service, outside Kubernetes. Returned by ``ink_cluster_requirements``."""
+
+    k3s_disable: tuple[K3sDisable, ...] = ()
+    node_packages: tuple[NodePackage, ...] = ()
+
+
 class SecretClaim(Need):
     """A Secret the owner needs in a namespace, materialised by the secrets provider."""
 

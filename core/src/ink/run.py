@@ -11,12 +11,12 @@ from typing import Any
 import yaml
 from pydantic.json_schema import models_json_schema
 
-from ink import changes
+from ink import changes, cluster
 from ink import synth as synth_mod
 from ink.changes import Change
 from ink.config import CONFIG_FILE, Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed
-from ink.models import DatabaseClaim
+from ink.models import ClusterRequirements, DatabaseClaim
 from ink.output import to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
 from ink.secrets import MasterKey, load_master_key, with_rotations
@@ -33,6 +33,8 @@ class SynthResult:
     warnings: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     generated: dict[str, list[str]] = field(default_factory=dict)
+    cluster: dict[str, ClusterRequirements] = field(default_factory=dict)
+    """Service → what it needs from the cluster outside Kubernetes (see ink.cluster)."""
 
 
 def synth(
@@ -80,6 +82,8 @@ def build(
     synthesis = synth_mod.synthesise(config, host, master_key, plan)
 
     files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
+    if (k3s := cluster.k3s_config(plan.cluster)) is not None:
+        files[cluster.K3S_CONFIG] = k3s
     origins = {m.path: m.origin for m in synthesis.manifests}
     for value, variable in synthesis.user_values.items():
         for path, how in synth_mod.leaked_values(files, [value]):
@@ -107,6 +111,7 @@ def build(
         files=files,
         warnings=plan.warnings,
         generated=synthesis.generated,
+        cluster=plan.cluster,
     )
 
 
@@ -198,7 +203,17 @@ def validate_paths(
     validator = _validator(config, extra_crd_dirs)
     documents: list[tuple[str, Any]] = []
     for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
+        files = (
+            sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in (".yaml", ".yml")
+                # _cluster/ and the like hold files for people (the k3s configuration), not manifests.
+                and not any(part.startswith(cluster.NOT_MANIFESTS) for part in p.relative_to(path).parts[:-1])
+            )
+            if path.is_dir()
+            else [path]
+        )
         for file in files:
             try:
                 docs = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))

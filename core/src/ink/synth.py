@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import jsonpatch
 from pydantic import BaseModel
 
+from ink import cluster as cluster_mod
 from ink import config as config_mod
 from ink import secrets as secrets_mod
 from ink.context import ServiceContext
@@ -26,6 +27,7 @@ from ink.models import (
     NEED_TYPES,
     Binding,
     Capability,
+    ClusterRequirements,
     Need,
     SecretBinding,
     SecretClaim,
@@ -149,6 +151,8 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     secret_owners: set[str] = field(default_factory=set)
     """Services a Secret is materialised for (also those a provider asked for): they need the secrets provider."""
+    cluster: dict[str, ClusterRequirements] = field(default_factory=dict)
+    """Service → what it needs from the cluster outside Kubernetes (k3s components off, node packages)."""
 
     @property
     def depends_on(self) -> dict[str, set[str]]:
@@ -224,7 +228,8 @@ def plan(config: Config, host: PluginHost) -> Plan:
                 f"[plugins.{need.owner}] (see `ink schema`), or disable {need.owner}"
             )
     warnings = [w for ctx in services.values() for w in ctx.warnings]
-    return Plan(services=services, providers=providers, needs=needs, warnings=warnings)
+    cluster = cluster_mod.requirements(host, services)
+    return Plan(services=services, providers=providers, needs=needs, warnings=warnings, cluster=cluster)
 
 
 def describe(config: Config, host: PluginHost) -> dict[str, ServiceContext]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from ink import run, sealing
+from ink import cluster, run, sealing
 from ink.context import ServiceContext
 from ink.hookspecs import hookimpl
 from ink.models import (
@@ -102,8 +102,13 @@ def synth(
 
 
 def objects(result: run.SynthResult) -> dict[str, dict[str, Any]]:
-    """The synthesised objects by output path, e.g. ``vaultwarden/deployment-vaultwarden.yaml``."""
-    return {path: yaml.safe_load(text) for path, text in result.files.items()}
+    """The synthesised objects by output path, e.g. ``vaultwarden/deployment-vaultwarden.yaml``.
+
+    Files for people rather than Kubernetes (``_cluster/``, see :mod:`ink.cluster`) are left out.
+    """
+    return {
+        path: yaml.safe_load(text) for path, text in result.files.items() if not path.startswith(cluster.NOT_MANIFESTS)
+    }
 
 
 def snapshot_text(result: run.SynthResult, folders: Sequence[str] | None = None) -> str:

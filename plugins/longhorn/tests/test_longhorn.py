@@ -40,15 +40,11 @@ def test_output_matches_reviewed_snapshot(default, snapshot) -> None:
     assert testing.snapshot_text(default[1], ["longhorn"]) == snapshot
 
 
-def test_output_validates_with_only_backup_target_unchecked(default, crd_dir: Path) -> None:
-    # shared/crds has RecurringJob v1beta2 but no BackupTarget schema: that one kind alone is skipped.
-    report = ManifestValidator("1.33", [crd_dir], allow_unknown_kinds=True).validate_all(objects(default).items())
-    assert report.problems == []
-    assert report.skipped == {("longhorn.io/v1beta2", "BackupTarget"): 1}
+def test_output_validates(default, crd_dir: Path) -> None:
+    # Strict: every kind has a schema (shared/crds has BackupTarget v1beta2 since the 2026-08 catalog snapshot).
     strict = ManifestValidator("1.33", [crd_dir]).validate_all(objects(default).items())
-    assert [(p.source, p.message.split(" (")[0]) for p in strict.problems] == [
-        ("longhorn/backuptarget-default.yaml", "no schema for longhorn.io/v1beta2 BackupTarget")
-    ]
+    assert [str(p) for p in strict.problems] == []
+    assert strict.checked == len(objects(default))
 
 
 def test_installed_from_the_official_chart_in_longhorn_system(default) -> None:
@@ -215,3 +211,15 @@ def test_an_s3_provider_without_the_key_pair_is_a_clear_error(tmp_path: Path) ->
 def test_a_bad_cron_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="5-field cron"):
         testing.synth(tmp_path, '[plugins.longhorn]\nsnapshot_schedule = "0 0 1 * * *"\n', plugins=PLUGINS)
+
+
+def test_cluster_requirements(default, tmp_path: Path) -> None:
+    needs = default[1].cluster["longhorn"]
+    assert [(p.debian, p.rhel) for p in needs.node_packages] == [
+        ("open-iscsi", "iscsi-initiator-utils"),
+        ("nfs-common", "nfs-utils"),
+    ]
+    # The default class: k3s's local-path would be a second default StorageClass.
+    assert [d.component for d in needs.k3s_disable] == ["local-storage"]
+    result = testing.synth(tmp_path, "[plugins.longhorn]\ndefault_class = false\n", plugins=PLUGINS)
+    assert result.cluster["longhorn"].k3s_disable == ()

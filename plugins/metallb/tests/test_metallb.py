@@ -131,3 +131,8 @@ def test_overlapping_entries_are_rejected(tmp_path: Path) -> None:
 def test_an_empty_pool_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"plugins\.metallb\.addresses"):
         testing.synth(tmp_path, "[plugins.metallb]\naddresses = []\n", plugins=PLUGINS)
+
+
+def test_k3s_servicelb_is_disabled(default) -> None:
+    # ServiceLB would answer the same LoadBalancer Services with host ports on every node.
+    assert [d.component for d in default.cluster["metallb"].k3s_disable] == ["servicelb"]

@@ -87,3 +87,12 @@ def test_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monke
 def test_a_relative_share_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="share"):
         testing.synth(tmp_path, '[plugins.nfs-csi]\nshare = "volume1"\n', plugins=PLUGINS)
+
+
+def test_cluster_requirements(default, tmp_path: Path) -> None:
+    needs = default.cluster["nfs-csi"]
+    assert [(p.debian, p.rhel) for p in needs.node_packages] == [("nfs-common", "nfs-utils")]
+    assert needs.k3s_disable == ()  # not the default class unless asked
+    config = '[plugins.nfs-csi]\nserver = "nas.home.arpa"\ndefault_class = true\n'
+    result = testing.synth(tmp_path, config, plugins=PLUGINS)
+    assert [d.component for d in result.cluster["nfs-csi"].k3s_disable] == ["local-storage"]

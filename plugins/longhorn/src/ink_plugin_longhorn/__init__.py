@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ink import hookimpl
-from ink.models import BucketClaim, SecretClaim, ServiceInfo
+from ink.cluster import nfs_client
+from ink.models import BucketClaim, ClusterRequirements, K3sDisable, NodePackage, SecretClaim, ServiceInfo
 from ink.settings import Cron, PluginSettings
 
 if TYPE_CHECKING:
@@ -89,3 +90,22 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_longhorn.construct import longhorn
 
     longhorn(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_cluster_requirements(ctx: ServiceContext) -> ClusterRequirements:
+    # Installation requirements: https://longhorn.io/docs/1.11.1/deploy/install/
+    packages = (
+        NodePackage(
+            debian="open-iscsi",
+            rhel="iscsi-initiator-utils",
+            reason="Longhorn attaches every volume through the host's iscsiadm; iscsid must be running",
+        ),
+        nfs_client("Longhorn's ReadWriteMany volumes are NFSv4 shares mounted on the host"),
+    )
+    disable = ()
+    if ctx.settings.default_class:
+        # k3s's local-path StorageClass is a default class too: claims without a class would land on either.
+        reason = "the longhorn StorageClass is the cluster default (default_class); local-path would be a second"
+        disable = (K3sDisable(component="local-storage", reason=reason),)
+    return ClusterRequirements(k3s_disable=disable, node_packages=packages)

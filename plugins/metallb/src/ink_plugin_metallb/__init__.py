@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from ink import hookimpl
-from ink.models import DnsLabel, ServiceInfo
+from ink.models import ClusterRequirements, DnsLabel, K3sDisable, ServiceInfo
 from ink.settings import ImageTag, PluginSettings
 
 if TYPE_CHECKING:
@@ -130,3 +130,10 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_metallb.construct import metallb
 
     metallb(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_cluster_requirements() -> ClusterRequirements:
+    # k3s's ServiceLB (klipper-lb) answers every LoadBalancer Service with host ports on all nodes.
+    reason = "MetalLB assigns LoadBalancer addresses; ServiceLB would also take them, with ports on every node"
+    return ClusterRequirements(k3s_disable=(K3sDisable(component="servicelb", reason=reason),))

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ink import hookimpl
-from ink.models import DnsLabel, ServiceInfo
+from ink.cluster import nfs_client
+from ink.models import ClusterRequirements, DnsLabel, K3sDisable, ServiceInfo
 from ink.settings import PluginSettings
 
 if TYPE_CHECKING:
@@ -67,3 +68,15 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_nfs_csi.construct import nfs_csi
 
     nfs_csi(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_cluster_requirements(ctx: ServiceContext) -> ClusterRequirements:
+    # The driver's image (nfsplugin) brings its own mount.nfs, so this is a precaution rather than a hard
+    # requirement: the host's NFS client tools give the kernel client its helpers (rpc.statd for NFSv3 locks).
+    packages = (nfs_client("recommended where the NFS CSI driver mounts shares (rpc.statd for NFSv3 locks)"),)
+    disable = ()
+    if ctx.settings.default_class:
+        reason = "the nfs-csi StorageClass is the cluster default (default_class); local-path would be a second"
+        disable = (K3sDisable(component="local-storage", reason=reason),)
+    return ClusterRequirements(k3s_disable=disable, node_packages=packages)

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator
 
 from ink import hookimpl
-from ink.models import Capability, CertificateClaim, Route, RouteBinding, ServiceInfo
+from ink.models import (
+    Capability,
+    CertificateClaim,
+    ClusterRequirements,
+    K3sDisable,
+    Route,
+    RouteBinding,
+    ServiceInfo,
+)
 from ink.settings import ContainerResources, ImageTag, PluginSettings
 
 if TYPE_CHECKING:
@@ -113,3 +121,10 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_traefik.construct import traefik
 
     traefik(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_cluster_requirements() -> ClusterRequirements:
+    # k3s deploys its own Traefik (a HelmChart in kube-system) unless told not to.
+    reason = "ink installs Traefik itself; the bundled one would claim ports 80/443 and the default IngressClass"
+    return ClusterRequirements(k3s_disable=(K3sDisable(component="traefik", reason=reason),))

@@ -56,7 +56,8 @@ def values(ctx: ServiceContext) -> dict[str, Any]:
     limits = {"memory": resources.memory_limit}
     if resources.cpu_limit:
         limits["cpu"] = resources.cpu_limit
-    service: dict[str, Any] = {"type": "LoadBalancer"}
+    # Chart v40 reads the Service's type only from service.spec (copied into the Service's spec).
+    service: dict[str, Any] = {"spec": {"type": "LoadBalancer"}}
     if ctx.setting("load_balancer_ip"):
         service["annotations"] = {"metallb.io/loadBalancerIPs": ctx.setting("load_balancer_ip")}
     prometheus: dict[str, Any] = {"service": {"enabled": True}}
@@ -75,8 +76,11 @@ def values(ctx: ServiceContext) -> dict[str, Any]:
             "kubernetesCRD": {"enabled": True, "allowCrossNamespace": True},
             "kubernetesIngress": {"enabled": kubernetes_ingress},
         },
+        # Chart v39 moved redirections under ports.<name>.http; its schema rejects the old place.
         "ports": {
-            "web": {"redirections": {"entryPoint": {"to": ENTRY_POINT, "scheme": "https", "permanent": True}}},
+            "web": {
+                "http": {"redirections": {"entryPoint": {"to": ENTRY_POINT, "scheme": "https", "permanent": True}}}
+            },
         },
         "metrics": {"prometheus": prometheus},
         "service": service,

@@ -1,0 +1,286 @@
+"""Every chart Application ink writes installs: its values fit the chart, and what Argo CD renders is valid.
+
+Argo CD runs ``helm template`` on each chart Application with the ``valuesObject`` ink wrote. Helm
+ignores a key the chart does not read and refuses to render when ``values.schema.json`` rejects one,
+so nothing in ink's own output shows either mistake. For the embedded default and the maximal config
+(``tests/configs/maximal.toml``), and every chart Application in their output, these tests check:
+
+- the chart is in ``../shared/charts`` (otherwise: a failure naming the chart and the plugin);
+- every values key path exists in the chart's ``values.yaml`` or lies under a free-form map there;
+- the chart's defaults merged with ink's values pass the chart's ``values.schema.json``;
+- ``helm template --include-crds`` renders offline, and the result passes the same strict Kubernetes and
+  custom-resource validation as ink's own objects (schemas: the CRDs the charts ship, then ../shared/crds);
+- every pod the chart renders meets the Pod Security level ink enforces on its namespace.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import chartrender
+import podsecurity
+import pytest
+import yaml
+from chartrender import ChartApp, ChartRenderError
+
+from ink import testing
+from ink.validate import ManifestValidator
+
+KUBERNETES_VERSION = "1.33"  # ink's default kubernetes_version; both configs keep it
+CONFIGS = {"default": "", "maximal": (Path(__file__).parent / "configs" / "maximal.toml").read_text()}
+PSS_LABEL = "pod-security.kubernetes.io/enforce"
+# Maps a chart reads key by key in a way maps_rendered_whole cannot see; each with where it is read.
+FREE_FORM_MAPS = {
+    "argo-cd": {
+        # _helpers.tpl "argo-cd.config.cm": omit .Values.configs.cm "create" "annotations", then every
+        # remaining key becomes a key of the argocd-cm ConfigMap.
+        "configs.cm": "argocd-cm data",
+    },
+}
+
+
+@functools.cache
+def output(config: str) -> dict[str, dict[str, Any]]:
+    """ink's output for one config, by path; synthesised once (also at collection, for the parameters)."""
+    # Collection runs before conftest's fixture that hides the developer's INK_* variables: hide them here.
+    hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.upper().startswith("INK_")}
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"ink-charts-{config}-") as directory:
+            return testing.objects(testing.synth(Path(directory), CONFIGS[config]))
+    finally:
+        os.environ.update(hidden)
+
+
+def applications(config: str) -> list[ChartApp]:
+    return chartrender.chart_applications(output(config).values())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" in metafunc.fixturenames:
+        cases = [(config, app) for config in CONFIGS for app in applications(config)]
+        metafunc.parametrize("case", cases, ids=[f"{config}-{app.application}" for config, app in cases])
+
+
+def require_chart(app: ChartApp) -> Path:
+    """The chart's snapshot folder; a failure naming the chart and the plugin when it is missing."""
+    if app.chart_dir is None:
+        pytest.fail(
+            f"plugin {app.service!r} installs chart {app.chart!r} {app.version} from {app.repo_url} "
+            f"(Application {app.application!r}), which is not in {chartrender.CHARTS_DIR}: add the upstream "
+            "chart there (see its README) so its values can be checked and rendered",
+            pytrace=False,
+        )
+    return app.chart_dir
+
+
+def render(app: ChartApp) -> list[dict[str, Any]]:
+    require_chart(app)
+    try:
+        return chartrender.render(app, kube_version=KUBERNETES_VERSION)
+    except ChartRenderError as err:
+        pytest.fail(f"plugin {app.service!r}: {err}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def validator(tmp_path_factory: pytest.TempPathFactory, crd_dir: Path) -> Callable[[str], ManifestValidator]:
+    """A strict validator per config: custom resources checked against the CRDs the charts of that
+    config ship (what the pinned operators install, so they win), then against ../shared/crds."""
+    made: dict[str, ManifestValidator] = {}
+
+    def get(config: str) -> ManifestValidator:
+        if config not in made:
+            folder = tmp_path_factory.mktemp(f"chart-crds-{config}")
+            shipped = []
+            for app in applications(config):
+                try:
+                    shipped += chartrender.crds(chartrender.render(app, kube_version=KUBERNETES_VERSION))
+                except ChartRenderError:
+                    continue  # that chart's own test fails, naming the reason
+            (folder / "crds.yaml").write_text(yaml.safe_dump_all(shipped), encoding="utf-8")
+            made[config] = ManifestValidator(KUBERNETES_VERSION, [folder, crd_dir])
+        return made[config]
+
+    return get
+
+
+# --- every chart Application of the default and the maximal config ------------------------------
+
+
+def test_chart_is_in_shared_charts(case: tuple[str, ChartApp]) -> None:
+    require_chart(case[1])
+
+
+def test_values_keys_exist_in_chart(case: tuple[str, ChartApp]) -> None:
+    _, app = case
+    chart_dir = require_chart(app)
+    free_form = {*chartrender.maps_rendered_whole(chart_dir), *FREE_FORM_MAPS.get(app.chart, {})}
+    unknown = chartrender.unknown_value_keys(
+        app.values, chartrender.chart_defaults(chart_dir), chartrender.values_schema(chart_dir), free_form
+    )
+    assert unknown == [], f"{app.label}: keys {chart_dir}/values.yaml does not have (Helm ignores them)"
+
+
+def test_values_pass_chart_schema(case: tuple[str, ChartApp]) -> None:
+    _, app = case
+    assert chartrender.schema_problems(require_chart(app), app.values) == []
+
+
+def test_chart_renders_and_validates(case: tuple[str, ChartApp], validator) -> None:
+    config, app = case
+    rendered = render(app)
+    assert rendered, f"{app.label} rendered nothing"
+    report = validator(config).validate_all((f"{app.label}", obj) for obj in rendered)
+    assert [str(p) for p in report.problems] == []
+
+
+def namespace_levels(config: str) -> dict[str, str | None]:
+    """The Pod Security level ink enforces on each Namespace it writes."""
+    return {
+        obj["metadata"]["name"]: obj["metadata"].get("labels", {}).get(PSS_LABEL)
+        for obj in output(config).values()
+        if obj.get("kind") == "Namespace"
+    }
+
+
+def pod_security_problems(objects: list[dict[str, Any]], levels: dict[str, str | None], default: str) -> list[str]:
+    """Pods among ``objects`` their namespace's level would refuse (``default``: namespace of unnamespaced ones)."""
+    problems = []
+    for obj in objects:
+        pod = podsecurity.pod_template(obj)
+        if pod is None:
+            continue
+        namespace = obj.get("metadata", {}).get("namespace") or default
+        level = levels.get(namespace)
+        where = f"{obj['kind']} {namespace}/{obj['metadata']['name']}"
+        if level is None:
+            problems.append(f"{where}: ink writes no Namespace {namespace!r} with a {PSS_LABEL} label")
+            continue
+        problems += [
+            f"{where} (needs {podsecurity.required_level(pod)}, namespace enforces {level}): {v}"
+            for v in podsecurity.violations(pod, level)
+        ]
+    return problems
+
+
+def test_chart_pods_meet_namespace_pod_security(case: tuple[str, ChartApp]) -> None:
+    config, app = case
+    assert pod_security_problems(render(app), namespace_levels(config), app.namespace) == []
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_ink_pods_meet_namespace_pod_security(config: str) -> None:
+    """ink's own workloads, too, meet the level their plugin declares for the namespace."""
+    objects = list(output(config).values())
+    assert pod_security_problems(objects, namespace_levels(config), "") == []
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_ink_objects_validate_against_chart_crds(config: str, validator) -> None:
+    """ink's own custom resources fit the CRDs the charts install (strict: every kind has a schema)."""
+    report = validator(config).validate_all(output(config).items())
+    assert [str(p) for p in report.problems] == []
+
+
+# --- the checks themselves ------------------------------------------------------------------------
+
+
+def traefik_app(values: dict[str, Any]) -> ChartApp:
+    (app,) = [a for a in applications("default") if a.chart == "traefik"]
+    return ChartApp(**{**app.__dict__, "values": values})
+
+
+# What the traefik plugin wrote before chart v39/v40 moved these keys (issue #7, defect 1).
+OLD_TRAEFIK_VALUES = {
+    "ports": {"web": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}}},
+    "service": {"type": "LoadBalancer"},
+}
+
+
+def test_key_check_finds_moved_traefik_keys() -> None:
+    chart_dir = require_chart(traefik_app({}))
+    found = chartrender.unknown_value_keys(
+        OLD_TRAEFIK_VALUES,
+        chartrender.chart_defaults(chart_dir),
+        chartrender.values_schema(chart_dir),
+        chartrender.maps_rendered_whole(chart_dir),
+    )
+    assert found == ["ports.web.redirections", "service.type"]
+
+
+def test_schema_check_and_render_refuse_old_traefik_values() -> None:
+    app = traefik_app(OLD_TRAEFIK_VALUES)
+    assert any("redirections" in p for p in chartrender.schema_problems(require_chart(app), app.values))
+    with pytest.raises(ChartRenderError, match="redirections"):
+        chartrender.render(app, kube_version=KUBERNETES_VERSION)
+
+
+def test_key_check_accepts_free_form_maps_only() -> None:
+    defaults = {"labels": {}, "affinity": None, "image": {"tag": "1"}, "configs": {"cm": {"create": True}}}
+    values = {
+        "labels": {"any": "thing"},
+        "affinity": {"nodeAffinity": {}},
+        "image": {"tag": "2", "tga": "typo"},
+        "configs": {"cm": {"x.y": "z"}},
+    }
+    assert chartrender.unknown_value_keys(values, defaults) == ["image.tga", "configs.cm.x.y"]
+    assert chartrender.unknown_value_keys(values, defaults, free_form={"configs.cm"}) == ["image.tga"]
+    schema = {"properties": {"extra": {"type": "object", "additionalProperties": {"type": "string"}}}}
+    assert chartrender.unknown_value_keys({"extra": {"a": "b"}, "other": 1}, {}, schema) == ["other"]
+
+
+def test_missing_chart_fails_naming_chart_and_plugin() -> None:
+    app = ChartApp(**{**traefik_app({}).__dict__, "chart": "no-such-chart", "chart_dir": None})
+    with pytest.raises(pytest.fail.Exception, match=r"plugin 'traefik' installs chart 'no-such-chart'"):
+        require_chart(app)
+    with pytest.raises(ChartRenderError, match=r"'no-such-chart'.*plugin 'traefik'"):
+        chartrender.render(app, kube_version=KUBERNETES_VERSION)
+
+
+def test_disabled_sub_chart_is_dropped_and_enabled_missing_one_named() -> None:
+    (app,) = [a for a in applications("default") if a.chart == "authentik"]
+    assert chartrender.render(app, kube_version=KUBERNETES_VERSION)  # postgresql sub-chart off: not needed
+    enabled = ChartApp(**{**app.__dict__, "values": {**app.values, "postgresql": {"enabled": True}}})
+    with pytest.raises(ChartRenderError, match=r"sub-chart 'postgresql'"):
+        chartrender.render(enabled, kube_version=KUBERNETES_VERSION)
+
+
+RESTRICTED_POD = {
+    "metadata": {},
+    "spec": {
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [
+            {
+                "name": "app",
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+            }
+        ],
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "level"),
+    [
+        ({}, "restricted"),
+        ({"spec": {"securityContext": {"runAsNonRoot": False}}}, "baseline"),
+        ({"spec": {"containers": [{"name": "app", "securityContext": {}}]}}, "baseline"),
+        ({"spec": {"volumes": [{"name": "host", "hostPath": {"path": "/"}}]}}, "privileged"),
+        ({"spec": {"hostNetwork": True}}, "privileged"),
+        ({"spec": {"containers": [{"name": "a", "securityContext": {"privileged": True}}]}}, "privileged"),
+        (
+            {"spec": {"containers": [{"name": "a", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]}},
+            "privileged",
+        ),
+        ({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80, "hostPort": 80}]}]}}, "privileged"),
+        ({"spec": {"volumes": [{"name": "nfs", "nfs": {"server": "nas", "path": "/"}}]}}, "baseline"),
+    ],
+)
+def test_pod_security_levels(change: dict[str, Any], level: str) -> None:
+    pod = chartrender.merge_values(RESTRICTED_POD, change)
+    assert podsecurity.required_level(pod) == level
