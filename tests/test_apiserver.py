@@ -54,6 +54,7 @@ def assert_accepted(report: dryrun.DryRunReport, also: list[str] = ()) -> None:
 class Deployed:
     """One config's objects on the server: ink's and its charts', with namespaces and CRDs created for real."""
 
+    dist: Path
     ink: list[tuple[str, dict[str, Any]]]
     charts: list[tuple[str, dict[str, Any]]]
     render_errors: list[str]
@@ -123,7 +124,7 @@ def deployed(
         if body["kind"] == "Namespace":
             kubeapi.create(client, body)
     errors = [error for *_, error in rendered if error]
-    return Deployed(ink=ink, charts=charts, render_errors=errors)
+    return Deployed(dist=directory / "dist", ink=ink, charts=charts, render_errors=errors)
 
 
 def test_the_server_is_the_pinned_release(apiserver: kubeapi.TestAPIServer) -> None:
@@ -270,6 +271,26 @@ def test_an_object_in_a_missing_namespace_is_reported_unchecked(client: dryrun.K
     assert client.get("/api/v1/namespaces/ink-test-absent").status == 404
 
 
+def test_a_custom_resource_violating_a_cel_rule_fails(client: dryrun.KubeClient, deployed: Deployed) -> None:
+    """CRD validation rules (x-kubernetes-validations) run on the server only: ink's own CloudNativePG
+    Cluster, changed to break one, and a Traefik Middleware breaking another."""
+    cluster = next(copy.deepcopy(body) for _, body in deployed.ink if body["kind"] == "Cluster")
+    initdb = cluster["spec"].setdefault("bootstrap", {}).setdefault("initdb", {})
+    initdb.pop("localeProvider", None)
+    initdb["builtinLocale"] = "C.UTF-8"
+    middleware = {
+        "apiVersion": "traefik.io/v1alpha1",
+        "kind": "Middleware",
+        "metadata": {"name": "broken", "namespace": cluster["metadata"]["namespace"]},
+        "spec": {"addPrefix": {"prefix": "no-leading-slash"}},
+    }
+    report = dryrun.dry_run(client, [("cluster.yaml", cluster), ("middleware.yaml", middleware)])
+    assert len(report.problems) == 2, failures(report)
+    assert "builtinLocale is only available when localeProvider is set to `builtin`" in report.problems[0]
+    assert "spec.addPrefix.prefix: Invalid value" in report.problems[1]
+    assert "must start with a '/'" in report.problems[1]
+
+
 # --- ink validate --server ------------------------------------------------------------------------
 
 
@@ -293,6 +314,26 @@ def test_validate_server_accepts_good_manifests(
     assert result.exit_code == 0, result.output
     assert "accepted by the API server of context ink-test" in result.output
     assert ": 1 objects" in result.output
+
+
+def test_validate_server_accepts_the_whole_dist(
+    apiserver: kubeapi.TestAPIServer, deployed: Deployed, tmp_path: Path
+) -> None:
+    """The user's command on a real dist/ (its _cluster/ k3s files are not objects and are left out)."""
+    assert (deployed.dist / "_cluster").is_dir()
+    kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig")
+    result = _invoke("--kubeconfig", str(kubeconfig), str(deployed.dist))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert f": {len(deployed.ink)} objects" in result.stdout
+
+
+def test_a_document_that_is_not_an_object_is_an_error(client: dryrun.KubeClient) -> None:
+    report = dryrun.dry_run(client, [("list.yaml", ["not", "an", "object"]), ("cm.yaml", {"kind": "ConfigMap"})])
+    assert report.problems == [
+        "list.yaml: document: not a Kubernetes object (apiVersion, kind and metadata.name are required)",
+        "cm.yaml: document: not a Kubernetes object (apiVersion, kind and metadata.name are required)",
+    ]
 
 
 def test_validate_server_names_the_object_and_quotes_the_server(

@@ -30,6 +30,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import yaml
 
 from ink.errors import UserError
+from ink.validate import manifest_documents
 
 FIELD_MANAGER = "ink"
 _DRY_RUN = {"dryRun": "All", "fieldValidation": "Strict", "fieldManager": FIELD_MANAGER, "force": "true"}
@@ -402,10 +403,26 @@ def describe(obj: Mapping[str, Any]) -> str:
     return f"{obj.get('apiVersion')} {obj.get('kind')} {where}{meta.get('name')}"
 
 
-def dry_run(client: KubeClient, objects: Iterable[tuple[str, Mapping[str, Any]]]) -> DryRunReport:
+def _is_object(body: Any) -> bool:
+    meta = body.get("metadata") if isinstance(body, Mapping) else None
+    return (
+        isinstance(meta, Mapping)
+        and bool(meta.get("name"))
+        and all(isinstance(body.get(key), str) and body[key] for key in ("apiVersion", "kind"))
+    )
+
+
+def dry_run(client: KubeClient, objects: Iterable[tuple[str, Any]]) -> DryRunReport:
     """Dry-run every object (Namespaces first); ``objects`` are (source, body) pairs."""
-    ordered = sorted(objects, key=lambda item: item[1].get("kind") != "Namespace")
     report = DryRunReport()
+    ordered = []
+    for source, body in objects:
+        if _is_object(body):
+            ordered.append((source, body))
+        else:
+            error = "not a Kubernetes object (apiVersion, kind and metadata.name are required)"
+            report.outcomes.append(Outcome("document", source, error=error))
+    ordered.sort(key=lambda item: item[1]["kind"] != "Namespace")
     existing: dict[str, bool] = {}
     planned = {str(body["metadata"]["name"]) for _, body in ordered if body.get("kind") == "Namespace"}
     for source, body in ordered:
@@ -428,27 +445,11 @@ def dry_run(client: KubeClient, objects: Iterable[tuple[str, Mapping[str, Any]]]
     return report
 
 
-def load_manifests(paths: Sequence[Path]) -> list[tuple[str, dict[str, Any]]]:
-    """Every YAML document under ``paths`` as (file, object), files in path order."""
-    documents: list[tuple[str, dict[str, Any]]] = []
-    for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
-        for file in files:
-            try:
-                docs = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
-            except (yaml.YAMLError, UnicodeDecodeError) as err:
-                raise UserError(f"{file}: not valid YAML: {str(err).splitlines()[0]}") from None
-            documents.extend((str(file), doc) for doc in docs if isinstance(doc, dict))
-    if not documents:
-        raise UserError(f"{', '.join(map(str, paths))}: no YAML manifests found; run `ink synth` first")
-    return documents
-
-
 def validate_on_server(
     paths: Sequence[Path], *, kubeconfig: Path | None, context: str | None, environ: Mapping[str, str]
 ) -> tuple[Cluster, DryRunReport]:
     """``ink validate --server``: dry-run the manifests under ``paths`` against the kubeconfig's cluster."""
-    documents = load_manifests(paths)
+    documents = manifest_documents(paths)
     cluster = load_cluster(kubeconfig, environ, context)
     client = KubeClient(cluster)
     try:

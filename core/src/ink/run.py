@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic.json_schema import models_json_schema
 
 from ink import changes, cluster
@@ -21,7 +20,7 @@ from ink.output import to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
 from ink.secrets import MasterKey, load_master_key, with_rotations
 from ink.settings import InkSettings, PluginSettings
-from ink.validate import ManifestValidator, ValidationReport
+from ink.validate import ManifestValidator, ValidationReport, manifest_documents
 
 
 @dataclass
@@ -201,27 +200,7 @@ def validate_paths(
     if strict_crds:
         config.settings.validation.strict_custom_resources = True
     validator = _validator(config, extra_crd_dirs)
-    documents: list[tuple[str, Any]] = []
-    for path in paths:
-        files = (
-            sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix in (".yaml", ".yml")
-                # _cluster/ and the like hold files for people (the k3s configuration), not manifests.
-                and not any(part.startswith(cluster.NOT_MANIFESTS) for part in p.relative_to(path).parts[:-1])
-            )
-            if path.is_dir()
-            else [path]
-        )
-        for file in files:
-            try:
-                docs = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
-            except (yaml.YAMLError, UnicodeDecodeError) as err:
-                raise UserError(f"{file}: not valid YAML: {str(err).splitlines()[0]}") from None
-            documents.extend((str(file), doc) for doc in docs if doc is not None)
-    if not documents:
-        raise UserError(f"{', '.join(map(str, paths))}: no YAML manifests found; run `ink synth` first")
+    documents = manifest_documents(paths)
     return validator.validate_all(documents)
 
 

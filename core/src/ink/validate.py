@@ -23,6 +23,9 @@ from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
+from ink.cluster import NOT_MANIFESTS
+from ink.errors import UserError
+
 _DEFS_URI = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = {"$ref": f"{_DEFS_URI}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
 _API_VERSION = re.compile(r"(?:[a-z0-9.-]+/)?[a-z0-9]+")
@@ -359,3 +362,32 @@ class ManifestValidator:
                 skipped[key] += 1
         report.skipped = dict(skipped)
         return report
+
+
+def manifest_documents(paths: Sequence[Path]) -> list[tuple[str, Any]]:
+    """Every YAML document in ``paths`` (files, or folders searched recursively) as (file, document).
+
+    Folders whose name starts with ``_`` (``_cluster/``: the k3s configuration) hold files for people,
+    not Kubernetes objects, and are left out.
+    """
+    documents: list[tuple[str, Any]] = []
+    for path in paths:
+        files = (
+            sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in (".yaml", ".yml")
+                and not any(part.startswith(NOT_MANIFESTS) for part in p.relative_to(path).parts[:-1])
+            )
+            if path.is_dir()
+            else [path]
+        )
+        for file in files:
+            try:
+                docs = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
+            except (yaml.YAMLError, UnicodeDecodeError) as err:
+                raise UserError(f"{file}: not valid YAML: {str(err).splitlines()[0]}") from None
+            documents.extend((str(file), doc) for doc in docs if doc is not None)
+    if not documents:
+        raise UserError(f"{', '.join(map(str, paths))}: no YAML manifests found; run `ink synth` first")
+    return documents
