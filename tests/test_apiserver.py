@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,6 +148,36 @@ def test_the_charts_objects_are_accepted(client: dryrun.KubeClient, deployed: De
     report = dryrun.dry_run(client, [(source, body) for source, body in deployed.charts if body["kind"] != "Namespace"])
     assert_accepted(report, also=deployed.render_errors)
     assert report.checked > 100
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+def test_no_process_outlives_a_killed_test_session(tmp_path: Path) -> None:
+    """SIGKILL the Python process that started etcd and kube-apiserver: the kernel kills both (PDEATHSIG)."""
+    script = (
+        "import os, sys, time; sys.path.insert(0, sys.argv[1]); import kubeapi; "
+        "server = kubeapi.start(); print(*(p.pid for p in server.processes), flush=True); time.sleep(600)"
+    )
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script, str(Path(__file__).parent)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        pids = [int(pid) for pid in (owner.stdout.readline() if owner.stdout else "").split()]
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in pids if _alive(pid)] == []
 
 
 # --- the check sees what the schemas cannot: deliberately broken objects -------------------------
