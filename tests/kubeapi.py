@@ -286,7 +286,7 @@ def running() -> Iterator[TestAPIServer]:
 
 
 def create(client: KubeClient, obj: Mapping[str, Any]) -> None:
-    """Really create (server-side apply) ``obj``: only namespaces and CRDs, which dry-runs need to exist.
+    """Really create (server-side apply) ``obj``: what dry-runs need to exist (namespaces, CRDs, an object to update).
 
     A namespace gets its ``default`` ServiceAccount too, as the controller-manager (not running here)
     would give it: the ServiceAccount admission plugin refuses pods in a namespace without one.

@@ -9,6 +9,7 @@ warning fails the test with the object and the server's words.
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import os
@@ -289,6 +290,21 @@ def test_dry_run_writes_nothing(client: dryrun.KubeClient) -> None:
     assert client.get(f"/apis/apps/v1/namespaces/{RESTRICTED}/deployments/broken").status == 404
 
 
+def test_an_immutable_field_of_an_existing_object_fails(client: dryrun.KubeClient) -> None:
+    """Server-side apply makes the dry-run an update when the object exists: a changed selector is refused."""
+    _restricted_namespace(client)
+    existing = _deployment()
+    existing["metadata"]["name"] = "existing"
+    kubeapi.create(client, existing)
+    changed = copy.deepcopy(existing)
+    changed["spec"]["selector"]["matchLabels"]["tier"] = "web"
+    changed["spec"]["template"]["metadata"]["labels"]["tier"] = "web"
+    report = dryrun.dry_run(client, [("d.yaml", changed)])
+    assert len(report.problems) == 1
+    assert "spec.selector: Invalid value" in report.problems[0]
+    assert "field is immutable" in report.problems[0]
+
+
 def test_an_object_in_a_missing_namespace_is_reported_unchecked(client: dryrun.KubeClient) -> None:
     body = _deployment()
     body["metadata"]["namespace"] = "ink-test-absent"
@@ -382,6 +398,34 @@ def test_validate_server_names_the_object_and_quotes_the_server(
     assert "Deployment ink-test-restricted/broken: 422" in result.output
     assert "`selector` does not match template `labels`" in result.output
     assert "1 validation problem by the API server of context ink-test" in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("token", "error: API server refused GET /version (401: Unauthorized); check the kubeconfig user"),
+        ("ca", "error: API server https://127.0.0.1:"),
+    ],
+)
+def test_validate_server_with_wrong_credentials_exits_2(
+    apiserver: kubeapi.TestAPIServer, tmp_path: Path, change: str, message: str
+) -> None:
+    kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig")
+    config = yaml.safe_load(kubeconfig.read_text())
+    if change == "token":
+        config["users"][0]["user"]["token"] = "not-the-token"
+    else:  # a CA that did not sign the server's certificate
+        other = kubeapi._self_signed(tmp_path)[0].read_bytes()
+        config["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(other).decode()
+    kubeconfig.write_text(yaml.safe_dump(config))
+    result = _invoke("--kubeconfig", str(kubeconfig), str(_write(tmp_path / "dist", _deployment())))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(message)
+    if change == "ca":
+        assert "TLS failed" in lines[0]
+        assert "check the kubeconfig's certificate-authority" in lines[0]
 
 
 def test_validate_server_without_a_reachable_cluster_exits_2(apiserver: kubeapi.TestAPIServer, tmp_path: Path) -> None:
