@@ -341,6 +341,15 @@ def test_a_custom_resource_violating_a_cel_rule_fails(client: dryrun.KubeClient,
     assert "must start with a '/'" in report.problems[1]
 
 
+def test_a_kind_the_cluster_does_not_serve_is_reported_unchecked(client: dryrun.KubeClient) -> None:
+    widget = {"apiVersion": "example.org/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": RESTRICTED}}
+    report = dryrun.dry_run(client, [("w.yaml", widget)])
+    assert report.problems == []
+    assert [o.unchecked for o in report.unchecked] == [
+        "the cluster serves no example.org/v1 Widget (its CRD is not installed yet)"
+    ]
+
+
 # --- ink validate --server ------------------------------------------------------------------------
 
 

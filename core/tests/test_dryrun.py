@@ -6,6 +6,7 @@ The dry-run itself is tested against a real kube-apiserver in tests/test_apiserv
 from __future__ import annotations
 
 import base64
+import re
 import sys
 from pathlib import Path
 
@@ -117,3 +118,20 @@ def test_report_lines_name_the_source_and_the_object() -> None:
     ]
     assert report.checked == 2
     assert not report.ok
+
+
+@pytest.mark.parametrize(
+    ("cluster", "message"),
+    [
+        (dryrun.Cluster("home", "https://x", ca_pem=b"not a certificate"), "the certificate-authority is not a PEM"),
+        (
+            dryrun.Cluster("home", "https://x", client_cert_pem=b"junk", client_key_pem=b"junk"),
+            "the client certificate and key are not a PEM pair",
+        ),
+        (dryrun.Cluster("home", "ftp://x"), "kubeconfig cluster server 'ftp://x' is not an http(s) URL"),
+    ],
+    ids=["ca", "client-cert", "scheme"],
+)
+def test_unusable_credentials_are_user_errors(cluster: dryrun.Cluster, message: str) -> None:
+    with pytest.raises(UserError, match=re.escape(message)):
+        dryrun.KubeClient(cluster)

@@ -221,7 +221,12 @@ def _ssl_context(cluster: Cluster) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif cluster.ca_pem:
-        context.load_verify_locations(cadata=cluster.ca_pem.decode())
+        try:
+            context.load_verify_locations(cadata=cluster.ca_pem.decode(errors="replace"))
+        except (ssl.SSLError, ValueError):
+            raise UserError(
+                f"kubeconfig context {cluster.context!r}: the certificate-authority is not a PEM certificate"
+            ) from None
     if cluster.client_cert_pem:
         # ssl only loads a key pair from files: keep them for the instant it takes, owner-only.
         with tempfile.TemporaryDirectory(prefix="ink-kube-") as tmp:
@@ -229,7 +234,12 @@ def _ssl_context(cluster: Cluster) -> ssl.SSLContext:
             for file, data in ((cert, cluster.client_cert_pem), (key, cluster.client_key_pem or b"")):
                 file.touch(mode=0o600)
                 file.write_bytes(data)
-            context.load_cert_chain(cert, key if cluster.client_key_pem else None)
+            try:
+                context.load_cert_chain(cert, key if cluster.client_key_pem else None)
+            except ssl.SSLError:
+                raise UserError(
+                    f"kubeconfig context {cluster.context!r}: the client certificate and key are not a PEM pair"
+                ) from None
     return context
 
 
@@ -429,7 +439,8 @@ def dry_run(client: KubeClient, objects: Iterable[tuple[str, Any]]) -> DryRunRep
         name = describe(body)
         path = client.object_path(body)
         if path is None:
-            report.outcomes.append(Outcome(name, source, unchecked=f"the cluster has no API for {body.get('kind')}"))
+            why = f"the cluster serves no {body['apiVersion']} {body['kind']} (its CRD is not installed yet)"
+            report.outcomes.append(Outcome(name, source, unchecked=why))
             continue
         namespace = (body.get("metadata") or {}).get("namespace")
         if namespace and "/namespaces/" in path:
