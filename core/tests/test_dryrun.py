@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from ink import dryrun
+from ink.cli import main
 from ink.errors import UserError
 
 
@@ -135,3 +137,13 @@ def test_report_lines_name_the_source_and_the_object() -> None:
 def test_unusable_credentials_are_user_errors(cluster: dryrun.Cluster, message: str) -> None:
     with pytest.raises(UserError, match=re.escape(message)):
         dryrun.KubeClient(cluster)
+
+
+def test_validate_server_without_a_kubeconfig_exits_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    missing = tmp_path / "nowhere"
+    result = CliRunner().invoke(main, ["validate", "--server", "--kubeconfig", str(missing), str(tmp_path / "dist")])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: no kubeconfig at {missing}; pass --kubeconfig or set KUBECONFIG\n"
+    assert result.stdout == ""
