@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def failures(report: dryrun.DryRunReport) -> str:
     return "\n".join(lines)
 
 
-def assert_accepted(report: dryrun.DryRunReport, also: list[str] = ()) -> None:
+def assert_accepted(report: dryrun.DryRunReport, also: Sequence[str] = ()) -> None:
     """Fail with every object the server refused or warned about, each with its words (untruncated)."""
     refused = failures(report)
     if refused or also:
