@@ -111,9 +111,9 @@ TOOLS: dict[str, GoTool] = {
             ]
         ),
     ),
-    # etcd v3.7 is the etcd generation k8s.io/kubernetes v1.37.2 requires (go.etcd.io/etcd/*/v3 v3.7.0
-    # in its go.mod); v3.7.3 is its latest patch (https://github.com/etcd-io/etcd/releases). The
-    # `etcd` main package is the root of the go.etcd.io/etcd/server/v3 module (server/main.go).
+    # etcd: k8s.io/kubernetes v1.37.2 is tested against etcd 3.7.0 (its build/dependencies.yaml and
+    # hack/lib/etcd.sh); v3.7.3 is the latest patch of that minor (https://github.com/etcd-io/etcd/releases).
+    # The `etcd` main package is the root of the go.etcd.io/etcd/server/v3 module (server/main.go).
     "etcd": GoTool(
         name="etcd",
         module="go.etcd.io/etcd/server/v3",
