@@ -162,9 +162,23 @@ def build_binaries() -> dict[str, Path]:
     return {name: gobuild.build(gobuild.TOOLS[name]) for name in ("etcd", "kube-apiserver")}
 
 
-def start(binaries: Mapping[str, Path] | None = None) -> TestAPIServer:
-    """Start etcd and kube-apiserver and wait for /readyz; raise with the logs if they do not come up."""
+def start(binaries: Mapping[str, Path] | None = None, attempts: int = 3) -> TestAPIServer:
+    """Start etcd and kube-apiserver and wait for /readyz; raise with the logs if they do not come up.
+
+    The free ports are found before the processes bind them, so another process can take one in
+    between: that case (and only that) is retried with fresh ports.
+    """
     binaries = binaries or build_binaries()
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start(binaries)
+        except RuntimeError as err:
+            if "address already in use" not in str(err) or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start(binaries: Mapping[str, Path]) -> TestAPIServer:
     directory = Path(tempfile.mkdtemp(prefix="ink-apiserver-"))
     processes: list[subprocess.Popen[bytes]] = []
     server = None

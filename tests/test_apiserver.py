@@ -13,6 +13,7 @@ import base64
 import copy
 import dataclasses
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -179,6 +180,22 @@ def test_no_process_outlives_a_killed_test_session(tmp_path: Path) -> None:
     while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [pid for pid in pids if _alive(pid)] == []
+
+
+def test_a_port_taken_between_choosing_and_binding_it_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1]])
+        real = kubeapi._free_port
+        monkeypatch.setattr(kubeapi, "_free_port", lambda: next(ports, None) or real())
+        server = kubeapi.start()
+        client = server.client()
+        try:
+            assert client.get("/readyz").status == 200
+        finally:
+            client.close()
+            server.stop()
 
 
 # --- the check sees what the schemas cannot: deliberately broken objects -------------------------
