@@ -66,7 +66,7 @@ class ChartApp:
 
     @property
     def label(self) -> str:
-        """Short id for test names and messages, e.g. ``traefik/traefik@41.7.0``."""
+        """Short id for test names and messages, e.g. ``traefik-chart/traefik@41.7.0``."""
         return f"{self.application}/{self.chart}@{self.version}"
 
 
@@ -120,7 +120,8 @@ def builtin_api_versions(kube_version: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def _is_custom(api_version: str) -> bool:
+def is_custom_api_version(api_version: str) -> bool:
+    """Whether ``api_version`` belongs to a custom resource (a dotted group that is not Kubernetes' own)."""
     group = api_version.rpartition("/")[0]
     return "." in group and not _BUILT_IN_GROUP.fullmatch(group)
 
@@ -130,7 +131,7 @@ def chart_applications(objects: Iterable[Mapping[str, Any]]) -> list[ChartApp]:
     objects = list(objects)
     served = set(ASSUMED_API_VERSIONS)
     for obj in objects:
-        if isinstance(api_version := obj.get("apiVersion"), str) and _is_custom(api_version):
+        if isinstance(api_version := obj.get("apiVersion"), str) and is_custom_api_version(api_version):
             served.update((api_version, f"{api_version}/{obj.get('kind')}"))
     api_versions = tuple(sorted(served))
     apps = []

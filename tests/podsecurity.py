@@ -134,7 +134,8 @@ def _restricted(spec: Mapping[str, Any]) -> Iterator[str]:
         ctx = container.get("securityContext") or {}
         if ctx.get("allowPrivilegeEscalation") is not False:
             yield f"{where}.securityContext.allowPrivilegeEscalation must be false (Privilege Escalation)"
-        if ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")) is not True:
+        non_root = ctx.get("runAsNonRoot")
+        if (pod_ctx.get("runAsNonRoot") if non_root is None else non_root) is not True:
             yield f"{where}: runAsNonRoot must be true, on the container or the pod (Running as Non-root)"
         if ctx.get("runAsUser") == 0:
             yield f"{where}.securityContext.runAsUser: 0 (Running as Non-root user)"

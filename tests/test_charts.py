@@ -249,16 +249,12 @@ def test_disabled_sub_chart_is_dropped_and_enabled_missing_one_named() -> None:
         chartrender.render(enabled, kube_version=KUBERNETES_VERSION)
 
 
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 RESTRICTED_POD = {
     "metadata": {},
     "spec": {
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [
-            {
-                "name": "app",
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-            }
-        ],
+        "containers": [{"name": "app", "securityContext": RESTRICTED_CONTAINER}],
         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
     },
 }
@@ -270,6 +266,15 @@ RESTRICTED_POD = {
         ({}, "restricted"),
         ({"spec": {"securityContext": {"runAsNonRoot": False}}}, "baseline"),
         ({"spec": {"containers": [{"name": "app", "securityContext": {}}]}}, "baseline"),
+        ({"spec": {"securityContext": {"runAsNonRoot": None}}}, "baseline"),
+        (  # a container's null runAsNonRoot defers to the pod's
+            {
+                "spec": {
+                    "containers": [{"name": "app", "securityContext": {**RESTRICTED_CONTAINER, "runAsNonRoot": None}}]
+                }
+            },
+            "restricted",
+        ),
         ({"spec": {"volumes": [{"name": "host", "hostPath": {"path": "/"}}]}}, "privileged"),
         ({"spec": {"hostNetwork": True}}, "privileged"),
         ({"spec": {"containers": [{"name": "a", "securityContext": {"privileged": True}}]}}, "privileged"),
@@ -284,3 +289,39 @@ RESTRICTED_POD = {
 def test_pod_security_levels(change: dict[str, Any], level: str) -> None:
     pod = chartrender.merge_values(RESTRICTED_POD, change)
     assert podsecurity.required_level(pod) == level
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_custom_resource_of_ink_has_its_crd_from_an_installed_chart(config: str) -> None:
+    """ink never emits a custom resource whose operator it does not install: the charts ship every CRD
+    (so the validation above used the pinned operators' schemas, not only ../shared/crds)."""
+    shipped = set()
+    for app in applications(config):
+        for crd in chartrender.crds(render(app)):
+            shipped |= {
+                (f"{crd['spec']['group']}/{v['name']}", crd["spec"]["names"]["kind"]) for v in crd["spec"]["versions"]
+            }
+    objects = output(config).values()
+    used = {(o["apiVersion"], o["kind"]) for o in objects if chartrender.is_custom_api_version(o["apiVersion"])}
+    assert len(used) > 10, "ink's custom resources not found: the check would prove nothing"
+    assert used - shipped == set()
+
+
+def test_without_helm_the_chart_tests_fail_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HELM_BINARY", str(tmp_path / "no-helm"))
+    chartrender.helm_binary.cache_clear()
+    try:
+        with pytest.raises(ChartRenderError, match=r"HELM_BINARY=.*no-helm is not an executable file"):
+            chartrender.helm_binary()
+    finally:
+        chartrender.helm_binary.cache_clear()  # the next test finds the real one again
+
+
+def test_plugin_readme_names_the_snapshot_and_the_pinned_chart_version(case: tuple[str, ChartApp]) -> None:
+    """The checks run against the snapshot: the README must say which, next to the version pinned."""
+    _, app = case
+    chart_dir = require_chart(app)
+    snapshot = str(yaml.safe_load((chart_dir / "Chart.yaml").read_text())["version"])
+    readme = (chartrender.REPO / "plugins" / app.service / "README.md").read_text()
+    section = readme[readme.index("hart checks") :]
+    assert snapshot in section and app.version in section, f"plugins/{app.service}/README.md: chart checks section"

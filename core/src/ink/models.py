@@ -14,7 +14,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 # --- value types shared by settings and models ---------------------------------------
 
@@ -140,8 +140,19 @@ class AuthClient(Need):
     host: DnsLabel = Field(description="The route's subdomain the client belongs to.")
     redirect_paths: tuple[str, ...] = Field(default=(), description="OIDC redirect paths on the host.")
     scopes: tuple[str, ...] = ("openid", "email", "profile")
+    verified_email: bool = Field(
+        default=False,
+        description="The OIDC client refuses logins whose email is not marked verified (the email_verified "
+        "claim), e.g. Vaultwarden: the auth provider then asserts it, for this client only. Needs the 'email' scope.",
+    )
 
     id_field: ClassVar[str] = "host"
+
+    @model_validator(mode="after")
+    def _verified_email_is_an_oidc_email_claim(self) -> AuthClient:
+        if self.verified_email and (self.kind != "oidc" or "email" not in self.scopes):
+            raise ValueError("verified_email=True needs kind='oidc' and 'email' among the scopes: it is that claim")
+        return self
 
 
 class DatabaseClaim(Need):

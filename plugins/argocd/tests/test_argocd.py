@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ink import hookimpl, testing
+from ink import cluster, hookimpl, testing
 from ink.models import (
     Capability,
     DatabaseBinding,
@@ -259,6 +259,9 @@ def test_all_installed_plugins_synthesise_without_duplicate_application_names(tm
     ]
     assert [n for n, count in Counter(names).items() if count > 1] == []
     apps = applications(result)
-    for folder in {path.split("/")[0] for path in result.files} - {"argocd"}:
+    folders = {path.split("/")[0] for path in result.files} - {"argocd"}
+    # _cluster/ holds the k3s configuration for the nodes (ink.cluster): no Application may sync it.
+    for folder in {f for f in folders if not f.startswith(cluster.NOT_MANIFESTS)}:
         assert apps[folder]["spec"]["source"]["path"] == f"dist/{folder}"
+    assert not any("_cluster" in app["spec"]["source"].get("path", "") for app in apps.values())
     assert apps["homelab"]["spec"]["source"]["path"] == "dist/argocd"

@@ -19,6 +19,7 @@ from ink.validate import ManifestValidator
 PLUGINS = ["authentik", "cloudnativepg", "sealed-secrets"]
 APP = "authentik/application-authentik-chart.yaml"
 BLUEPRINTS = "authentik/configmap-authentik-ink-blueprints.yaml"
+BUILT_IN = "goauthentik.io/providers/oauth2"  # managed ids of the scope mappings authentik ships
 FORWARD_AUTH_HEADERS = [
     "X-authentik-username",
     "X-authentik-groups",
@@ -152,12 +153,12 @@ def test_installed_from_the_official_chart(default) -> None:
     source = testing.objects(default[1])[APP]["spec"]["source"]
     assert source["repoURL"] == "https://charts.goauthentik.io"
     assert source["chart"] == "authentik"
-    assert source["targetRevision"] == "2026.8.6"
+    assert source["targetRevision"] == "2026.8.3"
     assert source["helm"]["releaseName"] == "authentik"
     chart = values(default[1])
     assert chart["global"]["image"] == {
         "repository": "ghcr.io/goauthentik/server",
-        "tag": "2026.8.6",
+        "tag": "2026.8.3",
         "pullPolicy": "IfNotPresent",
     }
     assert chart["postgresql"] == {"enabled": False}
@@ -306,6 +307,35 @@ def test_scopes_map_to_built_in_mappings_and_unknown_ones_warn(tmp_path: Path) -
         "goauthentik.io/providers/oauth2/scope-offline_access",
     ]
     assert any("groups" in w and "no built-in mapping" in w for w in result.warnings)
+
+
+def test_verified_email_client_gets_its_own_email_mapping_instead_of_the_built_in_one(tmp_path: Path) -> None:
+    extra = consumers()
+    vault = AuthClient(kind="oidc", host="vault", redirect_paths=("/cb",), verified_email=True)
+    extra["vault"] = Consumer("vault", vault)
+    document = blueprint(synth(tmp_path, extra=extra))
+    mapping = entry(document, "authentik_providers_oauth2.scopemapping", name="ink: OpenID 'email' (verified)")
+    assert mapping["attrs"]["scope_name"] == "email"
+    # authentik's own guide (integrations/security/vaultwarden), word for word but for the trailing comma.
+    expression = 'return {\n    "email": request.user.email,\n    "email_verified": True,\n}\n'
+    assert mapping["attrs"]["expression"] == expression
+    provider = entry(document, "authentik_providers_oauth2.oauth2provider", name="vault")
+    assert provider["attrs"]["property_mappings"] == [
+        {"!Find": ["authentik_providers_oauth2.scopemapping", ["managed", f"{BUILT_IN}/scope-openid"]]},
+        {"!KeyOf": mapping["id"]},
+        {"!Find": ["authentik_providers_oauth2.scopemapping", ["managed", f"{BUILT_IN}/scope-profile"]]},
+    ]
+    # !KeyOf only finds entries applied before it.
+    assert document["entries"].index(mapping) < document["entries"].index(provider)
+    # A client that does not ask keeps authentik's built-in email mapping (email_verified: false).
+    notes = entry(document, "authentik_providers_oauth2.oauth2provider", name="notes")
+    assert {"!KeyOf": mapping["id"]} not in notes["attrs"]["property_mappings"]
+    assert [m["!Find"][1][1] for m in notes["attrs"]["property_mappings"]][1] == f"{BUILT_IN}/scope-email"
+
+
+def test_no_verified_email_mapping_when_no_client_asks(default) -> None:
+    models = [e["model"] for e in blueprint(default[1])["entries"]]
+    assert "authentik_providers_oauth2.scopemapping" not in models
 
 
 # --- forward auth -------------------------------------------------------------------------------------

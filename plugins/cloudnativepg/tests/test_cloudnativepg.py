@@ -86,6 +86,9 @@ def test_cluster_defaults(default) -> None:
     assert cluster["metadata"]["name"] == "postgres-ha"
     assert cluster["spec"]["instances"] == 3
     assert cluster["spec"]["storage"] == {"size": "50Gi"}
+    # The standard flavour: "system" images are deprecated and will be removed (postgres-containers README);
+    # standard carries pgvector and pairs with the Barman Cloud plugin ink backs up with.
+    assert cluster["spec"]["imageName"] == "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"
     assert cluster["spec"]["managed"]["roles"] == [
         {"name": "notes", "ensure": "present", "login": True, "passwordSecret": {"name": "postgres-ha-role-notes"}}
     ]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ink import testing
 from ink.errors import ConfigError
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 
+NAME = "vaultwarden"
 PLUGINS = ["vaultwarden", "cloudnativepg", "sealed-secrets"]
 # The platform that gives Vaultwarden its route, TLS, single sign-on and backups.
 PLATFORM = [*PLUGINS, "traefik", "cert-manager", "authentik", "velero", "minio"]
@@ -132,6 +134,31 @@ def test_native_sso_wired_on_both_sides(default) -> None:
     text = next(iter(blueprint.values()))
     assert "https://vault.example.com/identity/connect/oidc-signin" in text
     assert "client_id: vaultwarden" in text
+
+
+def test_sso_login_gets_a_verified_email_claim(default) -> None:
+    """Vaultwarden refuses email_verified: false, which authentik's built-in email mapping returns since 2025.10."""
+
+    class Tagged(yaml.SafeLoader):
+        """Reads authentik's tags as {"!Tag": value}."""
+
+    Tagged.add_multi_constructor(
+        "!",
+        lambda loader, tag, node: {
+            f"!{tag}": loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode) else node.value
+        },
+    )
+    data = testing.objects(default)["authentik/configmap-authentik-ink-blueprints.yaml"]["data"]
+    entries = yaml.load(next(iter(data.values())), Loader=Tagged)["entries"]  # a SafeLoader subclass
+    (mapping,) = [e for e in entries if e["model"] == "authentik_providers_oauth2.scopemapping"]
+    assert mapping["attrs"]["scope_name"] == "email"
+    assert '"email_verified": True' in mapping["attrs"]["expression"]
+    (provider,) = [e for e in entries if e["model"].endswith("oauth2provider") and e["identifiers"]["name"] == NAME]
+    mappings = provider["attrs"]["property_mappings"]
+    assert {"!KeyOf": mapping["id"]} in mappings
+    assert not any("scope-email" in str(m) for m in mappings)  # the built-in one would say false
+    # Without the claim Vaultwarden would need SSO_ALLOW_UNKNOWN_EMAIL_VERIFICATION; it stays off (upstream default).
+    assert "SSO_ALLOW_UNKNOWN_EMAIL_VERIFICATION" not in env_of(default)
 
 
 def test_data_volume_backed_up(default) -> None:

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
-VERSION = "2026.8.6"
-CHART_VERSION = "2026.8.6"  # the goauthentik/helm chart is versioned like authentik itself
+VERSION = "2026.8.3"
+CHART_VERSION = "2026.8.3"  # the goauthentik/helm chart is versioned like authentik itself
 SECRET_KEY_SECRET = "authentik-secret-key"
 BOOTSTRAP_SECRET = "authentik-bootstrap"
 SECRET_KEY = GeneratedSecret(id="authentik/secret-key", length=64)

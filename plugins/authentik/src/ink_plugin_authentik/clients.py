@@ -10,7 +10,12 @@ Pure Python (no cdk8s), so the provide hook can use it. Facts (goauthentik/authe
   blueprints/scribe/scribe-applications-providers.yaml; app labels in authentik/*/apps.py).
 - The embedded outpost: ``managed = "goauthentik.io/outposts/embedded"``, name "authentik Embedded Outpost"
   (authentik/outposts/apps.py, MANAGED_OUTPOST / MANAGED_OUTPOST_NAME).
-- Scope mappings by ``managed`` id: blueprints/system/providers-oauth2.yaml.
+- Scope mappings by ``managed`` id: blueprints/system/providers-oauth2.yaml. Since 2025.10 the built-in
+  ``email`` mapping returns ``email_verified: False`` (website/docs/releases/2025/v2025.10.md, "Default OAuth
+  scope mappings"); for clients that refuse that, authentik's guide (website/docs/add-secure-apps/providers/
+  oauth2/verify-email-address, integrations/security/vaultwarden) replaces it on their provider with a scope
+  mapping returning ``{"email": request.user.email, "email_verified": True}``. Mapping names are unique
+  (authentik/core/models.py, ``PropertyMapping.name``).
 - Since 2026.5 an OAuth2 provider has ``grant_types``; a provider created by a blueprint starts with none and
   rejects every token request, so they are listed (PR goauthentik/authentik#20363). Redirect URIs are a list of
   ``{matching_mode, url, redirect_uri_type}`` (2026.5 added the type: authorization or post logout).
@@ -60,6 +65,10 @@ SCOPE_MAPPINGS = {
     "offline_access": "goauthentik.io/providers/oauth2/scope-offline_access",
     "goauthentik.io/api": "goauthentik.io/providers/oauth2/scope-authentik_api",
 }
+# The replacement of the "email" mapping for clients that declare verified_email: one mapping, bound only to them.
+VERIFIED_EMAIL_MAPPING = "ink: OpenID 'email' (verified)"
+VERIFIED_EMAIL_ID = "verified-email-mapping"
+VERIFIED_EMAIL_EXPRESSION = 'return {\n    "email": request.user.email,\n    "email_verified": True,\n}\n'
 GRANT_TYPES = ("authorization_code", "refresh_token")
 # Paths under /application/o/ that are shared endpoints, so no application may use them as its slug.
 RESERVED_SLUGS = frozenset({"authorize", "token", "device", "userinfo", "introspect", "revoke"})
@@ -136,17 +145,28 @@ class Find(tuple):
         return super().__new__(cls, (model, *(list(p) for p in pairs)))
 
 
+class Block(str):
+    """A multi-line string written as a YAML literal block, so an expression reads as Python."""
+
+
 class _Dumper(yaml.SafeDumper):
     pass
 
 
 _Dumper.add_representer(KeyOf, lambda d, v: d.represent_scalar("!KeyOf", str(v)))
 _Dumper.add_representer(Env, lambda d, v: d.represent_scalar("!Env", str(v)))
+_Dumper.add_representer(Block, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style="|"))
 _Dumper.add_representer(Find, lambda d, v: d.represent_sequence("!Find", list(v), flow_style=True))
 
 
 def _flow(slug: str) -> Find:
     return Find("authentik_flows.flow", ("slug", slug))
+
+
+def _scope_mapping(scope: str, *, verified_email: bool) -> Find | KeyOf:
+    if scope == "email" and verified_email:
+        return KeyOf(VERIFIED_EMAIL_ID)  # instead of the built-in one, never beside it: both set the email claims
+    return Find("authentik_providers_oauth2.scopemapping", ("managed", SCOPE_MAPPINGS[scope]))
 
 
 def redirect_url(url_of_host: str, path: str) -> str:
@@ -162,6 +182,20 @@ def blueprint(items: Sequence[Client], *, url: Any, titles: dict[str, str], auth
     """
     entries: list[dict[str, Any]] = []
     proxies: list[str] = []
+    if any(client.need.kind == "oidc" and client.need.verified_email for client in items):
+        # Before the providers: !KeyOf refers only to entries applied earlier.
+        entries.append(
+            {
+                "model": "authentik_providers_oauth2.scopemapping",
+                "id": VERIFIED_EMAIL_ID,
+                "identifiers": {"name": VERIFIED_EMAIL_MAPPING},
+                "attrs": {
+                    "scope_name": "email",
+                    "description": "Email address, asserted verified (for clients that refuse unverified ones)",
+                    "expression": Block(VERIFIED_EMAIL_EXPRESSION),
+                },
+            }
+        )
     for client in items:
         need = client.need
         provider_id = f"{client.slug}-provider"
@@ -199,9 +233,7 @@ def blueprint(items: Sequence[Client], *, url: Any, titles: dict[str, str], auth
                     for path in need.redirect_paths
                 ],
                 "property_mappings": [
-                    Find("authentik_providers_oauth2.scopemapping", ("managed", SCOPE_MAPPINGS[s]))
-                    for s in scopes
-                    if s in SCOPE_MAPPINGS
+                    _scope_mapping(s, verified_email=need.verified_email) for s in scopes if s in SCOPE_MAPPINGS
                 ],
                 "signing_key": Find("authentik_crypto.certificatekeypair", ("name", SIGNING_KEY)),
             }

@@ -49,9 +49,12 @@ class CloudNativePGSettings(PluginSettings):
     instances: int = Field(default=3, ge=1, le=9, description="PostgreSQL instances (1 primary + replicas).")
     storage_size: Quantity = Field(default="50Gi", description="Volume size of each instance.")
     storage_class: str | None = Field(default=None, description="StorageClass; unset uses the global storage_class.")
-    # The operator 1.30.1 default operand (pkg/versions/versions.go); "system" images carry pgvector.
+    # The operator's default operand (pkg/versions/versions.go: 18.6-system-trixie) in the "standard" flavour:
+    # "system" images are deprecated and carry the in-core Barman Cloud ink does not use; "standard" has
+    # pgvector and is the flavour meant for the Barman Cloud plugin (cloudnative-pg/postgres-containers
+    # README; listed in cloudnative-pg/artifacts image-catalogs/catalog-standard-trixie.yaml).
     image: str = Field(
-        default="ghcr.io/cloudnative-pg/postgresql:18.6-system-trixie",
+        default="ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie",
         description="PostgreSQL operand image (a ghcr.io/cloudnative-pg/postgresql tag).",
     )
     chart_version: str = Field(default="0.29.1", description="cloudnative-pg Helm chart version (ships 1.30.1).")

@@ -91,9 +91,16 @@ def ink_auth_clients(ctx: ServiceContext) -> list[AuthClient]:
         return []
     # offline_access: Vaultwarden refreshes the session with the IdP's refresh token (SSO.md).
     scopes = ("openid", "email", "profile", "offline_access")
+    # verified_email: Vaultwarden refuses an SSO login whose email_verified claim is false, and one without
+    # the claim unless SSO_ALLOW_UNKNOWN_EMAIL_VERIFICATION (src/api/identity.rs, sso_login).
     return [
         AuthClient(
-            kind="oidc", host=ctx.settings.hostname, redirect_paths=(OIDC_REDIRECT,), scopes=scopes, optional=True
+            kind="oidc",
+            host=ctx.settings.hostname,
+            redirect_paths=(OIDC_REDIRECT,),
+            scopes=scopes,
+            verified_email=True,
+            optional=True,
         )
     ]
 
