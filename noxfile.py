@@ -53,7 +53,9 @@ def tests(session: nox.Session) -> None:
     """Every package's tests and the cross-package tests, with all plugins installed."""
     session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)), *TEST_DEPS)
     paths = ["core/tests", *(f"plugins/{p}/tests" for p in PLUGINS), "tests"]
-    _build_apiserver(session)
+    paths_given = [arg for arg in session.posargs if not arg.startswith("-")]
+    if not paths_given or any(Path(arg.split("::")[0]).parts[:1] == ("tests",) for arg in paths_given):
+        _build_apiserver(session)  # not for targeted plugin or core tests: a first build takes minutes
     # The chart tests render upstream charts with the pinned helm (tests/chartrender.py).
     session.run("pytest", *(session.posargs or paths), env={**ENV, "HELM_BINARY": _go_tool(session, "helm")})
 
