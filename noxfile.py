@@ -53,8 +53,29 @@ def tests(session: nox.Session) -> None:
     """Every package's tests and the cross-package tests, with all plugins installed."""
     session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)), *TEST_DEPS)
     paths = ["core/tests", *(f"plugins/{p}/tests" for p in PLUGINS), "tests"]
+    paths_given = [arg for arg in session.posargs if not arg.startswith("-")]
+    if not paths_given or any(Path(arg.split("::")[0]).parts[:1] == ("tests",) for arg in paths_given):
+        _build_apiserver(session)  # not for targeted plugin or core tests: a first build takes minutes
     # The chart tests render upstream charts with the pinned helm (tests/chartrender.py).
     session.run("pytest", *(session.posargs or paths), env={**ENV, "HELM_BINARY": _go_tool(session, "helm")})
+
+
+def _build_apiserver(session: nox.Session) -> None:
+    """Build etcd and kube-apiserver for the `apiserver` tier here, with go's output shown (a cold build is
+    the longest step of CI); the test fixture then finds them in the cache."""
+    session.run("python", "tests/tools/gobuild.py", "etcd", "kube-apiserver")
+
+
+@nox.session(default=False)
+def cluster(session: nox.Session) -> None:
+    """The `apiserver` tier alone: build etcd and kube-apiserver (cached), dry-run every object on them.
+
+    `tests` runs this tier too; this session is for iterating on it.
+    """
+    session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)), *TEST_DEPS)
+    _build_apiserver(session)
+    env = {**ENV, "HELM_BINARY": _go_tool(session, "helm")}
+    session.run("pytest", "-m", "apiserver", *(session.posargs or ["tests"]), env=env)
 
 
 @nox.session

@@ -149,14 +149,32 @@ def synth(
 )
 @click.option("--kubernetes-version", "-k", default=None, help="Kubernetes minor version, e.g. 1.33.")
 @click.option("--strict-crds", is_flag=True, help="Fail on custom resources without a schema.")
+@click.option(
+    "--server", is_flag=True, help="Server-side dry-run against the kubeconfig's cluster instead (never writes)."
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Kubeconfig for --server (default: $KUBECONFIG, else ~/.kube/config).",
+)
+@click.option("--context", "kube_context", help="Kubeconfig context for --server (default: the current one).")
 def validate(
     paths: tuple[Path, ...],
     config_path: Path | None,
     crd_dirs: tuple[Path, ...],
     kubernetes_version: str | None,
     strict_crds: bool,
+    server: bool,
+    kubeconfig: Path | None,
+    kube_context: str | None,
 ) -> None:
-    """Validate manifests (default: dist/) against Kubernetes and custom-resource schemas."""
+    """Validate manifests (default: dist/) against Kubernetes and custom-resource schemas.
+
+    With --server, the cluster's API server checks them instead (a dry-run: nothing is written).
+    """
+    if server:
+        _validate_on_server(list(paths) or [Path("dist")], kubeconfig, kube_context)
+        return
     from ink import run
 
     report = run.validate_paths(
@@ -173,6 +191,22 @@ def validate(
     if not report.ok:
         raise ValidationFailed([str(p) for p in report.problems], context="in the checked manifests")
     out_console.print(f"[green]valid[/green]: {report.checked} objects", markup=True)
+
+
+def _validate_on_server(paths: list[Path], kubeconfig: Path | None, context: str | None) -> None:
+    import os
+
+    from ink import dryrun
+
+    cluster, report = dryrun.validate_on_server(paths, kubeconfig=kubeconfig, context=context, environ=os.environ)
+    for outcome in report.unchecked:
+        err_console.print(
+            f"[yellow]not checked[/yellow] {escape(outcome.object)}: {escape(outcome.unchecked)}", markup=True
+        )
+    where = f"by the API server of context {cluster.context} ({cluster.server}), dry-run"
+    if not report.ok:
+        raise ValidationFailed(report.problems, context=f"{where}; nothing was written")
+    out_console.print(f"[green]accepted[/green] {where}: {report.checked} objects", markup=True)
 
 
 @main.command()

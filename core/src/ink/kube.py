@@ -365,8 +365,10 @@ def helm_application(
                 "namespace": ARGOCD_NAMESPACE,
                 "labels": ctx.labels("install"),
                 "annotations": {"argocd.argoproj.io/sync-wave": str(sync_wave)},
-                # Deleting the Application must delete what the chart installed, too.
-                "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+                # Deleting the Application must delete what the chart installed, too. The path form
+                # (Argo CD's ForegroundPropagationPolicyFinalizer, same behaviour as the bare name) because
+                # the API server warns on finalizer names without one.
+                "finalizers": ["resources-finalizer.argocd.argoproj.io/foreground"],
             },
             "spec": {
                 "project": "default",

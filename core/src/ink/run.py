@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic.json_schema import models_json_schema
 
 from ink import changes, cluster, sealing
@@ -17,13 +16,12 @@ from ink import synth as synth_mod
 from ink.changes import Change
 from ink.config import CONFIG_FILE, Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed, clip, os_fault
-from ink.files import BoundedReadError, load_yaml_all, read_bounded
 from ink.models import ClusterRequirements, DatabaseClaim
 from ink.output import MARKER, check_output_location, read_stamp, to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
 from ink.secrets import MasterKey, load_master_key, with_rotations, write_master_key
 from ink.settings import InkSettings, PluginSettings
-from ink.validate import ManifestValidator, SchemaFileError, ValidationReport
+from ink.validate import ManifestValidator, SchemaFileError, ValidationReport, manifest_documents
 
 # The marker file's record of the master key that produced the output.
 FINGERPRINT_FIELD = "master-key-fingerprint"
@@ -278,38 +276,7 @@ def validate_paths(
     if strict_crds:
         config.settings.validation.strict_custom_resources = True
     validator = _validator(config, extra_crd_dirs)
-    documents: list[tuple[str, Any]] = []
-    for path in paths:
-        files = (
-            sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix in (".yaml", ".yml")
-                # _cluster/ and the like hold files for people (the k3s configuration), not manifests.
-                and not any(part.startswith(cluster.NOT_MANIFESTS) for part in p.relative_to(path).parts[:-1])
-            )
-            if path.is_dir()
-            else [path]
-        )
-        for file in files:
-            try:
-                docs = list(load_yaml_all(read_bounded(file).decode("utf-8")))
-            except BoundedReadError as err:
-                raise UserError(f"{file}: {err}; pass ink only manifest files") from None
-            except OSError as err:
-                raise UserError(f"{file}: cannot read ({err.strerror}); make it readable") from None
-            except (yaml.YAMLError, UnicodeDecodeError) as err:
-                raise UserError(f"{file}: not valid YAML: {_yaml_problem(err)}") from None
-            documents.extend((str(file), doc) for doc in docs if doc is not None)
-    if not documents:
-        raise UserError(f"{', '.join(map(str, paths))}: no YAML manifests found; run `ink synth` first")
-    return _validate_all(validator, documents)
-
-
-def _yaml_problem(err: Exception) -> str:
-    """A YAML error on one line: what the parser says, without its quoted context."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip() and not line.startswith(" ")]
-    return clip(" ".join(lines[:2]) or type(err).__name__, 200)
+    return _validate_all(validator, manifest_documents(paths))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
+from ink.cluster import NOT_MANIFESTS
+from ink.errors import UserError, clip
 from ink.files import BoundedReadError, load_yaml_all, read_bounded
 
 _DEFS_URI = "https://kubernetes.io/api/_definitions.json"
@@ -377,3 +379,42 @@ class ManifestValidator:
                 skipped[key] += 1
         report.skipped = dict(skipped)
         return report
+
+
+def manifest_documents(paths: Sequence[Path]) -> list[tuple[str, Any]]:
+    """Every YAML document in ``paths`` (files, or folders searched recursively) as (file, document).
+
+    Folders whose name starts with ``_`` (``_cluster/``: the k3s configuration) hold files for people,
+    not Kubernetes objects, and are left out.
+    """
+    documents: list[tuple[str, Any]] = []
+    for path in paths:
+        files = (
+            sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in (".yaml", ".yml")
+                and not any(part.startswith(NOT_MANIFESTS) for part in p.relative_to(path).parts[:-1])
+            )
+            if path.is_dir()
+            else [path]
+        )
+        for file in files:
+            try:
+                docs = list(load_yaml_all(read_bounded(file).decode("utf-8")))
+            except BoundedReadError as err:
+                raise UserError(f"{file}: {err}; pass ink only manifest files") from None
+            except OSError as err:
+                raise UserError(f"{file}: cannot read ({err.strerror}); make it readable") from None
+            except (yaml.YAMLError, UnicodeDecodeError) as err:
+                raise UserError(f"{file}: not valid YAML: {_yaml_problem(err)}") from None
+            documents.extend((str(file), doc) for doc in docs if doc is not None)
+    if not documents:
+        raise UserError(f"{', '.join(map(str, paths))}: no YAML manifests found; run `ink synth` first")
+    return documents
+
+
+def _yaml_problem(err: Exception) -> str:
+    """A YAML error on one line: what the parser says, without its quoted context."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip() and not line.startswith(" ")]
+    return clip(" ".join(lines[:2]) or type(err).__name__, 200)
