@@ -9,7 +9,7 @@ Fixtures:
 - ``ink_synth``: a factory running ``ink synth`` in-process in a fresh folder; returns the result.
 - ``ink_objects``: the same, returning the parsed objects by output path.
 - ``crd_dir``: the folder of custom-resource JSON schemas (see below); fails when there is none.
-- ``ink_validator``: a Kubernetes 1.33 validator with the Kubernetes and ``crd_dir`` schemas.
+- ``ink_validator``: a strict Kubernetes 1.33 validator with the Kubernetes and ``crd_dir`` schemas.
 - ``ink_clean_environment`` (autouse): tests never see the developer's own ``INK_*`` variables.
 
 The schema folder holds ``<group>/<kind>_<version>.json`` files (the layout of
@@ -87,7 +87,7 @@ def crd_dir(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture(scope="session")
 def ink_validator(crd_dir: Path) -> ManifestValidator:
-    """Validates objects strictly against Kubernetes and the ``crd_dir`` schemas (unknown kinds are skipped)."""
+    """Validates objects strictly against Kubernetes and the ``crd_dir`` schemas: a kind without one is a problem."""
     from ink.validate import ManifestValidator
 
     return ManifestValidator(KUBERNETES_VERSION, [crd_dir])
