@@ -93,9 +93,8 @@ def test_no_object_name_has_a_cdk8s_hash(result: run.SynthResult) -> None:
         assert path == f"{path.split('/')[0]}/{body['kind'].lower()}-{body['metadata']['name']}.yaml"
 
 
-def test_output_validates_with_every_schema(result: run.SynthResult, crd_dir: Path) -> None:
-    validator = ManifestValidator("1.33", [crd_dir])
-    report = validator.validate_all(testing.objects(result).items())
+def test_output_validates_with_every_schema(result: run.SynthResult, ink_validator: ManifestValidator) -> None:
+    report = ink_validator.validate_all(testing.objects(result).items())
     assert [str(p) for p in report.problems] == []
     assert report.skipped == {}
     assert report.checked == len(result.files)

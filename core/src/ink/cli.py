@@ -334,5 +334,25 @@ def schema() -> None:
     click.echo(json.dumps(run.config_schema(host), indent=2, sort_keys=True))
 
 
+@main.command("new-plugin")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(),
+    help="Folder to create NAME/ in (default: the current one).",
+)
+def new_plugin(name: str, parent: Path) -> None:
+    """Write a complete plugin package ink-plugin-NAME into NAME/, with tests that pass as written."""
+    from ink.scaffold import new_plugin
+
+    target = new_plugin(name, parent)
+    next_steps = (
+        f"ink-plugin-{name} to {target}/; next: pip install -e '{target}[test]', then pytest there (its README)"
+    )
+    out_console.print(f"[green]wrote[/green] {escape(next_steps)}", markup=True)
+
+
 def entrypoint() -> None:  # pragma: no cover - console script wrapper
     sys.exit(main())

@@ -10,6 +10,9 @@ is what keeps a suite of many synths fast::
                                plugins=["myservice", "cloudnativepg", "sealed-secrets"])
         deployment = testing.objects(result)["myservice/deployment-myservice.yaml"]
         assert deployment["spec"]["replicas"] == 2
+
+The same helpers are pytest fixtures (``ink_synth``, ``ink_objects``, ``ink_host``, ``ink_validator``,
+``crd_dir``) from ink-core's pytest plugin, ``ink.pytest_plugin``.
 """
 
 from __future__ import annotations

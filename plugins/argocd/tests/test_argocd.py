@@ -90,8 +90,8 @@ def test_output_matches_reviewed_snapshot(default, snapshot) -> None:
     assert testing.snapshot_text(default, [FOLDER]) == snapshot
 
 
-def test_output_validates(default, crd_dir: Path) -> None:
-    report = ManifestValidator("1.33", [crd_dir]).validate_all(testing.objects(default).items())
+def test_output_validates(default, ink_validator: ManifestValidator) -> None:
+    report = ink_validator.validate_all(testing.objects(default).items())
     assert report.problems == []
     assert report.skipped == {}
     kinds = {o["kind"] for o in testing.objects(default).values()}
@@ -169,12 +169,13 @@ def test_argo_cd_installs_itself_from_the_official_chart_with_the_application_he
     assert "finalizers" not in app["metadata"]  # deleting it must not uninstall Argo CD
 
 
-def test_bootstrap_application_validates_against_the_argo_cd_schema(default, crd_dir: Path) -> None:
+def test_bootstrap_application_validates_against_the_argo_cd_schema(
+    default, crd_dir: Path, ink_validator: ManifestValidator
+) -> None:
     assert (crd_dir / "argoproj.io" / "application_v1alpha1.json").is_file()
     assert (crd_dir / "argoproj.io" / "appproject_v1alpha1.json").is_file()
-    validator = ManifestValidator("1.33", [crd_dir])
     for name in ("application-homelab.yaml", "appproject-homelab.yaml", "application-argocd-chart.yaml"):
-        report = validator.validate_all([(name, obj(default, name))])
+        report = ink_validator.validate_all([(name, obj(default, name))])
         assert report.problems == []
         assert report.skipped == {}
         assert report.checked == 1

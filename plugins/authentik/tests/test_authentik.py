@@ -143,8 +143,8 @@ def test_output_matches_reviewed_snapshot(default, snapshot) -> None:
     assert testing.snapshot_text(default[1], ["authentik"]) == snapshot
 
 
-def test_output_validates(default, crd_dir: Path) -> None:
-    report = ManifestValidator("1.33", [crd_dir]).validate_all(testing.objects(default[1]).items())
+def test_output_validates(default, ink_validator: ManifestValidator) -> None:
+    report = ink_validator.validate_all(testing.objects(default[1]).items())
     assert report.problems == []
     assert report.skipped == {}
 
@@ -454,13 +454,13 @@ def test_unknown_setting_is_an_error(tmp_path: Path) -> None:
 # --- with the real ingress provider ([tool.ink] test-plugins installs it) --------------------------------
 
 
-def test_with_the_real_ingress_provider(tmp_path: Path, crd_dir: Path) -> None:
+def test_with_the_real_ingress_provider(tmp_path: Path, ink_validator: ManifestValidator) -> None:
     real = ["traefik", "cert-manager"]
     extra = {k: v for k, v in consumers().items() if k != "ingress"}
     result = testing.synth(tmp_path, plugins=PLUGINS + real, extra=extra, validate=False)
     # Only the folders this plugin and its consumers own: the providers' own folders are theirs to validate.
     mine = {p: o for p, o in testing.objects(result).items() if p.split("/")[0] in ("authentik", "notes", "whoami")}
-    report = ManifestValidator("1.33", [crd_dir]).validate_all(mine.items())
+    report = ink_validator.validate_all(mine.items())
     assert report.problems == []
     address = extra["whoami"].bindings["whoami"].forward_auth_url
     middlewares = [o for p, o in mine.items() if o["kind"] == "Middleware"]

@@ -57,8 +57,8 @@ def test_output_matches_reviewed_snapshot(default, snapshot) -> None:
     assert testing.snapshot_text(default[1], ["cert-manager", "mail"]) == snapshot
 
 
-def test_output_validates(default, crd_dir: Path) -> None:
-    report = ManifestValidator("1.33", [crd_dir]).validate_all(testing.objects(default[1]).items())
+def test_output_validates(default, ink_validator: ManifestValidator) -> None:
+    report = ink_validator.validate_all(testing.objects(default[1]).items())
     assert report.problems == []
     assert report.skipped == {}
 

@@ -74,9 +74,9 @@ def test_output_with_s3_matches_reviewed_snapshot(with_s3, snapshot) -> None:
 
 
 @pytest.mark.parametrize("fixture", ["default", "with_s3"])
-def test_output_validates(fixture: str, request: pytest.FixtureRequest, crd_dir: Path) -> None:
+def test_output_validates(fixture: str, request: pytest.FixtureRequest, ink_validator: ManifestValidator) -> None:
     result = request.getfixturevalue(fixture)[1]
-    report = ManifestValidator("1.33", [crd_dir]).validate_all(testing.objects(result).items())
+    report = ink_validator.validate_all(testing.objects(result).items())
     assert report.problems == []
     assert report.skipped == {}
 

@@ -50,8 +50,8 @@ def test_output_matches_reviewed_snapshot(tmp_path: Path, snapshot) -> None:
     assert testing.snapshot_text(synth(tmp_path)) == snapshot
 
 
-def test_output_validates(tmp_path: Path, crd_dir: Path) -> None:
-    report = ManifestValidator("1.33", [crd_dir]).validate_all(testing.objects(synth(tmp_path)).items())
+def test_output_validates(tmp_path: Path, ink_validator: ManifestValidator) -> None:
+    report = ink_validator.validate_all(testing.objects(synth(tmp_path)).items())
     assert report.problems == []
     assert report.skipped == {}
 

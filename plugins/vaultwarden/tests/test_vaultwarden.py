@@ -48,10 +48,10 @@ def test_output_matches_reviewed_snapshot(default, snapshot) -> None:
     assert testing.snapshot_text(default, ["vaultwarden"]) == snapshot
 
 
-def test_output_validates(default, crd_dir: Path) -> None:
+def test_output_validates(default, ink_validator: ManifestValidator) -> None:
     # Vaultwarden's folder; every provider's folder is validated by that provider's own tests.
     mine = {p: o for p, o in testing.objects(default).items() if p.startswith("vaultwarden/")}
-    report = ManifestValidator("1.33", [crd_dir]).validate_all(mine.items())
+    report = ink_validator.validate_all(mine.items())
     assert report.problems == []
     assert report.skipped == {}
 
