@@ -34,7 +34,7 @@ CONFIG = "minio-buckets"
 
 def minio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     settings = ctx.settings
-    server = kube.WebService(
+    kube.WebService(
         scope,
         "minio",
         ctx=ctx,
@@ -42,8 +42,8 @@ def minio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         component="server",
         props=kube.WebServiceProps(
             image=settings.image,  # type: ignore[attr-defined]
-            ports=[kube.Port("s3", S3_PORT), kube.Port("console", CONSOLE_PORT)],
-            health=kube.HttpCheck("/minio/health/live", port=S3_PORT, startup_seconds=120),
+            ports=[kube.Port(name="s3", number=S3_PORT), kube.Port(name="console", number=CONSOLE_PORT)],
+            health=kube.HttpCheck(path="/minio/health/live", port=S3_PORT, startup_seconds=120),
             env={
                 "MINIO_ROOT_USER": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_USER"),
                 "MINIO_ROOT_PASSWORD": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_PASSWORD"),
@@ -52,28 +52,20 @@ def minio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             # Its own data is not a backup target: the backups of everything else live here.
             volumes=[
                 kube.Volume(
-                    "data",
-                    "/data",
-                    settings.storage_size,  # type: ignore[attr-defined]
+                    name="data",
+                    mount_path="/data",
+                    size=settings.storage_size,  # type: ignore[attr-defined]
                     backup_exempt="it holds the backups themselves; replicate the bucket off-site",
                 )
             ],  # type: ignore[attr-defined]
             # /tmp is HOME (mc config, certs dir ~/.minio/certs) on the read-only root filesystem.
-            scratch=[kube.Scratch("tmp", "/tmp")],
+            scratch=[kube.Scratch(name="tmp", mount_path="/tmp")],
             replicas=1,
+            # Readiness has its own endpoint: not ready while the request queue is overloaded.
+            readiness_path="/minio/health/ready",
             command=["/usr/bin/silo"],
             args=["server", "/data", "--address", f":{S3_PORT}", "--console-address", f":{CONSOLE_PORT}"],
         ),
-    )
-    # Readiness has its own endpoint: not ready while the request queue is overloaded.
-    kube.patch(
-        ctx,
-        server.deployment,
-        {
-            "op": "replace",
-            "path": "/spec/template/spec/containers/0/readinessProbe/httpGet/path",
-            "value": "/minio/health/ready",
-        },
     )
     claims = sorted((need for need, _ in ctx.served if isinstance(need, BucketClaim)), key=lambda c: c.bucket)
     if claims:
