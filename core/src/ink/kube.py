@@ -54,6 +54,7 @@ from ink.workload import (
     TcpProbe,
     Volume,
     mount_of,
+    port_range,
     render,
     render_template,
     spread_affinity,
@@ -92,6 +93,7 @@ __all__ = [
     "api_object",
     "helm_application",
     "patch",
+    "port_range",
     "render_template",
 ]
 

@@ -50,6 +50,23 @@ class Port:
     service_port: int | None = None
 
 
+MAX_RANGE_PORTS = 200  # every port is a Service port and an iptables rule; keep relay ranges bounded
+
+
+def port_range(prefix: str, first: int, last: int, *, protocol: Protocol = "UDP") -> list[Port]:
+    """One Port per number from ``first`` to ``last`` (a TURN relay range): Services have no port ranges.
+
+    Names are ``<prefix><number>`` and must fit Kubernetes' 15 characters.
+    """
+    if not 0 < first <= last < 65536 or last - first + 1 > MAX_RANGE_PORTS:
+        raise ValueError(
+            f"port range {first}-{last}: need 1 <= first <= last <= 65535, at most {MAX_RANGE_PORTS} ports"
+        )
+    if len(f"{prefix}{last}") > 15:
+        raise ValueError(f"port names {prefix}{first}..{prefix}{last} exceed 15 characters; use a shorter prefix")
+    return [Port(name=f"{prefix}{n}", number=n, protocol=protocol) for n in range(first, last + 1)]
+
+
 @dataclass(frozen=True, kw_only=True)
 class HttpCheck:
     """An HTTP health endpoint used for liveness, readiness and startup probes (``WebService``)."""
@@ -489,7 +506,7 @@ def _render_component(ctx: ServiceContext, component: Component) -> list[dict[st
     if annotations:
         template["metadata"]["annotations"] = dict(sorted(annotations.items()))
 
-    ports = [p for c in component.containers + tuple(component.sidecars) for p in c.ports]
+    ports = [p for c in (*component.containers, *component.sidecars) for p in c.ports]
     services = component.services
     if services is None:
         services = [Service()] if ports else []
