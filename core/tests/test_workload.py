@@ -655,3 +655,28 @@ def test_same_inputs_give_identical_objects(tmp_path: Path, crd_dir: Path) -> No
     )
     unsealed = [p for p in first if first[p]["kind"] != "SealedSecret"]  # sealing is randomised by design
     assert [first[p] for p in unsealed] == [second[p] for p in unsealed]
+
+
+def test_the_documented_example_runs(tmp_path: Path, crd_dir: Path) -> None:
+    """docs/writing-plugins.md section 9, executed as a plugin: the prose example cannot drift."""
+    import types
+
+    docs = (Path(__file__).parents[2] / "docs" / "writing-plugins.md").read_text(encoding="utf-8")
+    section = docs.split("## 9. Several components", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    module = types.ModuleType("ink_plugin_calls")
+    exec(compile(code, "writing-plugins.md", "exec"), module.__dict__)
+    result = testing.synth(tmp_path, plugins=["sealed-secrets"], extra={"calls": module})
+    objects = testing.objects(result)
+    report = ManifestValidator("1.33", [crd_dir]).validate_all(objects.items())
+    assert [str(p) for p in report.problems] == []
+    assert {
+        "calls/deployment-calls-web.yaml",
+        "calls/statefulset-calls-xmpp.yaml",
+        "calls/service-calls-xmpp-headless.yaml",
+        "calls/deployment-calls-bridge.yaml",
+        "calls/service-calls-media.yaml",
+        "calls/sealedsecret-calls-xmpp.yaml",
+    } <= set(objects)
+    assert objects["calls/service-calls-media.yaml"]["spec"]["type"] == "LoadBalancer"
+    assert namespace_level(objects, "calls") == "baseline"
