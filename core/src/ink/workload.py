@@ -181,8 +181,8 @@ class ConfigFiles:
 
     def rendered(self) -> dict[str, str]:
         if not self.values:
-            return dict(sorted(self.files.items()))
-        return {path: render_template(text, self.values) for path, text in sorted(self.files.items())}
+            return dict(self.files)
+        return {path: render_template(text, self.values) for path, text in self.files.items()}
 
     def digest(self) -> str:
         return _digest(self.rendered())
