@@ -303,25 +303,46 @@ def test_services_on_one_address_with_different_ports_share_it(tmp_path: Path, c
     objects = synth(
         tmp_path,
         crd_dir,
-        jitsi_example(jvb_address="192.168.1.241"),
         Example("coturn", coturn_components),
+        Example("stun", lambda ctx: [stun_component(policy="Cluster")]),
     )
     keys = {
         objects[path]["metadata"]["annotations"]["metallb.io/allow-shared-ip"]
-        for path in ("jitsi/service-jitsi-jvb-media.yaml", "coturn/service-coturn.yaml")
+        for path in ("stun/service-stun.yaml", "coturn/service-coturn.yaml")
     }
     assert keys == {"ink-192.168.1.241"}
 
 
+def stun_component(*, policy: str, port: int = 3479) -> Component:
+    """A second STUN listener on coturn's address (192.168.1.241)."""
+    return Component(
+        name="stun",
+        containers=[
+            Container(name="stun", image="example.org/stun:1", ports=[Port(name="stun", number=port, protocol="UDP")])
+        ],
+        services=[Service(load_balancer=LoadBalancer(address="192.168.1.241", external_traffic_policy=policy))],  # type: ignore[arg-type]
+    )
+
+
+def test_sharing_an_address_across_traffic_policies_is_exit_2(tmp_path: Path) -> None:
+    local = Example("stun", lambda ctx: [stun_component(policy="Local")])
+    with pytest.raises(
+        ResolutionError,
+        match=r"coturn/coturn and stun: Service stun/stun both ask MetalLB for "
+        r"192\.168\.1\.241, which shares an address only",
+    ):
+        testing.synth(tmp_path, plugins=[], extra={"coturn": Example("coturn", coturn_components), "stun": local})
+
+
 def test_two_services_asking_for_one_address_and_port_is_exit_2_naming_both(tmp_path: Path) -> None:
-    clashing = Example("coturn", lambda ctx: coturn_components(ctx, address="192.168.1.240", udp_port=10000))
+    clashing = Example("stun", lambda ctx: [stun_component(policy="Cluster", port=3478)])
     with pytest.raises(ResolutionError) as info:
-        testing.synth(tmp_path, plugins=["sealed-secrets"], extra={"jitsi": jitsi_example(), "coturn": clashing})
+        testing.synth(tmp_path, plugins=[], extra={"coturn": Example("coturn", coturn_components), "stun": clashing})
     message = str(info.value)
     assert info.value.exit_code == 2
     assert "\n" not in message
-    assert "coturn/coturn" in message and "jitsi/jitsi-jvb-media" in message
-    assert "192.168.1.240 port 10000/UDP" in message
+    assert "coturn: Service coturn/coturn and stun: Service stun/stun" in message
+    assert "192.168.1.241 port 3478/UDP" in message
     assert not (tmp_path / "dist").exists()
 
 

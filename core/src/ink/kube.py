@@ -139,14 +139,14 @@ def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> cdk8s.
 class Workloads(Construct):
     """A service's components (see :mod:`ink.workload`) as objects: one plain ApiObject each.
 
-    ``objects`` maps ``"<Kind>/<name>"`` to the emitted object.
+    ``objects`` maps ``"<Kind>-<name>"`` to the emitted object.
     """
 
     def __init__(self, scope: Construct, id: str, *, ctx: ServiceContext, components: Sequence[Component]) -> None:
         super().__init__(scope, id)
         self.objects: dict[str, cdk8s.ApiObject] = {}
         for manifest in render(ctx, components):
-            key = f"{manifest['kind']}/{manifest['metadata']['name']}"
+            key = f"{manifest['kind']}-{manifest['metadata']['name']}"
             self.objects[key] = api_object(self, key, manifest)
 
 

@@ -768,6 +768,7 @@ def _job(
 def load_balancer_clashes(services: Iterable[tuple[str, Mapping[str, Any]]]) -> list[str]:
     """Problems with requested LoadBalancer addresses: ``(folder, Service body)`` pairs in, one line per clash."""
     taken: dict[tuple[str, int, str], str] = {}
+    sharing: dict[str, tuple[str, str, object]] = {}
     problems: list[str] = []
     for folder, body in services:
         spec = body.get("spec", {})
@@ -776,7 +777,18 @@ def load_balancer_clashes(services: Iterable[tuple[str, Mapping[str, Any]]]) -> 
         if spec.get("type") != "LoadBalancer" or not addresses:
             continue
         who = f"{folder}: Service {meta.get('namespace', '-')}/{meta.get('name')}"
+        policy = spec.get("externalTrafficPolicy", "Cluster")
+        pods = (meta.get("namespace"), sorted(spec.get("selector", {}).items()))
         for address in (a.strip() for a in addresses.split(",") if a.strip()):
+            # MetalLB shares an address only between Services with the Cluster policy, or with the
+            # Local policy and the very same pods (metallb.io/usage, "IP address sharing").
+            first, first_policy, first_pods = sharing.setdefault(address, (who, policy, pods))
+            if first != who and (policy != first_policy or (policy == "Local" and pods != first_pods)):
+                problems.append(
+                    f"{first} and {who} both ask MetalLB for {address}, which shares an address only between "
+                    "Services with externalTrafficPolicy Cluster (or Local and the same pods); give one of them "
+                    "another address in its [plugins.<name>] settings"
+                )
             for port in spec.get("ports", []):
                 key = (address, int(port["port"]), port.get("protocol", "TCP"))
                 other = taken.setdefault(key, who)
