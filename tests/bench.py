@@ -15,7 +15,65 @@ import tempfile
 import time
 from pathlib import Path
 
+from ink.hookspecs import hookimpl
+
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+
+
+COMPONENTS = 20  # Deployments (each with its Service) in the construct comparison
+
+
+class _Many:
+    """A test plugin building COMPONENTS equal web components, with WebService or with Workloads."""
+
+    def __init__(self, style: str) -> None:
+        self.style = style
+
+    @hookimpl
+    def ink_service_info(self):  # type: ignore[no-untyped-def]
+        from ink.models import ServiceInfo
+
+        return ServiceInfo(name="many", title="Many", version="1.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_workloads(self, scope, ctx) -> None:  # type: ignore[no-untyped-def]
+        from ink import kube
+
+        ports = [kube.Port(name="http", number=8080)]
+        if self.style == "WebService":
+            for n in range(COMPONENTS):
+                kube.WebService(
+                    scope, f"c{n}", ctx=ctx, name=f"c{n}", component=f"c{n}",
+                    props=kube.WebServiceProps(image="example.org/app:1", ports=ports,
+                                               health=kube.HttpCheck(path="/"), env={"A": "b"}),
+                )  # fmt: skip
+            return
+        components = [
+            kube.Component(name=f"c{n}", containers=[kube.Container(
+                name="app", image="example.org/app:1", ports=ports, health=kube.HttpProbe(path="/", port=8080),
+                env={"A": "b"}, mounts=[kube.Scratch(name="tmp", mount_path="/tmp")])])
+            for n in range(COMPONENTS)
+        ]  # fmt: skip
+        kube.Workloads(scope, "many", ctx=ctx, components=components)
+
+
+def construct_cost(runs: int) -> dict[str, float]:
+    """In-process synth time per object, WebService (cdk8s-plus) against Workloads (plain objects)."""
+    from ink import testing
+
+    costs: dict[str, float] = {}
+    for style in ("WebService", "Workloads"):
+        plugin = _Many(style)
+        times, objects = [], 0
+        for run in range(runs + 1):  # the first run warms the jsii runtime
+            with tempfile.TemporaryDirectory() as directory:
+                start = time.perf_counter()
+                result = testing.synth(Path(directory), plugins=[], extra={"many": plugin}, validate=False)
+                if run:
+                    times.append(time.perf_counter() - start)
+                objects = len(result.files) - 1  # without the Namespace
+        costs[f"{style}_ms_per_object_min"] = round(1000 * min(times) / objects, 2)
+    return costs
 
 
 def main() -> None:
@@ -37,7 +95,10 @@ def main() -> None:
                 "objects": objects,
                 "seconds_min": round(min(times), 3),
                 "seconds_median": round(statistics.median(times), 3),
+                # What a new construct must not make worse: the cost of one more object.
+                "ms_per_object_median": round(1000 * statistics.median(times) / objects, 1),
                 "peak_rss_mib_largest_child": round(peak_mib, 1),
+                **construct_cost(RUNS),
             },
             indent=2,
         )

@@ -21,14 +21,83 @@ from constructs import Construct
 
 from ink.context import ServiceContext
 from ink.models import SecretKeyRef
+from ink.podsecurity import (
+    AddCapabilities,
+    Exemption,
+    Gpu,
+    HostNetwork,
+    Privileged,
+    RunAsRoot,
+    WritableRootFilesystem,
+)
+
+# The workload vocabulary (no cdk8s in it), re-exported so plugins need only ``ink.kube``.
+# KEEP_ANNOTATIONS: Argo CD must never prune or delete an object holding data, even when it leaves dist/.
+from ink.workload import (
+    BACKUP_EXEMPT,
+    KEEP_ANNOTATIONS,
+    Component,
+    ConfigFiles,
+    Container,
+    ExecProbe,
+    GrpcProbe,
+    HttpCheck,
+    HttpProbe,
+    LoadBalancer,
+    Port,
+    Probe,
+    Resources,
+    Scratch,
+    SecretFiles,
+    Service,
+    SetupJob,
+    TcpProbe,
+    Volume,
+    mount_of,
+    port_range,
+    render,
+    render_template,
+    spread_affinity,
+)
+
+__all__ = [
+    "BACKUP_EXEMPT",
+    "KEEP_ANNOTATIONS",
+    "AddCapabilities",
+    "Component",
+    "ConfigFiles",
+    "Container",
+    "ExecProbe",
+    "Exemption",
+    "Gpu",
+    "GrpcProbe",
+    "HostNetwork",
+    "HttpCheck",
+    "HttpProbe",
+    "LoadBalancer",
+    "Port",
+    "Privileged",
+    "Probe",
+    "Resources",
+    "RunAsRoot",
+    "Scratch",
+    "SecretFiles",
+    "Service",
+    "SetupJob",
+    "TcpProbe",
+    "Volume",
+    "WebService",
+    "WebServiceProps",
+    "Workloads",
+    "WritableRootFilesystem",
+    "api_object",
+    "helm_application",
+    "patch",
+    "port_range",
+    "render_template",
+]
 
 ARGOCD_NAMESPACE = "argocd"
-# Argo CD must never prune or delete an object holding data, even when it leaves dist/.
-BACKUP_EXEMPT = "ink.homelab/backup-exempt"
-KEEP_ANNOTATIONS = {
-    "argocd.argoproj.io/sync-options": "Delete=false,Prune=false",
-    "helm.sh/resource-policy": "keep",
-}
 
 
 def patch(ctx: ServiceContext, construct: Construct, *ops: dict[str, Any]) -> None:
@@ -67,46 +136,18 @@ def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> cdk8s.
 # --- workloads ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Port:
-    """A container port, published on the Service as ``service_port`` (default: same number)."""
+class Workloads(Construct):
+    """A service's components (see :mod:`ink.workload`) as objects: one plain ApiObject each.
 
-    name: str
-    number: int
-    protocol: str = "TCP"
-    service_port: int | None = None
-
-
-@dataclass(frozen=True)
-class HttpCheck:
-    """An HTTP health endpoint used for liveness, readiness and startup probes."""
-
-    path: str
-    port: int | None = None  # default: the first port
-    startup_seconds: int = 60  # how long a first start (migrations) may take
-
-
-@dataclass(frozen=True)
-class Volume:
-    """A persistent volume mounted into the main container, as the PVC ``<workload name>-<name>``.
-
-    Declare it as a BackupTarget (volume ``<workload name>-<name>``, pod_volume ``<name>``) to back it up.
+    ``objects`` maps ``"<Kind>-<name>"`` to the emitted object.
     """
 
-    name: str
-    mount_path: str
-    size: str
-    access_mode: str = "ReadWriteOnce"
-    backup_exempt: str = ""
-    """Why this volume is deliberately not backed up (e.g. it holds the backups); shown by ``ink backups``."""
-
-
-@dataclass(frozen=True)
-class Scratch:
-    """An emptyDir for a path the image writes to although the root filesystem is read-only."""
-
-    name: str
-    mount_path: str
+    def __init__(self, scope: Construct, id: str, *, ctx: ServiceContext, components: Sequence[Component]) -> None:
+        super().__init__(scope, id)
+        self.objects: dict[str, cdk8s.ApiObject] = {}
+        for manifest in render(ctx, components):
+            key = f"{manifest['kind']}-{manifest['metadata']['name']}"
+            self.objects[key] = api_object(self, key, manifest)
 
 
 @dataclass
@@ -116,8 +157,11 @@ class WebServiceProps:
     health: HttpCheck | None
     env: Mapping[str, str | SecretKeyRef] = field(default_factory=dict)
     volumes: Sequence[Volume] = ()
-    scratch: Sequence[Scratch] = (Scratch("tmp", "/tmp"),)
+    scratch: Sequence[Scratch] = (Scratch(name="tmp", mount_path="/tmp"),)
     replicas: int = 1
+    readiness_path: str | None = None  # default: the health check's path
+    files: Sequence[ConfigFiles | SecretFiles] = ()  # mounted read-only; a ConfigFiles change rolls the pods
+    spread: bool = False  # prefer one replica per node
     resources: Mapping[str, Mapping[str, str]] | None = None
     user: int = 1000
     command: Sequence[str] | None = None
@@ -182,7 +226,7 @@ class WebService(Construct):
                     timeout_seconds=cdk8s.Duration.seconds(3),
                 ),
                 "readiness": kplus.Probe.from_http_get(
-                    props.health.path,
+                    props.readiness_path or props.health.path,
                     port=port,
                     failure_threshold=3,
                     period_seconds=cdk8s.Duration.seconds(5),
@@ -255,6 +299,7 @@ class WebService(Construct):
                 "value": {"type": "RuntimeDefault"},
             },
         )
+        self._mount_files(ctx, deployment, name, props, labels, selector, has_volumes=bool(pod_volumes))
         self.deployment = deployment
 
         service = kplus.Service(
@@ -287,6 +332,60 @@ class WebService(Construct):
                     "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
                 },
             )
+
+    def _mount_files(
+        self,
+        ctx: ServiceContext,
+        deployment: kplus.Deployment,
+        name: str,
+        props: WebServiceProps,
+        labels: dict[str, str],
+        selector: dict[str, str],
+        *,
+        has_volumes: bool,
+    ) -> None:
+        """File volumes, checksums and spreading, as patches: cdk8s-plus has no typed form for them."""
+        spec = "/spec/template/spec"
+        ops: list[dict[str, Any]] = []
+        checksums: dict[str, str] = {}
+        for files in props.files:
+            if isinstance(files, ConfigFiles):
+                api_object(
+                    self,
+                    f"config-{files.name}",
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": files.name, "namespace": ctx.namespace, "labels": labels},
+                        "data": files.rendered(),
+                    },
+                )
+                checksums[f"checksum/{files.volume_name}"] = files.digest()
+            elif files.files:
+                checksums[f"checksum/{files.volume_name}"] = files.digest()
+        if props.files:
+            volumes = [files.pod_volume() for files in props.files]
+            mounts = [mount_of(files) for files in props.files]
+            if has_volumes:
+                ops += [{"op": "add", "path": f"{spec}/volumes/-", "value": v} for v in volumes]
+                ops += [{"op": "add", "path": f"{spec}/containers/0/volumeMounts/-", "value": m} for m in mounts]
+            else:
+                ops += [
+                    {"op": "add", "path": f"{spec}/volumes", "value": volumes},
+                    {"op": "add", "path": f"{spec}/containers/0/volumeMounts", "value": mounts},
+                ]
+        if checksums:
+            if backup_annotations(ctx, name, props.volumes):
+                ops += [
+                    {"op": "add", "path": f"/spec/template/metadata/annotations/{k.replace('/', '~1')}", "value": v}
+                    for k, v in checksums.items()
+                ]
+            else:
+                ops.append({"op": "add", "path": "/spec/template/metadata/annotations", "value": checksums})
+        if props.spread:
+            ops.append({"op": "add", "path": f"{spec}/affinity", "value": spread_affinity(selector)})
+        if ops:
+            patch(ctx, deployment, *ops)
 
 
 def backup_annotations(ctx: ServiceContext, name: str, volumes: Sequence[Volume]) -> dict[str, str] | None:
@@ -341,13 +440,15 @@ def helm_application(
     namespace: str | None = None,
     sync_wave: int = 0,
     release: str | None = None,
+    cascade_delete: bool = True,
 ) -> cdk8s.ApiObject:
     """An Argo CD Application installing an upstream Helm chart, pinned to a chart version.
 
     ink does not re-implement operators: it installs their official charts this way.
     ``name`` names the Application (in Argo CD's namespace, so it must not be a service's
     name: those belong to the per-service Applications); ``release`` names the Helm release,
-    which chart objects are usually named after (default: ``name``).
+    which chart objects are usually named after (default: ``name``). ``cascade_delete=False``
+    leaves the installed objects in place when the Application is deleted.
     """
     if name in ctx.services:
         raise ValueError(
@@ -365,10 +466,10 @@ def helm_application(
                 "namespace": ARGOCD_NAMESPACE,
                 "labels": ctx.labels("install"),
                 "annotations": {"argocd.argoproj.io/sync-wave": str(sync_wave)},
-                # Deleting the Application must delete what the chart installed, too. The path form
-                # (Argo CD's ForegroundPropagationPolicyFinalizer, same behaviour as the bare name) because
-                # the API server warns on finalizer names without one.
-                "finalizers": ["resources-finalizer.argocd.argoproj.io/foreground"],
+                # Deleting the Application must delete what the chart installed, too (unless told not to).
+                # The path form (Argo CD's ForegroundPropagationPolicyFinalizer, same behaviour as the bare
+                # name) because the API server warns on finalizer names without one.
+                "finalizers": ["resources-finalizer.argocd.argoproj.io/foreground"] if cascade_delete else None,
             },
             "spec": {
                 "project": "default",

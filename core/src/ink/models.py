@@ -14,7 +14,9 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, InstanceOf, StringConstraints, model_validator
+
+from ink.podsecurity import Exemption
 
 # --- value types shared by settings and models ---------------------------------------
 
@@ -94,6 +96,11 @@ class ServiceInfo(_Frozen):
     provides: tuple[Capability, ...] = Field(default=(), description="Capabilities this plugin fulfils.")
     pod_security: Literal["restricted", "baseline", "privileged"] = Field(
         default="restricted", description="Pod Security Standard enforced on the namespace."
+    )
+    exemptions: tuple[InstanceOf[Exemption], ...] = Field(
+        default=(),
+        description="Departures from the hardened pod defaults, each with its reason (see ink.podsecurity); "
+        "shown by `ink docs`, and they raise the namespace's Pod Security level as far as they need.",
     )
 
 

@@ -34,7 +34,9 @@ from ink.models import (
     SecretClaim,
     ServiceInfo,
 )
+from ink.podsecurity import required_level
 from ink.settings import PluginSettings
+from ink.workload import load_balancer_clashes
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -555,12 +557,16 @@ def _collect(
                 f"{other.origin[0]!r} ({other.origin[1]}); object names must be unique",
             )
         owners[manifest.identity] = manifest
+    clashes = load_balancer_clashes((m.folder, m.body) for m in manifests if m.kind == "Service")
+    if clashes:
+        raise ResolutionError(clashes[0])
     manifests.sort(key=lambda m: (m.folder, m.filename))
     return manifests
 
 
 def _namespace_object(ctx: ServiceContext) -> dict[str, Any]:
-    level = ctx.service.pod_security
+    # The plugin's floor, raised as far as its declared exemptions need (ink.podsecurity).
+    level = required_level(ctx.service.exemptions, ctx.service.pod_security)
     return {
         "apiVersion": "v1",
         "kind": "Namespace",

@@ -56,9 +56,9 @@ class App:
             component="server",
             props=kube.WebServiceProps(
                 image="docker.io/library/nginx:1.29.0",
-                ports=[kube.Port("http", 8080)],
-                health=kube.HttpCheck("/"),
-                volumes=[kube.Volume("data", "/data", "1Gi")],
+                ports=[kube.Port(name="http", number=8080)],
+                health=kube.HttpCheck(path="/"),
+                volumes=[kube.Volume(name="data", mount_path="/data", size="1Gi")],
             ),
         )
 

@@ -81,7 +81,7 @@ def gitops(scope: kube.Construct, *, ctx: ServiceContext) -> None:
 
 def install(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     """Argo CD itself, from the official chart: after the bootstrap, Argo CD upgrades itself."""
-    app = kube.helm_application(
+    kube.helm_application(
         scope,
         ctx=ctx,
         name=f"{RELEASE}-chart",
@@ -91,9 +91,9 @@ def install(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         version=ctx.settings.chart_version,
         values=chart_values(ctx),
         sync_wave=SELF_WAVE,
+        # Deleting this Application must never uninstall the Argo CD that runs it.
+        cascade_delete=False,
     )
-    # No cascade delete: deleting this Application must never uninstall the Argo CD that runs it.
-    kube.patch(ctx, app, {"op": "remove", "path": "/metadata/finalizers"})
 
 
 def project(scope: kube.Construct, *, ctx: ServiceContext) -> None:

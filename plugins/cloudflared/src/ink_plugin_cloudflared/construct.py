@@ -12,8 +12,6 @@ named-tunnel-k8s/cloudflared.yaml; developers.cloudflare.com, tunnel configurati
 
 from __future__ import annotations
 
-import hashlib
-
 import yaml
 
 from ink import kube
@@ -74,19 +72,7 @@ def tunnel(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     if not public_hostnames(ctx):
         ctx.warn("no service declares a public route: the tunnel answers every request with 404")
 
-    text = config_yaml(ctx)
-    kube.api_object(
-        scope,
-        "config",
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": NAME, "namespace": ctx.namespace, "labels": ctx.labels("connector")},
-            "data": {"config.yaml": text},
-        },
-    )
-
-    web = kube.WebService(
+    kube.WebService(
         scope,
         "cloudflared",
         ctx=ctx,
@@ -94,68 +80,21 @@ def tunnel(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         component="connector",
         props=kube.WebServiceProps(
             image=f"{IMAGE}:{settings.image_tag}",
-            ports=[kube.Port("metrics", METRICS_PORT)],
-            health=kube.HttpCheck("/ready", startup_seconds=60),
+            ports=[kube.Port(name="metrics", number=METRICS_PORT)],
+            health=kube.HttpCheck(path="/ready", startup_seconds=60),
             scratch=(),  # cloudflared writes nothing to disk
             replicas=settings.replicas,
             user=USER,
             # The image's entrypoint is `cloudflared --no-autoupdate`.
             args=["tunnel", "--config", f"{CONFIG_DIR}/config.yaml", "run"],
+            files=[
+                # Read only at start: a changed route list rolls the pods (ConfigFiles' checksum).
+                kube.ConfigFiles(
+                    name=NAME, volume="config", mount_path=CONFIG_DIR, files={"config.yaml": config_yaml(ctx)}
+                ),
+                kube.SecretFiles(name=CREDENTIALS_SECRET, volume="creds", mount_path=CREDS_DIR, keys=[CREDENTIALS_KEY]),
+            ],
+            # Spread the replicas over nodes, so one node going down keeps the tunnel up.
+            spread=True,
         ),
-    )
-    spec = "/spec/template/spec"
-    kube.patch(
-        ctx,
-        web.deployment,
-        {
-            "op": "add",
-            "path": f"{spec}/volumes",
-            "value": [
-                {
-                    "name": "config",
-                    "configMap": {"name": NAME, "items": [{"key": "config.yaml", "path": "config.yaml"}]},
-                },
-                {
-                    "name": "creds",
-                    "secret": {
-                        # The secrets provider makes a Secret of exactly the claimed name in this namespace.
-                        "secretName": CREDENTIALS_SECRET,
-                        "items": [{"key": CREDENTIALS_KEY, "path": CREDENTIALS_KEY}],
-                        "defaultMode": 0o440,  # readable by the pod's group (fsGroup), nobody else
-                    },
-                },
-            ],
-        },
-        {
-            "op": "add",
-            "path": f"{spec}/containers/0/volumeMounts",
-            "value": [
-                {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                {"name": "creds", "mountPath": CREDS_DIR, "readOnly": True},
-            ],
-        },
-        # cloudflared reads config.yaml only at start: a changed route list rolls the pods.
-        {
-            "op": "add",
-            "path": "/spec/template/metadata/annotations",
-            "value": {"checksum/config": hashlib.sha256(text.encode()).hexdigest()},
-        },
-        # Spread the replicas over nodes, so one node going down keeps the tunnel up.
-        {
-            "op": "add",
-            "path": f"{spec}/affinity",
-            "value": {
-                "podAntiAffinity": {
-                    "preferredDuringSchedulingIgnoredDuringExecution": [
-                        {
-                            "weight": 100,
-                            "podAffinityTerm": {
-                                "topologyKey": "kubernetes.io/hostname",
-                                "labelSelector": {"matchLabels": ctx.selector_labels("connector")},
-                            },
-                        }
-                    ]
-                }
-            },
-        },
     )

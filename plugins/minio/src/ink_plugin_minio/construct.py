@@ -10,7 +10,6 @@ in effect" when run twice, so the Job tolerates exactly that message.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 
@@ -34,7 +33,7 @@ CONFIG = "minio-buckets"
 
 def minio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     settings = ctx.settings
-    server = kube.WebService(
+    kube.WebService(
         scope,
         "minio",
         ctx=ctx,
@@ -42,8 +41,8 @@ def minio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         component="server",
         props=kube.WebServiceProps(
             image=settings.image,  # type: ignore[attr-defined]
-            ports=[kube.Port("s3", S3_PORT), kube.Port("console", CONSOLE_PORT)],
-            health=kube.HttpCheck("/minio/health/live", port=S3_PORT, startup_seconds=120),
+            ports=[kube.Port(name="s3", number=S3_PORT), kube.Port(name="console", number=CONSOLE_PORT)],
+            health=kube.HttpCheck(path="/minio/health/live", port=S3_PORT, startup_seconds=120),
             env={
                 "MINIO_ROOT_USER": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_USER"),
                 "MINIO_ROOT_PASSWORD": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_PASSWORD"),
@@ -52,28 +51,20 @@ def minio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             # Its own data is not a backup target: the backups of everything else live here.
             volumes=[
                 kube.Volume(
-                    "data",
-                    "/data",
-                    settings.storage_size,  # type: ignore[attr-defined]
+                    name="data",
+                    mount_path="/data",
+                    size=settings.storage_size,  # type: ignore[attr-defined]
                     backup_exempt="it holds the backups themselves; replicate the bucket off-site",
                 )
             ],  # type: ignore[attr-defined]
             # /tmp is HOME (mc config, certs dir ~/.minio/certs) on the read-only root filesystem.
-            scratch=[kube.Scratch("tmp", "/tmp")],
+            scratch=[kube.Scratch(name="tmp", mount_path="/tmp")],
             replicas=1,
+            # Readiness has its own endpoint: not ready while the request queue is overloaded.
+            readiness_path="/minio/health/ready",
             command=["/usr/bin/silo"],
             args=["server", "/data", "--address", f":{S3_PORT}", "--console-address", f":{CONSOLE_PORT}"],
         ),
-    )
-    # Readiness has its own endpoint: not ready while the request queue is overloaded.
-    kube.patch(
-        ctx,
-        server.deployment,
-        {
-            "op": "replace",
-            "path": "/spec/template/spec/containers/0/readinessProbe/httpGet/path",
-            "value": "/minio/health/ready",
-        },
     )
     claims = sorted((need for need, _ in ctx.served if isinstance(need, BucketClaim)), key=lambda c: c.bucket)
     if claims:
@@ -138,95 +129,45 @@ def setup_script(ctx: ServiceContext, claims: list[BucketClaim]) -> str:
 
 
 def buckets_job(scope: kube.Construct, *, ctx: ServiceContext, claims: list[BucketClaim]) -> None:
-    """A ConfigMap with the script and policies, and a re-runnable Job that applies them."""
-    namespace = ctx.namespace
-    labels = ctx.labels("buckets")
+    """A ConfigMap with the script and policies, and a re-runnable Job that applies them.
+
+    The Job is named by its content (script, policies, image): a changed bucket list makes a new Job.
+    It runs after the server is healthy (Argo CD PostSync hook) and is kept a day to read the logs.
+    """
     data = {"setup.sh": setup_script(ctx, claims)} | {f"policy-{c.bucket}.json": policy(c.bucket) for c in claims}
-    kube.api_object(
-        scope,
-        "buckets-config",
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": CONFIG, "namespace": namespace, "labels": labels},
-            "data": data,
-        },
-    )
-    image = ctx.settings.mc_image  # type: ignore[attr-defined]
-    # The name changes with the bucket list (and script, image), so a change makes a new Job.
-    digest = hashlib.sha256(json.dumps({"data": data, "image": image}, sort_keys=True).encode()).hexdigest()[:8]
-    env: list[dict[str, object]] = [
-        {"name": "HOME", "value": "/tmp"},
-        {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
-        {"name": "MINIO_ROOT_USER", "valueFrom": {"secretKeyRef": {"name": ROOT_SECRET, "key": "MINIO_ROOT_USER"}}},
-        {
-            "name": "MINIO_ROOT_PASSWORD",
-            "valueFrom": {"secretKeyRef": {"name": ROOT_SECRET, "key": "MINIO_ROOT_PASSWORD"}},
-        },
-    ]
+    env: dict[str, str | SecretKeyRef] = {
+        "HOME": "/tmp",
+        "MC_CONFIG_DIR": "/tmp/.mc",
+        "MINIO_ROOT_USER": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_USER"),
+        "MINIO_ROOT_PASSWORD": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_PASSWORD"),
+    }
     for claim in claims:
         prefix, secret = env_prefix(claim.bucket), credentials_secret(claim.bucket)
         for suffix, key in (("ACCESS_KEY_ID", ACCESS_KEY_ID), ("SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)):
-            env.append({"name": f"{prefix}_{suffix}", "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
-    kube.api_object(
+            env[f"{prefix}_{suffix}"] = SecretKeyRef(name=secret, key=key)
+    kube.Workloads(
         scope,
-        "buckets-job",
-        {
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": {
-                "name": f"{CONFIG}-{digest}",
-                "namespace": namespace,
-                "labels": labels,
-                "annotations": {
-                    # After the server is healthy; replaced (not duplicated) on the next sync. A hook is
-                    # not part of the app's diff, so the TTL clean-up does not make the app OutOfSync.
-                    "argocd.argoproj.io/hook": "PostSync",
-                    "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
-                },
-            },
-            "spec": {
-                "backoffLimit": 6,
-                "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "automountServiceAccountToken": False,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 1000,
-                            "runAsGroup": 1000,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
-                        "containers": [
-                            {
-                                "name": "mc",
-                                "image": image,
-                                "command": ["/bin/sh", "/config/setup.sh"],
-                                "env": env,
-                                "resources": {
-                                    "requests": {"cpu": "10m", "memory": "32Mi"},
-                                    "limits": {"memory": "128Mi"},
-                                },
-                                "securityContext": {
-                                    "allowPrivilegeEscalation": False,
-                                    "readOnlyRootFilesystem": True,
-                                    "runAsNonRoot": True,
-                                    "capabilities": {"drop": ["ALL"]},
-                                },
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": "/config", "readOnly": True},
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                            }
+        "buckets",
+        ctx=ctx,
+        components=[
+            kube.Component(
+                name="buckets",
+                object_name=CONFIG,
+                kind="Job",
+                job=kube.SetupJob(argocd_hook="PostSync", ttl_seconds=JOB_TTL_SECONDS),
+                containers=[
+                    kube.Container(
+                        name="mc",
+                        image=ctx.settings.mc_image,  # type: ignore[attr-defined]
+                        command=["/bin/sh", "/config/setup.sh"],
+                        env=env,
+                        resources=kube.Resources(cpu_request="10m", memory_request="32Mi", memory_limit="128Mi"),
+                        mounts=[
+                            kube.ConfigFiles(name=CONFIG, volume="config", mount_path="/config", files=data),
+                            kube.Scratch(name="tmp", mount_path="/tmp"),
                         ],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": CONFIG}},
-                            {"name": "tmp", "emptyDir": {}},
-                        ],
-                    },
-                },
-            },
-        },
+                    )
+                ],
+            )
+        ],
     )

@@ -54,14 +54,14 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         component="server",
         props=kube.WebServiceProps(
             image=f"{IMAGE}:{settings.image_tag or ctx.service.version}",
-            ports=[kube.Port("http", PORT, service_port=80)],
-            health=kube.HttpCheck("/alive"),
+            ports=[kube.Port(name="http", number=PORT, service_port=80)],
+            health=kube.HttpCheck(path="/alive"),
             env=env,  # type: ignore[arg-type]
             volumes=[
                 kube.Volume(
-                    "data",
-                    "/data",
-                    settings.storage_size,
+                    name="data",
+                    mount_path="/data",
+                    size=settings.storage_size,
                     access_mode=settings.storage_access_mode,
                 )
             ],

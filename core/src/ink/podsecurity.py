@@ -1,0 +1,159 @@
+"""Exemptions from ink's hardened pod defaults, and the Pod Security level they need.
+
+Every container ink builds runs non-root, with a read-only root filesystem, no privilege
+escalation, all capabilities dropped and seccomp ``RuntimeDefault``: the Pod Security
+Standard ``restricted``. A service that cannot run that way (upstream needs root, the host's
+network, a GPU) says so with an exemption object carrying the reason. A plugin lists its
+exemptions in ``ServiceInfo.exemptions``: ``ink docs`` shows them with their reasons, and the
+namespace's ``pod-security.kubernetes.io/enforce`` level is the strictest one that admits all of
+them. Levels follow the Pod Security Standards
+(kubernetes.io/docs/concepts/security/pod-security-standards).
+
+No cdk8s here: plugins build exemptions in ``ink_service_info``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Level = Literal["restricted", "baseline", "privileged"]
+LEVELS: tuple[Level, ...] = ("restricted", "baseline", "privileged")
+
+# Capabilities each level allows in `capabilities.add` (Pod Security Standards, "Capabilities").
+RESTRICTED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exemption:
+    """One departure from the hardened defaults; ``reason`` says why upstream needs it."""
+
+    reason: str
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ValueError(f"{type(self).__name__} needs a reason: say why the service cannot run without it")
+
+    @property
+    def level(self) -> Level:
+        """The least privileged Pod Security level that admits this exemption."""
+        return "restricted"
+
+    @property
+    def summary(self) -> str:
+        """What the exemption allows, for docs."""
+        return type(self).__name__
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunAsRoot(Exemption):
+    """The container runs as user 0 (``runAsNonRoot`` is a restricted-level control)."""
+
+    @property
+    def level(self) -> Level:
+        return "baseline"
+
+    @property
+    def summary(self) -> str:
+        return "runs as root"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WritableRootFilesystem(Exemption):
+    """The image writes where no volume can be mounted. Not a Pod Security control: restricted still holds."""
+
+    @property
+    def summary(self) -> str:
+        return "writable root filesystem"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddCapabilities(Exemption):
+    """Linux capabilities added back after dropping ALL (e.g. ``NET_BIND_SERVICE`` for a port below 1024)."""
+
+    capabilities: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.capabilities or any(not c.isupper() or c.startswith("CAP_") for c in self.capabilities):
+            raise ValueError(f"capabilities must be names like 'NET_BIND_SERVICE', got {self.capabilities!r}")
+
+    @property
+    def level(self) -> Level:
+        wanted = set(self.capabilities)
+        if wanted <= RESTRICTED_CAPABILITIES:
+            return "restricted"
+        return "baseline" if wanted <= BASELINE_CAPABILITIES else "privileged"
+
+    @property
+    def summary(self) -> str:
+        return "adds capabilities " + ", ".join(self.capabilities)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Privileged(Exemption):
+    """A privileged container (device access, kernel settings): only the privileged level admits it."""
+
+    @property
+    def level(self) -> Level:
+        return "privileged"
+
+    @property
+    def summary(self) -> str:
+        return "privileged container"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostNetwork(Exemption):
+    """The pod shares the node's network namespace (baseline forbids host namespaces)."""
+
+    @property
+    def level(self) -> Level:
+        return "privileged"
+
+    @property
+    def summary(self) -> str:
+        return "host network"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gpu(Exemption):
+    """A GPU: the device plugin's resource, its RuntimeClass and the nodes that have one.
+
+    Defaults are NVIDIA's (device plugin resource ``nvidia.com/gpu``; the GPU Operator's
+    RuntimeClass ``nvidia``; GPU feature discovery's ``nvidia.com/gpu.present`` node label).
+    Neither field is a Pod Security control, so restricted still holds; it is an exemption
+    because the pod can only run on nodes set up for it.
+    """
+
+    resource: str = "nvidia.com/gpu"
+    count: int = 1
+    runtime_class: str | None = "nvidia"
+    node_selector: Mapping[str, str] = field(default_factory=lambda: {"nvidia.com/gpu.present": "true"})
+
+    @property
+    def summary(self) -> str:
+        return f"GPU ({self.count} x {self.resource})"
+
+
+def required_level(exemptions: Iterable[Exemption], floor: Level = "restricted") -> Level:
+    """The strictest Pod Security level that admits every exemption (and is at least ``floor``)."""
+    return max((floor, *(e.level for e in exemptions)), key=LEVELS.index)
