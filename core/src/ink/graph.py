@@ -48,7 +48,7 @@ class Edge:
     target: str
     kind: Literal["need", "link"]
     name: str
-    """The need's key (``database/vaultwarden``) or the link's (``link/search``)."""
+    """The need's key (``<capability>/<id>``) or the link's (``link/<name>``)."""
     port: int | None = None
     """For a link: the target's port (what a NetworkPolicy would open)."""
 
