@@ -193,7 +193,7 @@ def test_two_providers_are_an_error(tmp_path: Path) -> None:
 
 
 def test_a_named_need_of_a_capability_nobody_defines(tmp_path: Path) -> None:
-    with pytest.raises(ResolutionError, match="app needs pager .* no installed package defines it"):
+    with pytest.raises(ResolutionError, match=r"app needs pager .* no installed package defines it"):
         synth(tmp_path, {"app": App(by_name=True)}, specs=())
     result = synth(tmp_path, {"app": App(by_name=True, optional=True)}, specs=())
     assert any("no installed package defines pager, so pager/ops is left out" in w for w in result.warnings)
@@ -266,7 +266,9 @@ def test_a_broken_capability_definition_is_refused(spec: CapabilitySpec, problem
 
 def test_ink_plugins_lists_capabilities_and_their_providers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(run, "make_plugin_host", lambda **_: testing.host([], {"pagerd": Pagerd(), "app": App()}, [PAGER]))
+    monkeypatch.setattr(
+        run, "make_plugin_host", lambda **_: testing.host([], {"pagerd": Pagerd(), "app": App()}, [PAGER])
+    )
     rows = {row[0]: row for row in run.capability_rows(None)}
     assert rows["pager"] == ("pager", "ink-pager", "pagerd", "app")
     assert rows["database"] == ("database", "ink-core", "(no provider!)", "-")

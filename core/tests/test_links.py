@@ -38,7 +38,9 @@ class Ollama:
 
         clients = {link.owner: binding.url for link, binding in ctx.linked_by}
         kube.api_object(
-            scope, "clients", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "clients"}, "data": clients}
+            scope,
+            "clients",
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "clients"}, "data": clients},
         )
 
 
@@ -158,7 +160,7 @@ def test_a_missing_optional_link_is_dropped_without_a_warning(tmp_path: Path) ->
 
 
 def test_two_services_of_one_kind_are_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ResolutionError, match="several enabled services serve one .*kokoro/tts, speaches/tts"):
+    with pytest.raises(ResolutionError, match=r"several enabled services serve one .*kokoro/tts, speaches/tts"):
         synth(tmp_path, kokoro=Tts(), speaches=Tts("speaches"), webui=WebUi(TTS))
 
 

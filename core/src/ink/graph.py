@@ -79,9 +79,7 @@ class ResolvedGraph:
             seen.add((need.owner, provider, need.key))
             edges.append(Edge(need.owner, provider, "need", need.key))
         for resolved in self.links:
-            edges.append(
-                Edge(resolved.link.owner, resolved.service, "link", resolved.link.key, resolved.endpoint.port)
-            )
+            edges.append(Edge(resolved.link.owner, resolved.service, "link", resolved.link.key, resolved.endpoint.port))
         return edges
 
     @property
@@ -138,7 +136,9 @@ def resolve(config: Config, host: PluginHost) -> ResolvedGraph:
             continue
         capability = need.capability
         defined = capability in specs
-        missing = f"no enabled plugin provides {capability}" if defined else f"no installed package defines {capability}"
+        missing = (
+            f"no enabled plugin provides {capability}" if defined else f"no installed package defines {capability}"
+        )
         install = (
             f"install or enable a provider of {capability}"
             if defined
@@ -244,7 +244,9 @@ def declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need 
     for name, ctx in services.items():
         for need in _declared(host, name, NEEDS_HOOK, ctx, (Need, NamedNeed)):
             if isinstance(need, Need) and not isinstance(need, specs.get(need.capability, _Undefined).need):
-                raise PluginError(name, NEEDS_HOOK, f"{need.key}: {type(need).__name__} is not a need of a defined capability")
+                raise PluginError(
+                    name, NEEDS_HOOK, f"{need.key}: {type(need).__name__} is not a need of a defined capability"
+                )
             add(name, NEEDS_HOOK, need, ctx)
     _check_clashes([n for n in needs if isinstance(n, Need)])
     order = provide_order(specs)

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from ink import run, sealing
+from ink.capabilities import CapabilitySpec
 from ink.context import ServiceContext
 from ink.hookspecs import hookimpl
 from ink.models import (
@@ -41,7 +42,6 @@ from ink.models import (
     SecretKeyRef,
     ServiceInfo,
 )
-from ink.capabilities import CapabilitySpec
 from ink.plugins import PluginHost, make_plugin_host
 
 TEST_MASTER_KEY = "ink-test-master-key-never-use-this-one-for-real-0123456789"

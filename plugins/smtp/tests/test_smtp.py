@@ -101,7 +101,9 @@ def test_enabled_without_a_host_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_asking_for_mail_without_a_provider_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ResolutionError, match=r"\[plugins.vaultwarden\] smtp is set, but no enabled plugin provides smtp"):
+    with pytest.raises(
+        ResolutionError, match=r"\[plugins.vaultwarden\] smtp is set, but no enabled plugin provides smtp"
+    ):
         testing.synth(tmp_path, "[plugins.vaultwarden]\nsmtp = true\n", plugins=PLUGINS)
 
 
