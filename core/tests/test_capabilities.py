@@ -284,3 +284,8 @@ def test_the_resolver_names_no_capability() -> None:
     assert not re.findall(rf"Capability\.|[\"'/]({names})\b|\b({names})[\"'/]", source)
     synth_source = (Path(capabilities.__file__).parent / "synth.py").read_text(encoding="utf-8")
     assert "Capability." not in synth_source  # the provide step is generic too; secrets come from their spec
+
+
+def test_a_typed_need_of_an_undefined_capability_must_be_named(tmp_path: Path) -> None:
+    with pytest.raises(PluginError, match=r"pager/ops: PagerNeed is not the need model .* NamedNeed"):
+        synth(tmp_path, {"app": App()}, specs=())

@@ -189,3 +189,22 @@ def test_bad_link_declarations_are_the_consumers_bug(tmp_path: Path, links: list
 def test_a_link_names_its_target() -> None:
     with pytest.raises(ValueError, match="a link names its target"):
         Link(name="x")
+
+
+def test_a_link_to_an_endpoint_the_target_does_not_serve(tmp_path: Path) -> None:
+    with pytest.raises(
+        ResolutionError, match=r"webui links to ollama \(endpoint grpc\) .* ollama serves no endpoint 'grpc'"
+    ):
+        synth(tmp_path, ollama=Ollama(), webui=WebUi(Link(name="llm", service="ollama", endpoint="grpc")))
+
+
+def test_a_link_to_a_service_with_several_endpoints_must_name_one(tmp_path: Path) -> None:
+    class TwoPorts(Ollama):
+        @ink.hookimpl
+        def ink_endpoints(self) -> list[Endpoint]:
+            return [Endpoint(name="api", port=11434), Endpoint(name="metrics", port=9090)]
+
+    with pytest.raises(PluginError, match=r"several matching endpoints \(api, metrics\): name one"):
+        synth(tmp_path, ollama=TwoPorts(), webui=WebUi(LLM))
+    resolved = graph(tmp_path, ollama=TwoPorts(), webui=WebUi(LLM.model_copy(update={"endpoint": "metrics"})))
+    assert [(r.service, r.endpoint.port) for r in resolved.links] == [("ollama", 9090)]

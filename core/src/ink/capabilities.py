@@ -13,16 +13,15 @@ The seven built-in capabilities are defined the same way, in :data:`BUILTIN`.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 
 from ink import hookspecs
 from ink.errors import PluginError
 from ink.models import (
-    DNS_LABEL_PATTERN,
     AuthBinding,
     AuthClient,
     BackupBinding,
@@ -46,7 +45,7 @@ ENTRY_POINT_GROUP = "ink.capabilities"
 SECRETS = "secrets"
 """The capability core's secret pipeline answers last: values are derived from the master key first."""
 
-__all__ = ["BUILTIN", "DNS_LABEL_PATTERN", "ENTRY_POINT_GROUP", "SECRETS", "CapabilitySpec", "load", "provide_order"]
+__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "SECRETS", "CapabilitySpec", "load", "provide_order"]
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def load(extra: Iterable[CapabilitySpec] = ()) -> dict[str, CapabilitySpec]:
             raise PluginError(entry_point.name, "capability", problem) from err
         dist = entry_point.dist
         if isinstance(spec, CapabilitySpec) and dist is not None and spec.defined_by == "ink-core":
-            spec = _replace(spec, defined_by=dist.name)
+            spec = dataclasses.replace(spec, defined_by=dist.name)
         found.append(_checked(spec, entry_point.name))
     found.extend(_checked(spec, getattr(spec, "name", "?")) for spec in extra)
     for spec in found:
@@ -140,12 +139,6 @@ def load(extra: Iterable[CapabilitySpec] = ()) -> dict[str, CapabilitySpec]:
             if other not in specs:
                 raise PluginError(spec.name, "capability", f"is answered after {other!r}, which nothing defines")
     return specs
-
-
-def _replace(spec: CapabilitySpec, **changes: Any) -> CapabilitySpec:
-    import dataclasses
-
-    return dataclasses.replace(spec, **changes)
 
 
 def _checked(spec: object, name: str) -> CapabilitySpec:

@@ -157,7 +157,7 @@ def resolve(config: Config, host: PluginHost) -> ResolvedGraph:
                 f"or turn the need off in [plugins.{need.owner}] (see `ink schema`), or disable {need.owner}"
             )
     endpoints = declare_endpoints(host, services)
-    links = resolve_links(declare_links(host, services), endpoints)
+    links = resolve_links(declare_links(host, services), endpoints, services)
     warnings = [w for ctx in services.values() for w in ctx.warnings]
     return ResolvedGraph(
         services=services,
@@ -243,19 +243,15 @@ def declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need 
                 add(name, spec.declare_hook, need, ctx)
     for name, ctx in services.items():
         for need in _declared(host, name, NEEDS_HOOK, ctx, (Need, NamedNeed)):
-            if isinstance(need, Need) and not isinstance(need, specs.get(need.capability, _Undefined).need):
-                raise PluginError(
-                    name, NEEDS_HOOK, f"{need.key}: {type(need).__name__} is not a need of a defined capability"
-                )
+            spec = specs.get(need.capability)
+            if isinstance(need, Need) and (spec is None or not isinstance(need, spec.need)):
+                problem = f"{need.key}: {type(need).__name__} is not the need model of a defined capability"
+                raise PluginError(name, NEEDS_HOOK, f"{problem}; declare it with NamedNeed(capability=...) instead")
             add(name, NEEDS_HOOK, need, ctx)
     _check_clashes([n for n in needs if isinstance(n, Need)])
     order = provide_order(specs)
     needs.sort(key=lambda need: order.get(need.capability, len(order)))  # stable: plugin order within one
     return needs
-
-
-class _Undefined:
-    need: type = type(None)
 
 
 def _typed(name: str, hook: str, need: NamedNeed, spec: CapabilitySpec) -> Need:
@@ -305,7 +301,9 @@ def declare_links(host: PluginHost, services: dict[str, ServiceContext]) -> list
     return links
 
 
-def resolve_links(links: list[Link], endpoints: dict[str, list[Endpoint]]) -> list[ResolvedLink]:
+def resolve_links(
+    links: list[Link], endpoints: dict[str, list[Endpoint]], services: dict[str, ServiceContext]
+) -> list[ResolvedLink]:
     """Each link's endpoint; an optional link without one is dropped, a required one is an error."""
     resolved: list[ResolvedLink] = []
     for link in links:
@@ -331,12 +329,13 @@ def resolve_links(links: list[Link], endpoints: dict[str, list[Endpoint]]) -> li
         if found:
             resolved.append(ResolvedLink(link, *found[0]))
         elif not link.optional:
-            if link.service and link.service not in endpoints:
-                why = f"{link.service} is not enabled or serves no endpoint"
+            if link.service and link.service not in services:
+                why = f"{link.service} is not enabled"
                 fix = f"install or enable {link.service}"
             elif link.service:
-                why = f"{link.service} serves no such endpoint"
-                fix = f"update {link.service} or {link.owner}"
+                what = f"endpoint {link.endpoint!r}" if link.endpoint else "endpoint"
+                why = f"{link.service} serves no {what}" + (f" of kind {link.kind!r}" if link.kind else "")
+                fix = f"update {link.service} or {link.owner} (their versions may not fit)"
             else:
                 why = "no enabled service serves one"
                 fix = f"install or enable a service that serves {link.kind!r}"
