@@ -119,7 +119,7 @@ def load(extra: Iterable[CapabilitySpec] = ()) -> dict[str, CapabilitySpec]:
             spec = entry_point.load()
         except Exception as err:
             problem = f"cannot import {entry_point.value}: {type(err).__name__}: {err}"
-            raise PluginError(entry_point.name, "capability", problem) from err
+            raise PluginError(entry_point.name, ENTRY_POINT_GROUP, problem) from err
         dist = entry_point.dist
         if isinstance(spec, CapabilitySpec) and dist is not None and spec.defined_by == "ink-core":
             spec = dataclasses.replace(spec, defined_by=dist.name)
@@ -129,7 +129,7 @@ def load(extra: Iterable[CapabilitySpec] = ()) -> dict[str, CapabilitySpec]:
         if spec.name in specs:
             raise PluginError(
                 spec.name,
-                "capability",
+                ENTRY_POINT_GROUP,
                 f"capability {spec.name!r} is defined twice ({specs[spec.name].defined_by} and {spec.defined_by}); "
                 "uninstall one of the packages",
             )
@@ -137,13 +137,19 @@ def load(extra: Iterable[CapabilitySpec] = ()) -> dict[str, CapabilitySpec]:
     for spec in specs.values():
         for other in spec.after:
             if other not in specs:
-                raise PluginError(spec.name, "capability", f"is answered after {other!r}, which nothing defines")
+                raise PluginError(
+                    spec.name,
+                    ENTRY_POINT_GROUP,
+                    f"capability {spec.name!r} is answered after {other!r}, which nothing defines",
+                )
     return specs
 
 
 def _checked(spec: object, name: str) -> CapabilitySpec:
     if not isinstance(spec, CapabilitySpec):
-        raise PluginError(name, "capability", f"entry point gives a {type(spec).__name__}, expected CapabilitySpec")
+        raise PluginError(
+            name, ENTRY_POINT_GROUP, f"entry point gives a {type(spec).__name__}, expected CapabilitySpec"
+        )
     problem = ""
     if not is_dns_label(spec.name):
         problem = "its name must be a DNS label (lowercase letters, digits, '-')"
@@ -154,7 +160,7 @@ def _checked(spec: object, name: str) -> CapabilitySpec:
     elif getattr(spec.need, "capability", None) != spec.name:
         problem = f"its need model {spec.need.__name__} says capability = {getattr(spec.need, 'capability', None)!r}"
     if problem:
-        raise PluginError(spec.name, "capability", f"capability {spec.name!r}: {problem}")
+        raise PluginError(spec.name, ENTRY_POINT_GROUP, f"capability {spec.name!r}: {problem}")
     return spec
 
 
@@ -168,7 +174,9 @@ def provide_order(specs: dict[str, CapabilitySpec]) -> dict[str, int]:
     while pending:
         ready = next((name for name in pending if set(specs[name].after) <= set(order)), None)
         if ready is None:
-            raise PluginError(pending[0], "capability", f"capabilities answered after each other: {', '.join(pending)}")
+            raise PluginError(
+                pending[0], ENTRY_POINT_GROUP, f"capabilities answered after each other: {', '.join(pending)}"
+            )
         order.append(ready)
         pending.remove(ready)
     return {name: index for index, name in enumerate(order)}

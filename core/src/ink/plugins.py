@@ -129,7 +129,9 @@ def make_plugin_host(
         caller = getattr(pm.hook, spec.provide_hook, None)
         if caller is None or caller.spec is None:
             raise PluginError(
-                spec.name, "capability", f"names provide hook {spec.provide_hook}, which its hookspecs do not define"
+                spec.name,
+                capabilities_mod.ENTRY_POINT_GROUP,
+                f"capability {spec.name!r} names provide hook {spec.provide_hook}, which its hookspecs do not define",
             )
     dists: dict[str, PluginDist] = {}
     entry_points = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
