@@ -129,7 +129,7 @@ VAULTWARDEN_OWNED = {"DOMAIN", "ROCKET_PORT", "DATA_FOLDER", "DATABASE_URL", "SI
 env_name = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True).filter(
     lambda name: (
         name not in VAULTWARDEN_OWNED
-        and not name.startswith("SSO_")
+        and not name.startswith(("SSO_", "SMTP_"))
         and not re.search(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", name, re.IGNORECASE)
     )
 )
@@ -206,7 +206,7 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
         vaultwarden["storage_access_mode"] = "ReadWriteMany"
     if draw(st.booleans()):
         vaultwarden["image_tag"] = draw(image_tag)
-    for flag in ("signups_allowed", "sso", "sso_only", "public", "backup"):
+    for flag in ("signups_allowed", "sso", "sso_only", "public", "backup", "smtp"):
         if draw(st.booleans()):
             vaultwarden[flag] = draw(st.booleans())
     if draw(st.booleans()):
@@ -242,6 +242,16 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
     }
     for name in draw(st.lists(st.sampled_from(OPTIONAL_PLUGINS), unique=True, max_size=3)):
         plugins.setdefault(name, {})["enabled"] = False
+    if draw(st.booleans()):  # smtp is off by default; on, it needs a host
+        smtp: dict[str, Any] = {"enabled": True, "host": draw(dns_subdomain)}
+        smtp["tls"] = draw(st.sampled_from(["starttls", "tls", "none"]))
+        if draw(st.booleans()):
+            smtp["port"] = draw(st.integers(1, 65535))
+        if draw(st.booleans()):
+            smtp["username"] = draw(label)
+        plugins["smtp"] = smtp
+    if vaultwarden.get("smtp") and "smtp" not in plugins:
+        del vaultwarden["smtp"]  # set explicitly without a provider: refused, like sso and backup below
     # Set explicitly, sso and backup need their provider (refused otherwise: corpus category 5).
     for flag, provider in (("sso", "authentik"), ("backup", "velero")):
         if vaultwarden.get(flag) and plugins.get(provider, {}).get("enabled") is False:
@@ -301,6 +311,8 @@ def test_any_valid_configuration_synthesises_and_validates(
 
     plugins = config["plugins"]
     disabled = {name for name, table in plugins.items() if table.get("enabled") is False}
+    if "smtp" not in plugins:
+        disabled.add("smtp")  # off by default
     assert {path.split("/")[0] for path in objects} == set(INSTALLED) - disabled
 
     vaultwarden = plugins["vaultwarden"]
@@ -311,6 +323,8 @@ def test_any_valid_configuration_synthesises_and_validates(
     assert env["TZ"] == vaultwarden.get("env", {}).get("TZ", config["timezone"])
     for name, value in vaultwarden.get("env", {}).items():
         assert env[name] == value
+    mail = plugins.get("smtp") if vaultwarden.get("smtp", True) else None
+    assert env.get("SMTP_HOST") == (mail["host"] if mail else None)
     claim = objects["vaultwarden/persistentvolumeclaim-vaultwarden-data.yaml"]["spec"]
     assert claim["resources"]["requests"]["storage"] == vaultwarden["storage_size"]
     assert claim.get("storageClassName") == config.get("storage_class")
