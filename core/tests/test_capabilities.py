@@ -275,6 +275,23 @@ def test_ink_plugins_lists_capabilities_and_their_providers(tmp_path: Path, monk
     assert list(rows)[: len(Capability)] == [spec.name for spec in capabilities.BUILTIN]
 
 
+def test_ink_plugins_prints_the_capability_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from ink.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        run, "make_plugin_host", lambda **_: testing.host([], {"pagerd": Pagerd(), "app": App()}, [PAGER])
+    )
+    result = CliRunner().invoke(main, ["plugins"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    table = lines[lines.index("capability\tdefined by\tprovided by\tneeded by") :]
+    assert "pager\tink-pager\tpagerd\tapp" in table
+    assert "secrets\tink-core\t(no provider!)\t-" in table
+
+
 # --- the resolver treats every capability alike ------------------------------------------------
 
 

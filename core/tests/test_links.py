@@ -208,3 +208,9 @@ def test_a_link_to_a_service_with_several_endpoints_must_name_one(tmp_path: Path
         synth(tmp_path, ollama=TwoPorts(), webui=WebUi(LLM))
     resolved = graph(tmp_path, ollama=TwoPorts(), webui=WebUi(LLM.model_copy(update={"endpoint": "metrics"})))
     assert [(r.service, r.endpoint.port) for r in resolved.links] == [("ollama", 9090)]
+
+
+def test_a_link_whose_credentials_secret_name_would_be_too_long(tmp_path: Path) -> None:
+    long = Link(name="a" * 60, kind="openai-tts")  # webui-link-aaa… exceeds 63 characters
+    with pytest.raises(PluginError, match="is too long; shorten it"):
+        synth(tmp_path, kokoro=Tts(), webui=WebUi(long))

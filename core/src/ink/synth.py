@@ -32,6 +32,7 @@ from ink.models import (
     SecretBinding,
     SecretClaim,
     SecretKeyRef,
+    is_dns_label,
 )
 
 if TYPE_CHECKING:
@@ -317,6 +318,8 @@ def _link_binding(resolved: Plan, found: ResolvedLink) -> tuple[LinkBinding, Sec
     if endpoint.credentials:
         consumer = resolved.services[link.owner]
         name = f"{link.owner}-link-{link.name}"
+        if not is_dns_label(name):
+            raise PluginError(link.owner, "ink_links", f"{link.key}: the Secret name {name!r} is too long; shorten it")
         claim = SecretClaim(name=name, data=dict(endpoint.credentials), owner=link.owner, namespace=consumer.namespace)
         refs = {key: SecretKeyRef(name=name, key=key) for key in endpoint.credentials}
     binding = LinkBinding(
