@@ -125,7 +125,10 @@ def test_links_resolve_to_in_cluster_and_public_urls_and_credentials(tmp_path: P
 
 def test_links_are_graph_edges_and_order_the_waves(tmp_path: Path) -> None:
     resolved = graph(tmp_path, ollama=Ollama(), kokoro=Tts(), webui=WebUi(LLM, TTS))
-    links = {(e.source, e.target, e.name, e.port) for e in resolved.edges if e.kind == "link"}
+    links = {(e.source, e.target, e.name, e.port) for e in resolved.edges_by_kind()["link"]}
+    assert ("ollama", "ingress", "ingress/ollama") in {
+        (e.source, e.target, e.name) for e in resolved.edges_by_kind()["need"]
+    }
     assert links == {("webui", "ollama", "link/llm", 11434), ("webui", "kokoro", "link/tts", 8880)}
     waves = resolved.waves()
     assert waves["webui"] > waves["ollama"] and waves["webui"] > waves["kokoro"]

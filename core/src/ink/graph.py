@@ -82,6 +82,13 @@ class ResolvedGraph:
             edges.append(Edge(resolved.link.owner, resolved.service, "link", resolved.link.key, resolved.endpoint.port))
         return edges
 
+    def edges_by_kind(self) -> dict[str, list[Edge]]:
+        """The edges grouped by kind: ``{"need": [...], "link": [...]}`` (e.g. links for NetworkPolicies)."""
+        grouped: dict[str, list[Edge]] = {"need": [], "link": []}
+        for edge in self.edges:
+            grouped[edge.kind].append(edge)
+        return grouped
+
     @property
     def depends_on(self) -> dict[str, set[str]]:
         """Service → the services it depends on (itself excluded)."""
