@@ -99,7 +99,21 @@ dns_label = st.one_of(label, label, label, long_label)
 # A domain short enough that <63-character hostname>.<domain> is still a DNS name (253). Longer
 # domains pass ink's check but give invalid host names: bad_inputs case domain-too-long-for-hostnames.
 MAX_DOMAIN = 253 - 64
-domain = st.lists(dns_label, min_size=2, max_size=4).map(".".join).filter(lambda d: len(d) <= MAX_DOMAIN)
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+domain = (
+    st.lists(dns_label, min_size=2, max_size=4)
+    .map(".".join)
+    .filter(lambda d: len(d) <= MAX_DOMAIN and not _is_ip_address(d))  # refused: bad_inputs' domain-is-an-IP cases
+)
 dns_subdomain = st.lists(label, min_size=1, max_size=3).map(".".join)
 timezone = st.sampled_from(
     [
