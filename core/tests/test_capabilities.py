@@ -261,6 +261,21 @@ def test_a_broken_capability_definition_is_refused(spec: CapabilitySpec, problem
         testing.host([], {}, [spec])
 
 
+def test_a_published_definition_that_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from ink.plugins import make_plugin_host
+
+    broken = importlib.metadata.EntryPoint("fax", "ink_fax_that_does_not_exist:FAX", capabilities.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [broken] if group == broken.group else [])
+    with pytest.raises(PluginError, match=r"plugin 'fax' failed in hook ink.capabilities: cannot import"):
+        make_plugin_host(environ={})
+    # `ink plugins` still lists what is installed, and says what is broken.
+    host = make_plugin_host(environ={}, keep_broken=True)
+    assert "cannot import" in host.broken["fax"].problem
+    assert "fax" not in host.capabilities
+
+
 # --- ink plugins ---------------------------------------------------------------------------------
 
 

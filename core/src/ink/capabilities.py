@@ -109,21 +109,32 @@ BUILTIN: tuple[CapabilitySpec, ...] = (
 )  # fmt: skip
 
 
-def load(extra: Iterable[CapabilitySpec] = ()) -> dict[str, CapabilitySpec]:
-    """The built-in capabilities, those installed packages publish, then ``extra`` (e.g. in tests)."""
+def load(
+    extra: Iterable[CapabilitySpec] = (), broken: dict[str, PluginError] | None = None
+) -> dict[str, CapabilitySpec]:
+    """The built-in capabilities, those installed packages publish, then ``extra`` (e.g. in tests).
+
+    :param broken: Record a published definition that cannot load here and leave it out, instead of
+        failing (for the commands that only describe what is installed).
+    """
     specs: dict[str, CapabilitySpec] = {}
     found: list[CapabilitySpec] = list(BUILTIN)
     published = [e for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP) if e.group == ENTRY_POINT_GROUP]
     for entry_point in sorted(published, key=lambda e: e.name):
         try:
-            spec = entry_point.load()
-        except Exception as err:
-            problem = f"cannot import {entry_point.value}: {type(err).__name__}: {err}"
-            raise PluginError(entry_point.name, ENTRY_POINT_GROUP, problem) from err
-        dist = entry_point.dist
-        if isinstance(spec, CapabilitySpec) and dist is not None and spec.defined_by == "ink-core":
-            spec = dataclasses.replace(spec, defined_by=dist.name)
-        found.append(_checked(spec, entry_point.name))
+            try:
+                spec = entry_point.load()
+            except Exception as err:
+                problem = f"cannot import {entry_point.value}: {type(err).__name__}: {err}"
+                raise PluginError(entry_point.name, ENTRY_POINT_GROUP, problem) from err
+            dist = entry_point.dist
+            if isinstance(spec, CapabilitySpec) and dist is not None and spec.defined_by == "ink-core":
+                spec = dataclasses.replace(spec, defined_by=dist.name)
+            found.append(_checked(spec, entry_point.name))
+        except PluginError as err:
+            if broken is None:
+                raise
+            broken[entry_point.name] = err
     found.extend(_checked(spec, getattr(spec, "name", "?")) for spec in extra)
     for spec in found:
         if spec.name in specs:

@@ -122,7 +122,7 @@ def make_plugin_host(
     environ = os.environ if environ is None else environ
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    specs = capabilities_mod.load(capabilities)
+    specs = capabilities_mod.load(capabilities, broken if keep_broken else None)
     for spec in specs.values():
         if spec.hookspecs is not None and spec.hookspecs is not hookspecs:
             pm.add_hookspecs(spec.hookspecs)
@@ -158,7 +158,7 @@ def make_plugin_host(
             except PluginError as err:
                 if not keep_broken:
                     raise
-                broken[entry_point.name] = err
+                broken.setdefault(entry_point.name, err)  # a broken capability definition says more
                 if pm.get_plugin(entry_point.name) is not None:
                     pm.unregister(name=entry_point.name)
                 continue
