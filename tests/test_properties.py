@@ -99,7 +99,21 @@ dns_label = st.one_of(label, label, label, long_label)
 # A domain short enough that <63-character hostname>.<domain> is still a DNS name (253). Longer
 # domains pass ink's check but give invalid host names: bad_inputs case domain-too-long-for-hostnames.
 MAX_DOMAIN = 253 - 64
-domain = st.lists(dns_label, min_size=2, max_size=4).map(".".join).filter(lambda d: len(d) <= MAX_DOMAIN)
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+domain = (
+    st.lists(dns_label, min_size=2, max_size=4)
+    .map(".".join)
+    .filter(lambda d: len(d) <= MAX_DOMAIN and not _is_ip_address(d))  # refused: bad_inputs' domain-is-an-IP cases
+)
 dns_subdomain = st.lists(label, min_size=1, max_size=3).map(".".join)
 timezone = st.sampled_from(
     [
@@ -129,7 +143,7 @@ VAULTWARDEN_OWNED = {"DOMAIN", "ROCKET_PORT", "DATA_FOLDER", "DATABASE_URL", "SI
 env_name = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True).filter(
     lambda name: (
         name not in VAULTWARDEN_OWNED
-        and not name.startswith("SSO_")
+        and not name.startswith(("SSO_", "SMTP_"))
         and not re.search(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", name, re.IGNORECASE)
     )
 )
@@ -206,7 +220,7 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
         vaultwarden["storage_access_mode"] = "ReadWriteMany"
     if draw(st.booleans()):
         vaultwarden["image_tag"] = draw(image_tag)
-    for flag in ("signups_allowed", "sso", "sso_only", "public", "backup"):
+    for flag in ("signups_allowed", "sso", "sso_only", "public", "backup", "smtp"):
         if draw(st.booleans()):
             vaultwarden[flag] = draw(st.booleans())
     if draw(st.booleans()):
@@ -242,6 +256,16 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
     }
     for name in draw(st.lists(st.sampled_from(OPTIONAL_PLUGINS), unique=True, max_size=3)):
         plugins.setdefault(name, {})["enabled"] = False
+    if draw(st.booleans()):  # smtp is off by default; on, it needs a host
+        smtp: dict[str, Any] = {"enabled": True, "host": draw(dns_subdomain)}
+        smtp["tls"] = draw(st.sampled_from(["starttls", "tls", "none"]))
+        if draw(st.booleans()):
+            smtp["port"] = draw(st.integers(1, 65535))
+        if draw(st.booleans()):
+            smtp["username"] = draw(label)
+        plugins["smtp"] = smtp
+    if vaultwarden.get("smtp") and "smtp" not in plugins:
+        del vaultwarden["smtp"]  # set explicitly without a provider: refused, like sso and backup below
     # Set explicitly, sso and backup need their provider (refused otherwise: corpus category 5).
     for flag, provider in (("sso", "authentik"), ("backup", "velero")):
         if vaultwarden.get(flag) and plugins.get(provider, {}).get("enabled") is False:
@@ -301,6 +325,8 @@ def test_any_valid_configuration_synthesises_and_validates(
 
     plugins = config["plugins"]
     disabled = {name for name, table in plugins.items() if table.get("enabled") is False}
+    if "smtp" not in plugins:
+        disabled.add("smtp")  # off by default
     assert {path.split("/")[0] for path in objects} == set(INSTALLED) - disabled
 
     vaultwarden = plugins["vaultwarden"]
@@ -311,6 +337,8 @@ def test_any_valid_configuration_synthesises_and_validates(
     assert env["TZ"] == vaultwarden.get("env", {}).get("TZ", config["timezone"])
     for name, value in vaultwarden.get("env", {}).items():
         assert env[name] == value
+    mail = plugins.get("smtp") if vaultwarden.get("smtp", True) else None
+    assert env.get("SMTP_HOST") == (mail["host"] if mail else None)
     claim = objects["vaultwarden/persistentvolumeclaim-vaultwarden-data.yaml"]["spec"]
     assert claim["resources"]["requests"]["storage"] == vaultwarden["storage_size"]
     assert claim.get("storageClassName") == config.get("storage_class")

@@ -267,19 +267,22 @@ def secrets_rotate(credential: str, config_path: Path | None) -> None:
 @main.command()
 @_config_option
 def plugins(config_path: Path | None) -> None:
-    """List installed plugins: what each provides and needs."""
+    """List installed plugins (what each provides and needs), then every capability and who provides it."""
     from ink import run
 
     rows = run.plugin_rows(config_path)
     headers = ("name", "distribution", "version", "deploys", "provides", "needs", "enabled")
+    capability_headers = ("capability", "defined by", "provided by", "needed by")
+    capabilities = run.capability_rows(config_path)
     if not out_console.is_terminal:  # piped: plain tab-separated rows, nothing cut short
-        for row in [headers, *rows]:
+        for row in [headers, *rows, (), capability_headers, *capabilities]:
             click.echo("\t".join(row))
         return
-    table = Table(*headers)
-    for row in rows:
-        table.add_row(*row)
-    out_console.print(table)
+    for table_headers, table_rows in ((headers, rows), (capability_headers, capabilities)):
+        table = Table(*table_headers)
+        for row in table_rows:
+            table.add_row(*row)
+        out_console.print(table)
 
 
 @main.command()

@@ -13,9 +13,10 @@ from ink.models import (
     AuthBinding,
     BackupBinding,
     Binding,
-    Capability,
     CertificateBinding,
     DatabaseBinding,
+    Link,
+    LinkBinding,
     Need,
     RouteBinding,
     S3Binding,
@@ -46,6 +47,8 @@ class ServiceContext:
     """This service's needs, answered: ``need.key`` → binding (filled before ``ink_workloads``)."""
     served: list[tuple[Need, Binding]] = field(default_factory=list)
     """For a provider: every need it answered, with its binding."""
+    linked_by: list[tuple[Link, LinkBinding]] = field(default_factory=list)
+    """Every link to this service from another, with what the consumer was given (e.g. to accept its key)."""
     base_dir: Path = field(default_factory=Path.cwd)
     """The folder of ink.toml: relative paths in settings are relative to it."""
     master_key: MasterKey | None = field(default=None, repr=False)
@@ -93,7 +96,7 @@ class ServiceContext:
             raise RuntimeError("the master key is only available while synthesising")
         return self.master_key.purpose_key(purpose)
 
-    def provider_of(self, capability: Capability) -> str | None:
+    def provider_of(self, capability: str) -> str | None:
         """The enabled plugin that provides ``capability``, if any (known from the declare phase on)."""
         return next((name for name, info in self.services.items() if capability in info.provides), None)
 
@@ -169,6 +172,11 @@ class ServiceContext:
 
     def certificate(self, name: str) -> CertificateBinding:
         return self.binding(f"tls/{name}", CertificateBinding)
+
+    def link(self, name: str) -> LinkBinding | None:
+        """The binding of the link ``name``, or None when an optional link found no target."""
+        found = self.bindings.get(f"link/{name}")
+        return found if isinstance(found, LinkBinding) else None
 
     def setting(self, name: str, default: Any = None) -> Any:
         return getattr(self.settings, name, default)

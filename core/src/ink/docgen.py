@@ -32,7 +32,7 @@ def plugin_page(info: ServiceInfo, distribution: str, needs: list[str], readme: 
         f"| distribution | `{distribution}` |",
         f"| deploys | {info.title} {info.version} ([upstream]({info.homepage})) |",
         f"| namespace | `{info.namespace or info.name}` |",
-        f"| provides | {', '.join(c.value for c in info.provides) or '-'} |",
+        f"| provides | {', '.join(info.provides) or '-'} |",
         f"| needs | {', '.join(needs) or '-'} |",
         "",
         f"## Settings: `[plugins.{info.name}]`\n",

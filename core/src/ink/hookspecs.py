@@ -3,14 +3,18 @@
 The hooks are grouped in the order core calls them:
 
 1. describe: ``ink_service_info``
-2. declare:  ``ink_ingress_routes``, ``ink_auth_clients``, ``ink_database_claims``,
-   ``ink_bucket_claims``, ``ink_certificate_claims``, ``ink_backup_targets``, ``ink_secrets``,
-   ``ink_cluster_requirements``
-3. provide:  ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
-   ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress`` (in this order, so an
-   ingress provider sees the consumer's auth binding), then ``ink_binding_secrets`` and
-   ``ink_provide_secret``
+2. declare:  ``ink_needs`` (any capability), ``ink_ingress_routes``, ``ink_auth_clients``,
+   ``ink_database_claims``, ``ink_bucket_claims``, ``ink_certificate_claims``,
+   ``ink_backup_targets``, ``ink_secrets`` (one built-in capability each), ``ink_endpoints``,
+   ``ink_links`` and ``ink_cluster_requirements``
+3. provide:  each capability's provide hook, in the order its :class:`~ink.capabilities.CapabilitySpec`
+   gives (built-ins: ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
+   ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress``, so an ingress provider
+   sees the consumer's auth binding), then links, ``ink_binding_secrets`` and ``ink_provide_secret``
 4. build:    ``ink_workloads``
+
+A package that defines a capability adds its provide hook's spec through the
+``ink.capabilities`` entry point (see :mod:`ink.capabilities`).
 
 Core calls every implementation *one plugin at a time*, so it always knows which plugin
 answered, and a provide hook only on the one plugin that provides that capability.
@@ -38,6 +42,10 @@ if TYPE_CHECKING:
         ClusterRequirements,
         DatabaseBinding,
         DatabaseClaim,
+        Endpoint,
+        Link,
+        NamedNeed,
+        Need,
         ResolvedSecret,
         Route,
         RouteBinding,
@@ -67,6 +75,39 @@ def ink_service_info() -> ServiceInfo:
 
 
 # --- declare ----------------------------------------------------------------------------
+
+
+@hookspec
+def ink_needs(ctx: ServiceContext) -> list[Need | NamedNeed] | None:
+    """Declare needs of any capability: typed (the capability's need model) or by name.
+
+    A :class:`~ink.models.NamedNeed` lets a service use a capability without depending on the
+    package that defines it, e.g. ``NamedNeed(capability="smtp", id="vaultwarden", optional=True)``.
+
+    :return: Needs, or None for none. Core sets ``owner`` and ``namespace``.
+    :param ctx: The plugin's own context.
+    """
+
+
+@hookspec
+def ink_endpoints(ctx: ServiceContext) -> list[Endpoint] | None:
+    """Declare what the service serves to other services (name, port, protocol, path, kind, credentials).
+
+    :return: Endpoints, or None for none.
+    :param ctx: The plugin's own context.
+    """
+
+
+@hookspec
+def ink_links(ctx: ServiceContext) -> list[Link] | None:
+    """Declare the services this one talks to: by name, or any service serving an endpoint kind.
+
+    Each link's binding (in-cluster URL, public URL, credential refs) is ``ctx.link(name)``; an
+    optional link without a target has no binding.
+
+    :return: Links, or None for none. Core sets ``owner``.
+    :param ctx: The plugin's own context.
+    """
 
 
 @hookspec

@@ -65,7 +65,10 @@ class _Frozen(BaseModel):
 
 
 class Capability(enum.StrEnum):
-    """A kind of need that exactly one enabled provider plugin fulfils."""
+    """The names of the built-in capabilities (see :mod:`ink.capabilities`); any package may define more.
+
+    Members are plain strings: ``provides=(Capability.DATABASE, "smtp")`` mixes both.
+    """
 
     INGRESS = "ingress"
     AUTH = "auth"
@@ -93,7 +96,9 @@ class ServiceInfo(_Frozen):
     settings_model: type[BaseModel] | None = Field(
         default=None, description="Pydantic model of the plugin's [plugins.<name>] table."
     )
-    provides: tuple[Capability, ...] = Field(default=(), description="Capabilities this plugin fulfils.")
+    provides: tuple[Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)], ...] = Field(
+        default=(), description="Capabilities this plugin fulfils (built-in or defined by an installed package)."
+    )
     pod_security: Literal["restricted", "baseline", "privileged"] = Field(
         default="restricted", description="Pod Security Standard enforced on the namespace."
     )
@@ -110,7 +115,7 @@ class ServiceInfo(_Frozen):
 class Need(_Frozen):
     """Base of every declaration. ``owner`` and ``namespace`` are set by core."""
 
-    capability: ClassVar[Capability]
+    capability: ClassVar[str]
     id_field: ClassVar[str]
     owner: str = ""
     namespace: str = ""
@@ -128,7 +133,31 @@ class Need(_Frozen):
     @property
     def key(self) -> str:
         """Identifies the need within its owner, e.g. ``database/vaultwarden``."""
-        return f"{self.capability.value}/{getattr(self, self.id_field)}"
+        return f"{self.capability}/{getattr(self, self.id_field)}"
+
+    def clash(self, other: Need) -> str | None:
+        """Why this need and ``other`` (of another owner, same capability) cannot both exist, if they cannot."""
+        return None
+
+
+class NamedNeed(_Frozen):
+    """A need of a capability named by string, for a consumer that does not depend on the defining package.
+
+    Core turns it into the capability's own need model (``{id_field: id, **params}``) when a package
+    defines the capability; when none does, it is treated like a need without a provider.
+    """
+
+    capability: DnsLabel
+    id: DnsLabel = Field(description="Identifies the need within its owner: the need model's id field.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Further fields of the need model.")
+    optional: bool = False
+    enabled_by: str = ""
+    owner: str = ""
+    namespace: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.capability}/{self.id}"
 
 
 class Route(Need):
@@ -142,6 +171,14 @@ class Route(Need):
     public: bool = Field(default=False, description="Also expose through the external tunnel.")
 
     id_field: ClassVar[str] = "host"
+
+    def clash(self, other: Need) -> str | None:
+        if isinstance(other, Route) and other.host == self.host:
+            return (
+                f"{other.owner!r} and {self.owner!r} both route the hostname {self.host!r}; "
+                f"set [plugins.{self.owner}] hostname to another subdomain"
+            )
+        return None
 
 
 class AuthClient(Need):
@@ -400,24 +437,71 @@ class ResolvedSecret(_Frozen):
     __str__ = __repr__
 
 
-NEED_TYPES: dict[Capability, type[Need]] = {
-    Capability.INGRESS: Route,
-    Capability.AUTH: AuthClient,
-    Capability.DATABASE: DatabaseClaim,
-    Capability.BACKUP: BackupTarget,
-    Capability.SECRETS: SecretClaim,
-    Capability.S3: BucketClaim,
-    Capability.TLS: CertificateClaim,
-}
+# --- links between services ------------------------------------------------------------
 
-BINDING_TYPES: dict[Capability, type[Binding]] = {
-    Capability.INGRESS: RouteBinding,
-    Capability.AUTH: AuthBinding,
-    Capability.DATABASE: DatabaseBinding,
-    Capability.BACKUP: BackupBinding,
-    Capability.SECRETS: SecretBinding,
-    Capability.S3: S3Binding,
-    Capability.TLS: CertificateBinding,
-}
+
+class Endpoint(_Frozen):
+    """Something a service serves to other services: a port of one of its Services. From ``ink_endpoints``."""
+
+    name: DnsLabel = Field(description="Unique within the service, e.g. 'api'.")
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["http", "https", "grpc", "tcp", "udp"] = "http"
+    path: str = Field(default="", description="Path prefix clients use, e.g. '/v1'.")
+    kind: str = Field(
+        default="",
+        pattern=r"^([a-z0-9][-a-z0-9]*)?$",
+        description="What clients can expect, so they can link to any service of that kind: 'openai-tts', 'search'.",
+    )
+    service: DnsLabel | None = Field(default=None, description="The Service in the owner's namespace; its name.")
+    route: DnsLabel | None = Field(default=None, description="Host of the owner's Route that serves it publicly.")
+    credentials: dict[str, SecretValue] = Field(
+        default_factory=dict,
+        description="Credentials clients need (e.g. an API key): core puts them in a Secret in each client's "
+        "namespace; use the same GeneratedSecret id in the service's own Secret so both hold one value.",
+    )
+
+
+class Link(_Frozen):
+    """A service this one talks to: a named one, or any that serves an endpoint kind. From ``ink_links``."""
+
+    name: DnsLabel = Field(description="Identifies the link within its owner; the binding is ctx.link(name).")
+    service: DnsLabel | None = Field(default=None, description="The target service (plugin name).")
+    endpoint: DnsLabel | None = Field(default=None, description="The target's endpoint; needed if it has several.")
+    kind: str = Field(default="", pattern=r"^([a-z0-9][-a-z0-9]*)?$", description="Any service serving this kind.")
+    optional: bool = Field(default=False, description="Without a target, drop the link (no binding, no warning).")
+    owner: str = ""
+
+    @model_validator(mode="after")
+    def _has_a_target(self) -> Link:
+        if not self.service and not self.kind:
+            raise ValueError("a link names its target: service='...' or kind='...' (or both)")
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"link/{self.name}"
+
+    @property
+    def target_text(self) -> str:
+        """The target as the user reads it in an error."""
+        if self.service:
+            return self.service + (f" (endpoint {self.endpoint})" if self.endpoint else "")
+        return f"any service serving {self.kind!r}"
+
+
+class LinkBinding(Binding):
+    """How a consumer reaches a linked service."""
+
+    service: str = Field(description="The target service.")
+    endpoint: str
+    kind: str = ""
+    host: str = Field(description="In-cluster DNS name, e.g. ollama.ollama.svc.")
+    port: int
+    url: str = Field(description="In-cluster URL, e.g. http://ollama.ollama.svc:11434.")
+    public_url: str = Field(default="", description="Public URL where the target routes the endpoint; '' if none.")
+    credentials: dict[str, SecretKeyRef] = Field(
+        default_factory=dict, description="Credential name → key of a Secret in the consumer's namespace."
+    )
+
 
 JsonDict = dict[str, Any]

@@ -12,13 +12,15 @@ import importlib.metadata
 import os
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
+from ink import capabilities as capabilities_mod
 from ink import hookspecs
+from ink.capabilities import BUILTIN, CapabilitySpec
 from ink.errors import PluginError, UserError, clip
 
 ENTRY_POINT_GROUP = "ink"
@@ -46,8 +48,11 @@ class PluginHost:
         *,
         trace: bool = False,
         broken: dict[str, PluginError] | None = None,
+        capabilities: dict[str, CapabilitySpec] | None = None,
     ) -> None:
         self.pm = pm
+        self.capabilities = capabilities if capabilities is not None else {s.name: s for s in BUILTIN}
+        """Every defined capability by name, in definition order (built-ins first)."""
         self.dists = dists
         self.trace = trace
         self.broken = broken if broken is not None else {}
@@ -98,11 +103,17 @@ def make_plugin_host(
     extra: Mapping[str, object] | None = None,
     environ: Mapping[str, str] | None = None,
     keep_broken: bool = False,
+    capabilities: Iterable[CapabilitySpec] = (),
 ) -> PluginHost:
     """Build a fresh plugin host: specs, blocked names, entry points, extras, ``check_pending``.
 
+    Every capability's hook specs (built-in, from ``ink.capabilities`` entry points, and
+    ``capabilities``) are added before any plugin registers, so implementations of a
+    third-party capability's hooks are checked like core's.
+
     :param load_entrypoints: Load installed plugins (tests may pass False and use ``extra``).
     :param extra: Plugin objects or modules to register by name, e.g. in tests.
+    :param capabilities: Capabilities to define besides the installed ones, e.g. in tests.
     :param keep_broken: Leave out a plugin that fails to load and record it in ``broken``, for the
         commands that only describe what is installed (``ink plugins``, ``ink schema``). A synth
         must fail instead: leaving a service out would remove it from the output.
@@ -111,6 +122,17 @@ def make_plugin_host(
     environ = os.environ if environ is None else environ
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
+    specs = capabilities_mod.load(capabilities, broken if keep_broken else None)
+    for spec in specs.values():
+        if spec.hookspecs is not None and spec.hookspecs is not hookspecs:
+            pm.add_hookspecs(spec.hookspecs)
+        caller = getattr(pm.hook, spec.provide_hook, None)
+        if caller is None or caller.spec is None:
+            raise PluginError(
+                spec.name,
+                capabilities_mod.ENTRY_POINT_GROUP,
+                f"capability {spec.name!r} names provide hook {spec.provide_hook}, which its hookspecs do not define",
+            )
     dists: dict[str, PluginDist] = {}
     entry_points = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
     known = sorted({e.name for e in entry_points} if load_entrypoints else set()) + sorted(extra or {})
@@ -136,7 +158,7 @@ def make_plugin_host(
             except PluginError as err:
                 if not keep_broken:
                     raise
-                broken[entry_point.name] = err
+                broken.setdefault(entry_point.name, err)  # a broken capability definition says more
                 if pm.get_plugin(entry_point.name) is not None:
                     pm.unregister(name=entry_point.name)
                 continue
@@ -149,7 +171,7 @@ def make_plugin_host(
             _register(pm, plugin, name)
             dists[name] = PluginDist(name, "(registered in-process)", "")
     _check_pending(pm)
-    host = PluginHost(pm, dists, trace=bool(environ.get("INK_TRACE_PLUGINS")), broken=broken)
+    host = PluginHost(pm, dists, trace=bool(environ.get("INK_TRACE_PLUGINS")), broken=broken, capabilities=specs)
     if keep_broken:  # a plugin that cannot even describe itself is broken too
         for name in host.names:
             try:

@@ -336,7 +336,7 @@ def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
     provided = {c for ctx in services.values() for c in ctx.service.provides}
     needs: dict[str, set[str]] = {}
     for need in synth_mod.declare(host, services):
-        label = need.capability.value if need.capability in provided else f"{need.capability.value} (no provider!)"
+        label = need.capability if need.capability in provided else f"{need.capability} (no provider!)"
         needs.setdefault(need.owner, set()).add(label)
     rows = []
     for name in host.names:
@@ -348,7 +348,7 @@ def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
                 dist.distribution if dist else "",
                 dist.version if dist else "",
                 f"{info.title} {info.version}",
-                ", ".join(c.value for c in info.provides) or "-",
+                ", ".join(info.provides) or "-",
                 ", ".join(sorted(needs.get(name, ()))) or "-",
                 "yes" if name in services else "no",
             )
@@ -356,6 +356,34 @@ def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
     for name, err in sorted(host.broken.items()):
         rows.append((name, "", "", f"BROKEN: {clip(err.problem, 200)}", "-", "-", "no"))
     return sorted(rows)
+
+
+def capability_rows(config_path: Path | None) -> list[tuple[str, ...]]:
+    """One row per defined capability: who defines it, which enabled plugin provides it, who needs it."""
+    config = load_config(find_config(config_path, os.environ))
+    host = make_plugin_host(keep_broken=True)
+    services = synth_mod.describe(config, host)
+    needed_by: dict[str, set[str]] = {}
+    for need in synth_mod.declare(host, services):
+        needed_by.setdefault(need.capability, set()).add(need.owner)
+    providers: dict[str, list[str]] = {}
+    for name, ctx in services.items():
+        for capability in ctx.service.provides:
+            providers.setdefault(capability, []).append(name)
+    rows = []
+    for name, spec in host.capabilities.items():
+        provided = providers.get(name, [])
+        rows.append(
+            (
+                name,
+                spec.defined_by,
+                ", ".join(provided) if len(provided) < 2 else f"{', '.join(provided)} (only one may be enabled!)",
+                ", ".join(sorted(needed_by.pop(name, ()))) or "-",
+            )
+        )
+    for name, owners in sorted(needed_by.items()):  # named needs of a capability nothing defines
+        rows.append((name, "(not defined: no installed package)", "-", ", ".join(sorted(owners))))
+    return [(r[0], r[1], r[2] or "(no provider!)", r[3]) for r in rows]
 
 
 def plugin_docs(config_path: Path | None = None, host: PluginHost | None = None) -> dict[str, str]:
@@ -368,8 +396,8 @@ def plugin_docs(config_path: Path | None = None, host: PluginHost | None = None)
     needs: dict[str, list[str]] = {}
     for need in synth_mod.declare(host, services):
         needs.setdefault(need.owner, [])
-        if need.capability.value not in needs[need.owner]:
-            needs[need.owner].append(need.capability.value)
+        if need.capability not in needs[need.owner]:
+            needs[need.owner].append(need.capability)
     return plugin_pages(host, needs)
 
 

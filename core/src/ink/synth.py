@@ -18,24 +18,23 @@ from typing import TYPE_CHECKING, Any
 import jsonpatch
 from pydantic import BaseModel
 
-from ink import cluster as cluster_mod
-from ink import config as config_mod
 from ink import secrets as secrets_mod
+from ink.capabilities import SECRETS
 from ink.context import ServiceContext
-from ink.errors import ConfigError, PluginError, ResolutionError
+from ink.errors import PluginError, ResolutionError
+from ink.graph import ResolvedGraph, ResolvedLink, declare, describe
+from ink.graph import resolve as plan
 from ink.models import (
-    BINDING_TYPES,
-    NEED_TYPES,
     Binding,
-    Capability,
-    ClusterRequirements,
+    LinkBinding,
     Need,
+    Route,
     SecretBinding,
     SecretClaim,
-    ServiceInfo,
+    SecretKeyRef,
+    is_dns_label,
 )
 from ink.podsecurity import required_level
-from ink.settings import PluginSettings
 from ink.workload import load_balancer_clashes
 
 if TYPE_CHECKING:
@@ -45,28 +44,7 @@ if TYPE_CHECKING:
     from ink.plugins import PluginHost
     from ink.secrets import MasterKey
 
-DECLARE_HOOKS: dict[Capability, str] = {
-    Capability.INGRESS: "ink_ingress_routes",
-    Capability.AUTH: "ink_auth_clients",
-    Capability.DATABASE: "ink_database_claims",
-    Capability.S3: "ink_bucket_claims",
-    Capability.TLS: "ink_certificate_claims",
-    Capability.BACKUP: "ink_backup_targets",
-    Capability.SECRETS: "ink_secrets",
-}
-# Provide hooks, in the order needs are answered: an ingress provider sees the auth binding of
-# the same host, a backup provider sees the bucket bindings. Secrets come last (see synthesise).
-PROVIDE_HOOKS: dict[Capability, tuple[str, str]] = {
-    Capability.DATABASE: ("ink_provide_database", "claim"),
-    Capability.S3: ("ink_provide_bucket", "claim"),
-    Capability.TLS: ("ink_provide_certificate", "claim"),
-    Capability.AUTH: ("ink_provide_auth", "client"),
-    Capability.BACKUP: ("ink_provide_backup", "target"),
-    Capability.INGRESS: ("ink_provide_ingress", "route"),
-    Capability.SECRETS: ("ink_provide_secret", "secret"),
-}
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
-PROVIDE_ORDER = {capability: index for index, capability in enumerate(PROVIDE_HOOKS)}
 # API groups built into Kubernetes; objects of other groups are custom resources.
 BUILTIN_GROUPS = frozenset(
     {
@@ -144,47 +122,8 @@ class Manifest:
         return f"{self.folder}/{self.filename}"
 
 
-@dataclass
-class Plan:
-    """The resolved graph: enabled services, who provides what, and every declared need."""
-
-    services: dict[str, ServiceContext]
-    providers: dict[Capability, str]
-    needs: list[Need]
-    warnings: list[str] = field(default_factory=list)
-    secret_owners: set[str] = field(default_factory=set)
-    """Services a Secret is materialised for (also those a provider asked for): they need the secrets provider."""
-    cluster: dict[str, ClusterRequirements] = field(default_factory=dict)
-    """Service → what it needs from the cluster outside Kubernetes (k3s components off, node packages)."""
-
-    @property
-    def depends_on(self) -> dict[str, set[str]]:
-        """Service → the providers it needs (itself excluded)."""
-        graph: dict[str, set[str]] = {name: set() for name in self.services}
-        edges = [(need.owner, self.providers[need.capability]) for need in self.needs]
-        if Capability.SECRETS in self.providers:
-            edges += [(owner, self.providers[Capability.SECRETS]) for owner in self.secret_owners]
-        for owner, provider in edges:
-            if provider != owner:
-                graph[owner].add(provider)
-        return graph
-
-    def waves(self) -> dict[str, int]:
-        """Deploy order: 0 for services that need nobody, else 1 + the highest wave they depend on.
-
-        Services in a dependency cycle share a wave (Argo CD retries until both are healthy).
-        """
-        graph = self.depends_on
-        waves: dict[str, int] = {}
-        remaining = dict(graph)
-        while remaining:
-            ready = {n for n, deps in remaining.items() if deps <= waves.keys()}
-            if not ready:  # a cycle: settle its members together
-                ready = set(remaining)
-            for name in ready:
-                waves[name] = 1 + max((waves.get(d, 0) for d in graph[name] if d in waves), default=-1)
-                remaining.pop(name)
-        return dict(sorted(waves.items()))
+Plan = ResolvedGraph  # the name plugins and tools used before the graph had links
+__all__ = ["Manifest", "Plan", "ResolvedGraph", "Synthesis", "declare", "describe", "plan", "synthesise"]
 
 
 @dataclass
@@ -199,138 +138,6 @@ class Synthesis:
     """Credential id → where it is used (``namespace/secret:key``), for ``ink secrets``."""
     kept_files: dict[Path, tuple[bytes, int]] = field(default_factory=dict, repr=False)
     """Files plugins asked to keep (:meth:`ServiceContext.keep_file`), written only with the output."""
-
-
-# --- describe and declare: no cdk8s needed -------------------------------------------------
-
-
-def plan(config: Config, host: PluginHost) -> Plan:
-    """Describe every plugin, validate its settings, and resolve needs to providers."""
-    services = describe(config, host)
-    providers: dict[Capability, str] = {}
-    for name, ctx in services.items():
-        for capability in ctx.service.provides:
-            if capability in providers:
-                raise ResolutionError(
-                    f"two plugins provide {capability.value}: {providers[capability]!r} and {name!r}; "
-                    f"disable one with [plugins.{name}] enabled = false"
-                )
-            providers[capability] = name
-
-    needs: list[Need] = []
-    for need in declare(host, services):
-        if need.capability in providers:
-            needs.append(need)
-        elif need.optional and need.enabled_by in services[need.owner].settings.model_fields_set:
-            raise ResolutionError(
-                f"[plugins.{need.owner}] {need.enabled_by} is set, but no enabled plugin provides "
-                f"{need.capability.value}, so it cannot take effect; install or enable a provider of "
-                f"{need.capability.value}, or remove {need.enabled_by} from [plugins.{need.owner}]"
-            )
-        elif need.optional:
-            services[need.owner].warn(
-                f"no enabled plugin provides {need.capability.value}, so {need.key} is left out; "
-                f"install a provider of {need.capability.value} to get it"
-            )
-        else:
-            raise ResolutionError(
-                f"{need.owner} needs {need.capability.value} ({need.key}) but no enabled plugin provides it; "
-                f"install or enable a provider of {need.capability.value}, or turn the need off in "
-                f"[plugins.{need.owner}] (see `ink schema`), or disable {need.owner}"
-            )
-    warnings = [w for ctx in services.values() for w in ctx.warnings]
-    cluster = cluster_mod.requirements(host, services)
-    return Plan(services=services, providers=providers, needs=needs, warnings=warnings, cluster=cluster)
-
-
-def describe(config: Config, host: PluginHost) -> dict[str, ServiceContext]:
-    """Every enabled plugin's description and validated settings."""
-    infos: dict[str, ServiceInfo] = {}
-    for name in host.names:
-        info = host.call(name, "ink_service_info")
-        if info is None:
-            raise PluginError(name, "ink_service_info", "not implemented; every plugin must describe itself")
-        if not isinstance(info, ServiceInfo):
-            raise PluginError(name, "ink_service_info", f"returned {type(info).__name__}, expected ServiceInfo")
-        if info.name != name:
-            raise PluginError(name, "ink_service_info", f"says its name is {info.name!r}; it must be {name!r}")
-        infos[name] = info
-
-    tables = config_mod.plugin_tables(config, sorted(infos))
-    services: dict[str, ServiceContext] = {}
-    problems: list[str] = []  # every plugin table's problems in one message, not only the first table's
-    for name, info in infos.items():
-        model = info.settings_model or PluginSettings
-        try:
-            settings = config_mod.plugin_settings(config, name, tables.get(name, {}), model)
-        except ConfigError as err:
-            problems.extend(err.problems)
-            continue
-        if getattr(settings, "enabled", True):
-            services[name] = ServiceContext(
-                service=info, settings=settings, config=config.settings, base_dir=config.base_dir
-            )
-    if problems:
-        raise config_mod.combined(problems)
-    _check_namespaces(services)
-    infos = {name: ctx.service for name, ctx in services.items()}
-    for ctx in services.values():
-        ctx.services = infos
-    return services
-
-
-def declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need]:
-    """Every need of every enabled plugin, owner-stamped, in the order they are answered."""
-    needs: list[Need] = []
-    seen: dict[str, str] = {}
-    for capability, hook in DECLARE_HOOKS.items():
-        expected = NEED_TYPES[capability]
-        for name, ctx in services.items():
-            declared = host.call(name, hook, ctx=ctx) if host.implements(name, hook) else None
-            if declared is None:
-                continue
-            if not isinstance(declared, list | tuple) or not all(isinstance(d, expected) for d in declared):
-                raise PluginError(name, hook, f"must return a list of {expected.__name__}, got {declared!r:.120}")
-            for need in declared:
-                if need.namespace not in ("", ctx.namespace) or need.owner not in ("", name):
-                    raise PluginError(
-                        name,
-                        hook,
-                        f"{need.key} names owner {need.owner!r} / namespace {need.namespace!r}; a service declares "
-                        f"only for itself ({name!r}, namespace {ctx.namespace!r}): leave both empty",
-                    )
-                need = need.model_copy(update={"owner": name, "namespace": ctx.namespace})
-                key = f"{name}:{need.key}"
-                if key in seen:
-                    raise PluginError(name, hook, f"declares {need.key} twice")
-                seen[key] = name
-                needs.append(need)
-    _check_hosts(needs)
-    needs.sort(key=lambda need: PROVIDE_ORDER[need.capability])  # stable: plugin order within a capability
-    return needs
-
-
-def _check_namespaces(services: dict[str, ServiceContext]) -> None:
-    owners: dict[str, str] = {}
-    for name, ctx in services.items():
-        other = owners.setdefault(ctx.namespace, name)
-        if other != name:
-            raise ResolutionError(
-                f"plugins {other!r} and {name!r} both use namespace {ctx.namespace!r}; disable one of them"
-            )
-
-
-def _check_hosts(needs: list[Need]) -> None:
-    hosts: dict[str, str] = {}
-    for need in needs:
-        host = getattr(need, "host", None)
-        if need.capability is Capability.INGRESS and host:
-            other = hosts.setdefault(host, need.owner)
-            if other != need.owner:
-                raise ResolutionError(
-                    f"{other!r} and {need.owner!r} both route the hostname {host!r}; "
-                    f"set [plugins.{need.owner}] hostname to another subdomain"
-                )
 
 
 # --- provide and build ---------------------------------------------------------------------
@@ -370,7 +177,8 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         return scope
 
     for need in resolved.needs:
-        if need.capability is Capability.SECRETS:
+        spec = resolved.capabilities[need.capability]
+        if spec.deferred:  # core answers these below, once every value is known
             assert isinstance(need, SecretClaim)
             secret_claims.append(need)
             continue
@@ -383,26 +191,35 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             if owner not in (provider, need.owner):
                 raise PluginError(
                     provider,
-                    PROVIDE_HOOKS[need.capability][0],
+                    spec.provide_hook,
                     f"asked for secret {claim.name!r} owned by {owner!r}, neither itself nor the consumer",
                 )
             namespace = resolved.services[owner].namespace
             if claim.namespace not in ("", namespace):
                 raise PluginError(
                     provider,
-                    PROVIDE_HOOKS[need.capability][0],
+                    spec.provide_hook,
                     f"asked for secret {claim.name!r} in namespace {claim.namespace!r}; secrets go in their owner's "
                     f"namespace ({namespace!r})",
                 )
             secret_claims.append(claim.model_copy(update={"owner": owner, "namespace": namespace}))
 
+    for resolved_link in resolved.links:
+        binding, credentials = _link_binding(resolved, resolved_link)
+        consumer = resolved.services[resolved_link.link.owner]
+        consumer.bindings[resolved_link.link.key] = binding
+        resolved.services[resolved_link.service].linked_by.append((resolved_link.link, binding))
+        if credentials is not None:
+            secret_claims.append(credentials)
+
     for name, ctx in resolved.services.items():
         for claim in _declared_secrets(host, name, ctx, "ink_binding_secrets"):
             secret_claims.append(claim)
+    resolved.derived_needs = [claim for claim in secret_claims if claim not in resolved.needs]
 
     protected: list[str] = []
     user_provided: dict[str, str] = {}
-    secrets_provider = resolved.providers.get(Capability.SECRETS)
+    secrets_provider = resolved.providers.get(SECRETS)
     if secret_claims and secrets_provider is None:
         first = secret_claims[0]
         raise ResolutionError(
@@ -431,7 +248,6 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         ctx.served.append((claim, binding))
 
     # Now that every Secret's owner is known, settle the deploy order the build phase may read.
-    resolved.secret_owners = {claim.owner for claim in secret_claims}
     waves.clear()
     waves.update(resolved.waves())
     for name, ctx in resolved.services.items():
@@ -476,20 +292,50 @@ def _provide(
     resolved: Plan,
     sub_scope: Callable[[str, str, str, str], Construct],
 ) -> Binding:
-    hook, argument = PROVIDE_HOOKS[need.capability]
+    spec = resolved.capabilities[need.capability]
+    hook = spec.provide_hook
     kwargs: dict[str, Any] = {
-        argument: need,
-        "scope": sub_scope(need.owner, need.capability.value, provider, hook),
+        spec.need_argument: need,
+        "scope": sub_scope(need.owner, need.capability, provider, hook),
         "ctx": resolved.services[provider],
         "consumer": resolved.services[need.owner],
     }
     binding = host.call(provider, hook, **kwargs)
     if binding is None:
         raise PluginError(
-            provider, hook, f"provides {need.capability.value} but returned nothing for {need.owner}'s {need.key}"
+            provider, hook, f"provides {need.capability} but returned nothing for {need.owner}'s {need.key}"
         )
-    _check_binding(provider, hook, binding, BINDING_TYPES[need.capability])
+    _check_binding(provider, hook, binding, spec.binding)
     return binding.model_copy(update={"provider": provider})
+
+
+def _link_binding(resolved: Plan, found: ResolvedLink) -> tuple[LinkBinding, SecretClaim | None]:
+    """How the consumer reaches the target, and the Secret (in the consumer's namespace) with its credentials."""
+    link, endpoint = found.link, found.endpoint
+    target = resolved.services[found.service]
+    host = f"{endpoint.service or found.service}.{target.namespace}.svc"
+    route = target.bindings.get(f"{Route.capability}/{endpoint.route}") if endpoint.route else None
+    claim = None
+    refs = {}
+    if endpoint.credentials:
+        consumer = resolved.services[link.owner]
+        name = f"{link.owner}-link-{link.name}"
+        if not is_dns_label(name):
+            raise PluginError(link.owner, "ink_links", f"{link.key}: the Secret name {name!r} is too long; shorten it")
+        claim = SecretClaim(name=name, data=dict(endpoint.credentials), owner=link.owner, namespace=consumer.namespace)
+        refs = {key: SecretKeyRef(name=name, key=key) for key in endpoint.credentials}
+    binding = LinkBinding(
+        provider=found.service,
+        service=found.service,
+        endpoint=endpoint.name,
+        kind=endpoint.kind,
+        host=host,
+        port=endpoint.port,
+        url=f"{endpoint.protocol}://{host}:{endpoint.port}{endpoint.path}",
+        public_url=(getattr(route, "url", "") + endpoint.path) if route is not None else "",
+        credentials=refs,
+    )
+    return binding, claim
 
 
 def _check_binding(plugin: str, hook: str, binding: object, expected: type[BaseModel]) -> None:

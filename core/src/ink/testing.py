@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from ink import cluster, run, sealing
+from ink.capabilities import CapabilitySpec
 from ink.context import ServiceContext
 from ink.hookspecs import hookimpl
 from ink.models import (
@@ -32,7 +33,6 @@ from ink.models import (
     AuthClient,
     BackupBinding,
     BucketClaim,
-    Capability,
     CertificateBinding,
     CertificateClaim,
     DatabaseBinding,
@@ -78,10 +78,18 @@ def prepare(directory: Path, config: str = "") -> Path:
     return config_path
 
 
-def host(plugins: Sequence[str] | None = None, extra: Mapping[str, object] | None = None) -> PluginHost:
-    """A fresh plugin host: the installed plugins (or only ``plugins``), plus ``extra`` objects."""
+def host(
+    plugins: Sequence[str] | None = None,
+    extra: Mapping[str, object] | None = None,
+    capabilities: Sequence[CapabilitySpec] = (),
+) -> PluginHost:
+    """A fresh plugin host: the installed plugins (or only ``plugins``), plus ``extra`` objects.
+
+    ``capabilities`` defines more capabilities for this host only, as a package's
+    ``ink.capabilities`` entry point would.
+    """
     environ = {"INK_LOAD_PLUGINS": ",".join(plugins)} if plugins is not None else {}
-    return make_plugin_host(environ=environ, extra=extra)
+    return make_plugin_host(environ=environ, extra=extra, capabilities=capabilities)
 
 
 def synth(
@@ -92,6 +100,7 @@ def synth(
     extra: Mapping[str, object] | None = None,
     crd_dirs: Sequence[Path] = (),
     validate: bool = True,
+    capabilities: Sequence[CapabilitySpec] = (),
 ) -> run.SynthResult:
     """Run ``ink synth`` in-process on ``config`` in ``directory``; output goes to ``directory/dist``."""
     config_path = prepare(directory, config)
@@ -100,7 +109,7 @@ def synth(
         out=directory / "dist",
         extra_crd_dirs=list(crd_dirs),
         validate=validate,
-        host=host(plugins, extra),
+        host=host(plugins, extra, capabilities),
     )
 
 
@@ -153,7 +162,7 @@ class StandIn:
         testing.synth(tmp_path, plugins=["myservice"], extra={"ingress": ingress})
     """
 
-    def __init__(self, name: str, *capabilities: Capability) -> None:
+    def __init__(self, name: str, *capabilities: str) -> None:
         self.name = name
         self.capabilities = capabilities
 

@@ -19,6 +19,7 @@ from ink.models import (
     DatabaseClaim,
     DnsLabel,
     GeneratedSecret,
+    NamedNeed,
     Route,
     SecretClaim,
     SecretKeyRef,
@@ -85,6 +86,11 @@ class AuthentikSettings(PluginSettings):
     log_level: Literal["trace", "debug", "info", "warning", "error"] = Field(
         default="info", description="AUTHENTIK_LOG_LEVEL of server and worker."
     )
+    smtp: bool = Field(
+        default=True,
+        description="Send mail (recovery, verification, notifications) through the smtp provider, when one is "
+        "enabled (AUTHENTIK_EMAIL__* variables).",
+    )
 
 
 @hookimpl
@@ -115,6 +121,14 @@ def ink_ingress_routes(ctx: ServiceContext) -> list[Route]:
 @hookimpl
 def ink_database_claims() -> list[DatabaseClaim]:
     return [DatabaseClaim(name="authentik")]
+
+
+@hookimpl
+def ink_needs(ctx: ServiceContext) -> list[NamedNeed]:
+    if not ctx.settings.smtp:
+        return []
+    # By name: authentik runs without mail, so it does not depend on the package that defines smtp.
+    return [NamedNeed(capability="smtp", id="authentik", optional=True, enabled_by="smtp")]
 
 
 @hookimpl

@@ -109,6 +109,7 @@ def authentik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         _env("AUTHENTIK_POSTGRESQL__PASSWORD", database.password),
         _env("AUTHENTIK_LOG_LEVEL", settings.log_level),
         _env("AUTHENTIK_ERROR_REPORTING__ENABLED", "false"),
+        *_smtp_env(ctx),
     ]
     worker_env = [
         # First start only: the admin user akadmin (docs: install-config/automated-install).
@@ -169,3 +170,26 @@ def authentik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         version=settings.chart_version,
         values=values,
     )
+
+
+def _smtp_env(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """AUTHENTIK_EMAIL__* from the smtp binding (docs: install-config/configuration, "Email settings").
+
+    On both server and worker: the worker sends the mail, the server tests the settings.
+    """
+    mail = ctx.bindings.get("smtp/authentik")
+    if mail is None:
+        return []
+    env = [
+        _env("AUTHENTIK_EMAIL__HOST", mail.host),  # type: ignore[attr-defined]
+        _env("AUTHENTIK_EMAIL__PORT", str(mail.port)),  # type: ignore[attr-defined]
+        _env("AUTHENTIK_EMAIL__USE_TLS", str(mail.tls == "starttls").lower()),  # type: ignore[attr-defined]
+        _env("AUTHENTIK_EMAIL__USE_SSL", str(mail.tls == "tls").lower()),  # type: ignore[attr-defined]
+        _env("AUTHENTIK_EMAIL__FROM", mail.from_address),  # type: ignore[attr-defined]
+    ]
+    if mail.username:  # type: ignore[attr-defined]
+        env += [
+            _env("AUTHENTIK_EMAIL__USERNAME", mail.username),  # type: ignore[attr-defined]
+            _env("AUTHENTIK_EMAIL__PASSWORD", mail.password),  # type: ignore[attr-defined]
+        ]
+    return env

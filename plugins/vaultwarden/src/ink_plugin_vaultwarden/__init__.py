@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from ink import hookimpl
-from ink.models import AuthClient, BackupTarget, DatabaseClaim, DnsLabel, Quantity, Route, ServiceInfo
+from ink.models import AuthClient, BackupTarget, DatabaseClaim, DnsLabel, NamedNeed, Quantity, Route, ServiceInfo
 from ink.settings import ContainerResources, ServiceSettings
 
 if TYPE_CHECKING:
@@ -46,6 +46,11 @@ class VaultwardenSettings(ServiceSettings):
     )
     sso_only: bool = Field(default=False, description="Disable email+master-password login (SSO_ONLY).")
     public: bool = Field(default=False, description="Also expose through the external tunnel (cloudflared).")
+    smtp: bool = Field(
+        default=True,
+        description="Send mail (invitations, verification, 2FA codes, emergency access) through the smtp provider, "
+        "when one is enabled (SMTP_* variables).",
+    )
 
     @model_validator(mode="after")
     def _shared_volume_for_replicas(self) -> VaultwardenSettings:
@@ -104,6 +109,14 @@ def ink_auth_clients(ctx: ServiceContext) -> list[AuthClient]:
             enabled_by="sso",
         )
     ]
+
+
+@hookimpl
+def ink_needs(ctx: ServiceContext) -> list[NamedNeed]:
+    if not ctx.settings.smtp:
+        return []
+    # By name: Vaultwarden runs without mail, so it does not depend on the package that defines smtp.
+    return [NamedNeed(capability="smtp", id=NAME, optional=True, enabled_by="smtp")]
 
 
 @hookimpl

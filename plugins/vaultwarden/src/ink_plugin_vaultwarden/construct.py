@@ -45,6 +45,7 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "SSO_PKCE": "true",
             "SSO_SIGNUPS_MATCH_EMAIL": "true",
         }
+    env |= _smtp_env(ctx)
     env = ctx.with_user_env(env)
     kube.WebService(
         scope,
@@ -68,3 +69,23 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             replicas=replicas,
         ),
     )
+
+
+# SMTP_SECURITY's values for the smtp binding's TLS modes (.env.template, "SMTP Email settings").
+SMTP_SECURITY = {"starttls": "starttls", "tls": "force_tls", "none": "off"}
+
+
+def _smtp_env(ctx: ServiceContext) -> dict[str, object]:
+    """SMTP_* from the smtp binding (an optional need: absent without a provider)."""
+    mail = ctx.bindings.get(f"smtp/{ctx.name}")
+    if mail is None:
+        return {}
+    env: dict[str, object] = {
+        "SMTP_HOST": mail.host,  # type: ignore[attr-defined]
+        "SMTP_PORT": str(mail.port),  # type: ignore[attr-defined]
+        "SMTP_SECURITY": SMTP_SECURITY[mail.tls],  # type: ignore[attr-defined]
+        "SMTP_FROM": mail.from_address,  # type: ignore[attr-defined]
+    }
+    if mail.username:  # type: ignore[attr-defined]
+        env |= {"SMTP_USERNAME": mail.username, "SMTP_PASSWORD": mail.password}  # type: ignore[attr-defined]
+    return env
