@@ -124,7 +124,8 @@ def test_host(ink_host):
     assert ink_host(plugins=[], extra={"demo": Demo()}).names == ["demo"]
 """
     )
-    result = pytester.runpytest("--ink-crd-dir", str(crd_dir))
+    # One argument: pytest would take a separate value for a path and put its cache beside the schemas.
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--ink-crd-dir={crd_dir}")
     result.assert_outcomes(passed=2)
 
 
