@@ -11,6 +11,7 @@ No cdk8s here, so plugins can build :class:`SecretFiles` claims in their declare
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 import string
@@ -77,15 +78,16 @@ class HttpCheck:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Probe:
-    """What a probe checks; timings default per role (see :class:`Container`)."""
+class Probe(abc.ABC):
+    """What a probe checks; timings default per role (see :class:`Container`). Subclasses say how."""
 
     period_seconds: int | None = None
     timeout_seconds: int = 3
     failure_threshold: int | None = None
 
+    @abc.abstractmethod
     def action(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The probe's handler (``httpGet``, ``tcpSocket``, ``exec`` or ``grpc``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
