@@ -192,3 +192,14 @@ def _blueprint(objects: dict[str, dict[str, Any]]) -> dict[str, Any]:
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     text = next(iter(objects["authentik/configmap-authentik-ink-blueprints.yaml"]["data"].values()))
     return yaml.load(text, Loader=Loader)  # a SafeLoader subclass that ignores authentik's tags
+
+
+def test_ink_plugins_says_a_provider_is_disabled_rather_than_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """smtp is installed but off by default: its consumers' need is unmet because of that, not for lack of a plugin."""
+    monkeypatch.chdir(tmp_path)
+    plugins, capabilities = run.plugin_tables(None)
+    assert {row[0]: row for row in capabilities}["smtp"][2] == "(no provider: smtp is disabled)"
+    assert "smtp (no provider: smtp is disabled)" in {row[0]: row for row in plugins}["vaultwarden"][5]
+    assert {row[0]: row for row in capabilities}["database"][2] == "cloudnativepg"

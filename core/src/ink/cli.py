@@ -270,10 +270,9 @@ def plugins(config_path: Path | None) -> None:
     """List installed plugins (what each provides and needs), then every capability and who provides it."""
     from ink import run
 
-    rows = run.plugin_rows(config_path)
+    rows, capabilities = run.plugin_tables(config_path)
     headers = ("name", "distribution", "version", "deploys", "provides", "needs", "enabled")
     capability_headers = ("capability", "defined by", "provided by", "needed by")
-    capabilities = run.capability_rows(config_path)
     if not out_console.is_terminal:  # piped: plain tab-separated rows, nothing cut short
         for row in [headers, *rows, (), capability_headers, *capabilities]:
             click.echo("\t".join(row))

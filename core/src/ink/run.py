@@ -328,62 +328,72 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
     return sorted(rows, key=lambda r: (r.service, r.kind, r.name))
 
 
-def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
-    """One row per installed plugin. Works even when a need has no provider: that is when you look."""
+def plugin_tables(config_path: Path | None) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """`ink plugins`' two tables (plugins, capabilities) from one description of the installed plugins.
+
+    Works even when a need has no provider: that is when you look.
+    """
     config = load_config(find_config(config_path, os.environ))
     host = make_plugin_host(keep_broken=True)
     services = synth_mod.describe(config, host)
-    provided = {c for ctx in services.values() for c in ctx.service.provides}
-    needs: dict[str, set[str]] = {}
-    for need in synth_mod.declare(host, services):
-        label = need.capability if need.capability in provided else f"{need.capability} (no provider!)"
-        needs.setdefault(need.owner, set()).add(label)
-    rows = []
-    for name in host.names:
-        info = host.call(name, "ink_service_info")
+    needs = synth_mod.declare(host, services)
+    infos = {name: host.call(name, "ink_service_info") for name in host.names}
+    providers: dict[str, list[str]] = {}
+    for name, ctx in services.items():
+        for capability in ctx.service.provides:
+            providers.setdefault(capability, []).append(name)
+    disabled = {c: name for name, info in infos.items() if name not in services for c in info.provides}
+
+    def missing(capability: str) -> str:
+        """What to say of a capability no enabled plugin provides."""
+        name = disabled.get(capability)
+        return f"(no provider: {name} is disabled)" if name else "(no provider!)"
+
+    needs_of: dict[str, set[str]] = {}
+    needed_by: dict[str, set[str]] = {}
+    for need in needs:
+        label = need.capability if need.capability in providers else f"{need.capability} {missing(need.capability)}"
+        needs_of.setdefault(need.owner, set()).add(label)
+        needed_by.setdefault(need.capability, set()).add(need.owner)
+    plugins = []
+    for name, info in infos.items():
         dist = host.dists.get(name)
-        rows.append(
+        plugins.append(
             (
                 name,
                 dist.distribution if dist else "",
                 dist.version if dist else "",
                 f"{info.title} {info.version}",
                 ", ".join(info.provides) or "-",
-                ", ".join(sorted(needs.get(name, ()))) or "-",
+                ", ".join(sorted(needs_of.get(name, ()))) or "-",
                 "yes" if name in services else "no",
             )
         )
     for name, err in sorted(host.broken.items()):
-        rows.append((name, "", "", f"BROKEN: {clip(err.problem, 200)}", "-", "-", "no"))
-    return sorted(rows)
+        plugins.append((name, "", "", f"BROKEN: {clip(err.problem, 200)}", "-", "-", "no"))
+    capabilities = []
+    for name, spec in host.capabilities.items():
+        provided = providers.get(name, [])
+        if not provided:
+            provider = missing(name)
+        elif len(provided) > 1:
+            provider = f"{', '.join(provided)} (only one may be enabled!)"
+        else:
+            provider = provided[0]
+        capabilities.append((name, spec.defined_by, provider, ", ".join(sorted(needed_by.pop(name, ()))) or "-"))
+    for name, owners in sorted(needed_by.items()):  # named needs of a capability nothing defines
+        capabilities.append((name, "(not defined: no installed package)", "-", ", ".join(sorted(owners))))
+    return sorted(plugins), capabilities
+
+
+def plugin_rows(config_path: Path | None) -> list[tuple[str, ...]]:
+    """One row per installed plugin: distribution, version, what it provides and needs, enabled."""
+    return plugin_tables(config_path)[0]
 
 
 def capability_rows(config_path: Path | None) -> list[tuple[str, ...]]:
     """One row per defined capability: who defines it, which enabled plugin provides it, who needs it."""
-    config = load_config(find_config(config_path, os.environ))
-    host = make_plugin_host(keep_broken=True)
-    services = synth_mod.describe(config, host)
-    needed_by: dict[str, set[str]] = {}
-    for need in synth_mod.declare(host, services):
-        needed_by.setdefault(need.capability, set()).add(need.owner)
-    providers: dict[str, list[str]] = {}
-    for name, ctx in services.items():
-        for capability in ctx.service.provides:
-            providers.setdefault(capability, []).append(name)
-    rows = []
-    for name, spec in host.capabilities.items():
-        provided = providers.get(name, [])
-        rows.append(
-            (
-                name,
-                spec.defined_by,
-                ", ".join(provided) if len(provided) < 2 else f"{', '.join(provided)} (only one may be enabled!)",
-                ", ".join(sorted(needed_by.pop(name, ()))) or "-",
-            )
-        )
-    for name, owners in sorted(needed_by.items()):  # named needs of a capability nothing defines
-        rows.append((name, "(not defined: no installed package)", "-", ", ".join(sorted(owners))))
-    return [(r[0], r[1], r[2] or "(no provider!)", r[3]) for r in rows]
+    return plugin_tables(config_path)[1]
 
 
 def plugin_docs(config_path: Path | None = None, host: PluginHost | None = None) -> dict[str, str]:
