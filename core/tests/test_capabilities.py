@@ -179,7 +179,8 @@ def test_a_required_need_without_a_provider_is_an_error(tmp_path: Path) -> None:
 def test_a_required_need_whose_provider_is_disabled_names_it(tmp_path: Path) -> None:
     config = "[plugins.pagerd]\nenabled = false\n"
     fix = r"\(pagerd is installed but disabled: \[plugins.pagerd\] enabled = true\)"
-    with pytest.raises(ResolutionError, match=rf"app needs pager \(pager/ops\) but no enabled plugin provides it; .*{fix}"):
+    needs = r"app needs pager \(pager/ops\) but no enabled plugin provides it; "
+    with pytest.raises(ResolutionError, match=rf"{needs}.*{fix}"):
         synth(tmp_path, {"pagerd": Pagerd(), "app": App()}, config=config)
     # Without a disabled provider installed there is nobody to name.
     with pytest.raises(ResolutionError) as refused:
