@@ -40,8 +40,9 @@ def test_the_worked_example_is_two_complete_packages() -> None:
         "nats/src/ink_plugin_nats/capability.py",
         "tasks/pyproject.toml",
         "tasks/src/ink_plugin_tasks/__init__.py",
+        "tasks/tests/test_tasks.py",
     ]
-    consumer = FILES["tasks/src/ink_plugin_tasks/__init__.py"] + FILES["tasks/pyproject.toml"]
+    consumer = "".join(text for path, text in FILES.items() if path.startswith("tasks/"))
     assert "ink_plugin_nats" not in consumer and PROVIDER not in consumer  # by name only, no dependency
 
 
@@ -88,6 +89,7 @@ def homelab(tmp_path_factory: pytest.TempPathFactory, wheels: dict[str, Path], c
     packages = write_packages(root / "src", "nats", "tasks")
     env = venv(root / "venv", *(wheels[n] for n in ("ink-core", "ink-plugin-sealed-secrets", "ink-plugin-argocd")))
     env.install(*packages)  # built and installed like any package from an index
+    env.env["CRD_SCHEMA_DIR"] = str(crd_dir)  # for the consumer's own tests
     synth(env, work, CONFIG, crd_dir)
     return env, work
 
@@ -187,3 +189,12 @@ def test_the_consumer_without_the_provider_installed_stops_the_run(
     assert refused.stderr.startswith("error: tasks needs queue (queue/tasks) but no installed package defines it;")
     assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
     assert not (tmp_path / "dist").exists()
+
+
+@pytest.mark.slow
+def test_the_consumers_own_tests_pass_with_the_installed_fixtures(homelab: tuple[Venv, Path]) -> None:
+    env, work = homelab
+    tasks = work.parent / "src" / "tasks"
+    env.install(f"{tasks}[test]")
+    tests = run(env.python, "-m", "pytest", "-p", "no:cacheprovider", cwd=tasks, env=env.env)
+    assert "4 passed" in tests.stdout, tests.stdout
