@@ -50,14 +50,21 @@ def test_the_worked_example_is_two_complete_packages() -> None:
     ("page", "heading"), [(page, heading) for page, headings in QUOTING.items() for heading in headings]
 )
 def test_the_other_pages_quote_the_worked_example_verbatim(page: str, heading: str) -> None:
-    """Each block starts with "# <file of the example>"; the rest is a run of that file's lines, as they are."""
-    quoted = blocks(section((DOCS / page).read_text(encoding="utf-8"), heading), "python", "toml")
-    assert quoted, f"{page} § {heading}: no code example"
-    for block in quoted:
+    """A block whose first line is "# <file of the example>" must be a run of that file's lines, as written.
+
+    Other blocks (an example from this repository, such as smtp) are left alone, but each section
+    quotes the worked example at least once.
+    """
+    quoted = 0
+    for block in blocks(section((DOCS / page).read_text(encoding="utf-8"), heading), "python", "toml"):
         first, _, rest = block.partition("\n")
         path = first.removeprefix("# ")
-        assert path in FILES, f"{page} § {heading}: a block must start with '# <file>', one of {sorted(FILES)}"
+        if not path.startswith(("nats/", "tasks/")):
+            continue
+        assert path in FILES, f"{page} § {heading}: {path} is not a file of the example ({sorted(FILES)})"
         assert rest.strip() and f"\n{rest}\n" in f"\n{FILES[path]}", f"{page}: not in {path} as written:\n{rest}"
+        quoted += 1
+    assert quoted, f"{page} § {heading}: no block quotes the worked example"
 
 
 # --- the packages, installed from outside ---------------------------------------------------
