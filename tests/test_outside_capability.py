@@ -10,6 +10,7 @@ sealed-secrets (the Secrets) and argocd (the deploy waves) in a fresh venv, and 
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,9 @@ def write_packages(folder: Path, *prefixes: str) -> list[Path]:
     return [folder / prefix for prefix in prefixes]
 
 
-def synth(env: Venv, work: Path, config: str, crd_dir: Path, *, name: str = "ink", out: str = "dist", expect: int = 0):  # type: ignore[no-untyped-def]
+def synth(
+    env: Venv, work: Path, config: str, crd_dir: Path, *, name: str = "ink", out: str = "dist", expect: int = 0
+) -> subprocess.CompletedProcess[str]:
     """``ink synth`` of ``config`` (written to ``<name>.toml``) into ``out``, as a user runs it."""
     (work / f"{name}.toml").write_text(config, encoding="utf-8")
     args = ("synth", "--config", f"{name}.toml", "--out", out, "--crd-dir", crd_dir)
