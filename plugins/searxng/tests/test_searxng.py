@@ -141,7 +141,9 @@ def test_without_valkey_the_limiter_is_off_with_a_warning(tmp_path: Path) -> Non
 
 
 def test_asking_for_the_limiter_without_valkey_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ResolutionError, match=r"\[plugins.searxng\] limiter is set, but no enabled plugin provides redis"):
+    with pytest.raises(
+        ResolutionError, match=r"\[plugins.searxng\] limiter is set, but no enabled plugin provides redis"
+    ):
         testing.synth(tmp_path, "[plugins.searxng]\nlimiter = true\n", plugins=["searxng", "sealed-secrets"])
 
 

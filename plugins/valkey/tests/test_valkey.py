@@ -77,7 +77,9 @@ def synth(tmp_path: Path, config: str = "", *, app: App | None = None, **extra: 
 
 def plain(tmp_path: Path, config: str = "", app: App | None = None, **extra: object) -> tuple[Any, Secrets]:
     secrets = Secrets()
-    result = testing.synth(tmp_path, config, plugins=["valkey"], extra={"app": app or App(), "secrets": secrets, **extra})
+    result = testing.synth(
+        tmp_path, config, plugins=["valkey"], extra={"app": app or App(), "secrets": secrets, **extra}
+    )
     return result, secrets
 
 

@@ -46,9 +46,7 @@ class RedisNeed(Need):
 
     capability: ClassVar[str] = NAME
     id_field: ClassVar[str] = "name"
-    name: DnsLabel = Field(
-        max_length=50, description="Identifies the need within its owner; usually the owner's name."
-    )
+    name: DnsLabel = Field(max_length=50, description="Identifies the need within its owner; usually the owner's name.")
     persistence: bool = Field(
         default=False,
         description="Keep the data across restarts (append-only file on a volume). Off: a cache, empty after a "
