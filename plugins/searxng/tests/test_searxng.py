@@ -155,17 +155,19 @@ def test_limiter_off_needs_no_store(tmp_path: Path) -> None:
 
 
 def test_forward_auth_on_the_route_with_an_auth_provider(default) -> None:
-    files = [p for p in default.files if p.startswith("searxng/")]
-    assert "searxng/ingress-search.yaml" in files or any("ingress" in p for p in files)
-    middlewares = [objects(default)[p] for p in files if p.startswith("searxng/middleware-")]
-    assert any("forwardAuth" in m["spec"] for m in middlewares)
+    route = objects(default)["searxng/ingressroute-search.yaml"]
+    app_rule = next(r for r in route["spec"]["routes"] if r["match"] == "Host(`search.example.com`)")
+    assert app_rule["services"] == [{"name": "searxng", "port": 8080}]
+    assert app_rule["middlewares"] == [{"name": "search-forward-auth"}]
+    middleware = objects(default)["searxng/middleware-search-forward-auth.yaml"]
+    assert middleware["spec"]["forwardAuth"]["address"].startswith("http://authentik-server.authentik.svc")
 
 
 def test_without_an_auth_provider_the_route_has_no_forward_auth(tmp_path: Path) -> None:
     result = testing.synth(tmp_path, plugins=[*PLUGINS, "traefik", "cert-manager"])
-    files = [p for p in result.files if p.startswith("searxng/")]
-    assert any("ingress" in p for p in files)
-    assert not any(p.startswith("searxng/middleware-") for p in files)
+    route = objects(result)["searxng/ingressroute-search.yaml"]
+    assert not any("middlewares" in r for r in route["spec"]["routes"])
+    assert not any(p.startswith("searxng/middleware-") for p in result.files)
     assert any("no enabled plugin provides auth, so auth/search is left out" in w for w in result.warnings)
 
 
