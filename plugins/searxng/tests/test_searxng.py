@@ -92,6 +92,7 @@ def test_output_matches_the_reviewed_snapshot(default, snapshot) -> None:
 def test_output_validates(default, ink_validator: ManifestValidator) -> None:
     report = ink_validator.validate_all(testing.objects(default).items())
     assert report.problems == []
+    assert report.skipped == {}
 
 
 def test_the_pods_run_hardened_as_the_images_user_with_a_read_only_config(default) -> None:

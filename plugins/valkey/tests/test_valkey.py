@@ -209,6 +209,16 @@ def test_a_bad_param_names_the_need_and_the_field(tmp_path: Path) -> None:
         synth(tmp_path, app=App({"eviction_policy": "sometimes"}))
 
 
+def test_a_need_name_too_long_for_the_object_names_is_refused(tmp_path: Path) -> None:
+    class Long(App):
+        @hookimpl
+        def ink_needs(self) -> list[NamedNeed]:
+            return [NamedNeed(capability="redis", id="a" * 51)]
+
+    with pytest.raises(PluginError, match=r"is not a valid RedisNeed: name: String should have at most 50"):
+        synth(tmp_path, app=Long())
+
+
 def test_a_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"plugins\.valkey\.cpu_request"):
         synth(tmp_path, '[plugins.valkey]\ncpu_request = "lots"\n')
