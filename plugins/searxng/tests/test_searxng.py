@@ -210,3 +210,8 @@ def test_settings_from_ink_toml_and_environment(tmp_path: Path, monkeypatch: pyt
 def test_a_bad_network_is_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"plugins\.searxng\.cluster_networks.*'pods' is not a network"):
         testing.synth(tmp_path, '[plugins.searxng]\ncluster_networks = ["pods"]\n', plugins=PLUGINS)
+
+
+def test_a_volume_size_is_refused_it_keeps_no_data(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"plugins\.searxng.*SearXNG keeps no data"):
+        testing.synth(tmp_path, '[plugins.searxng]\nstorage_size = "1Gi"\n', plugins=PLUGINS)

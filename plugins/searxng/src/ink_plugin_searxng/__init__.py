@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ink import hookimpl
 from ink.models import AuthClient, DnsLabel, Endpoint, NamedNeed, Route, SecretClaim, ServiceInfo
@@ -64,6 +64,12 @@ class SearxngSettings(ServiceSettings):
             except ValueError:
                 raise ValueError(f"{network!r} is not a network; use CIDR notation, e.g. '10.42.0.0/16'") from None
         return value
+
+    @model_validator(mode="after")
+    def _no_volume(self) -> SearxngSettings:
+        if self.storage_size is not None:
+            raise ValueError("storage_size: SearXNG keeps no data, so it has no volume; remove storage_size")
+        return self
 
 
 @hookimpl
