@@ -149,7 +149,8 @@ def test_forward_auth_both_sides(objects) -> None:
     assert outpost_rule["services"][0]["namespace"] == "authentik"
     blueprint = _blueprint(objects)
     proxies = [e for e in blueprint["entries"] if e["model"].endswith("proxyprovider")]
-    assert [p["attrs"]["external_host"] for p in proxies] == ["https://wiki.example.com"]
+    # The wiki of this test and SearXNG (forward-auth in front of its UI) from the installed plugins.
+    assert [p["attrs"]["external_host"] for p in proxies] == ["https://search.example.com", "https://wiki.example.com"]
     outpost = next(e for e in blueprint["entries"] if e["model"] == "authentik_outposts.outpost")
     assert len(outpost["attrs"]["providers"]) == len(proxies)
 
