@@ -9,7 +9,7 @@ components through secretKeyRefs; TURN comes from the ``turn`` capability when o
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -75,11 +75,20 @@ class JitsiSettings(PluginSettings):
     web_replicas: int = Field(
         default=1, ge=1, le=10, description="Pods of the web front end (stateless nginx); more than 1 adds a PDB."
     )
-    web_resources: ContainerResources = Field(default_factory=lambda: _resources("50m", "64Mi", "256Mi"))
-    prosody_resources: ContainerResources = Field(default_factory=lambda: _resources("50m", "128Mi", "512Mi"))
-    jicofo_resources: ContainerResources = Field(default_factory=lambda: _resources("100m", "384Mi", "1Gi"))
-    jvb_resources: ContainerResources = Field(default_factory=lambda: _resources("200m", "512Mi", "2Gi"))
-    pull_policy: str = Field(default="IfNotPresent", pattern=r"^(Always|IfNotPresent)$", description="imagePullPolicy.")
+    web_resources: ContainerResources = Field(
+        default_factory=lambda: _resources("50m", "64Mi", "256Mi"), description="Requests and limits of web."
+    )
+    prosody_resources: ContainerResources = Field(
+        default_factory=lambda: _resources("50m", "128Mi", "512Mi"), description="Requests and limits of prosody."
+    )
+    jicofo_resources: ContainerResources = Field(
+        default_factory=lambda: _resources("100m", "384Mi", "1Gi"), description="Requests and limits of jicofo (Java)."
+    )
+    jvb_resources: ContainerResources = Field(
+        default_factory=lambda: _resources("200m", "512Mi", "2Gi"),
+        description="Requests and limits of the video bridge (Java; CPU grows with the participants' streams).",
+    )
+    pull_policy: Literal["Always", "IfNotPresent"] = Field(default="IfNotPresent", description="imagePullPolicy.")
 
     @field_validator("jvb_load_balancer_ip")
     @classmethod
