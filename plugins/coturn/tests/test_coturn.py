@@ -136,6 +136,7 @@ def test_config_is_a_sealed_secret_with_the_hardening_options(enabled) -> None:
         "use-auth-secret",
         "min-port=49160",
         "max-port=49200",
+        "no-tcp-relay",
         "fingerprint",
         "no-cli",
         "no-multicast-peers",

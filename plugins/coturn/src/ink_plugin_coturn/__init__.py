@@ -263,6 +263,8 @@ def config(ctx: ServiceContext) -> SecretFiles:
         "static-auth-secret=$secret",
         f"min-port={settings.relay_min_port}",
         f"max-port={settings.relay_max_port}",
+        # Only the UDP relay range is published: a TCP relay (RFC 6062) would hand out unreachable addresses.
+        "no-tcp-relay",
         "fingerprint",
         "no-cli",
         "no-multicast-peers",
