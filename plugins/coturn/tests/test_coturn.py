@@ -285,6 +285,16 @@ def test_an_ipv6_address_is_bracketed_in_uris(tmp_path: Path) -> None:
     assert caller.binding.stun == "stun:[2001:db8::7]:3478"
 
 
+def test_a_consumers_peers_must_be_addresses_or_networks() -> None:
+    from pydantic import ValidationError
+
+    from ink_plugin_coturn.capability import TurnNeed
+
+    assert TurnNeed(name="meet", peers=("192.168.1.242", "10.0.0.0/24")).peers == ("192.168.1.242/32", "10.0.0.0/24")
+    with pytest.raises(ValidationError, match=r"peers: .*give addresses like"):
+        TurnNeed(name="meet", peers=("meet.lan",))
+
+
 def test_peer_ranges_in_coturn_form() -> None:
     assert peer_range("192.168.1.50/32") == "192.168.1.50"
     assert peer_range("100.64.0.0/10") == "100.64.0.0-100.127.255.255"

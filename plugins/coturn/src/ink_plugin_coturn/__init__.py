@@ -77,7 +77,7 @@ def _ip(value: str) -> str:
 
 
 def _peer(value: str) -> str:
-    """An address or a CIDR, as coturn's range form ``first-last``."""
+    """An address or a CIDR, as a CIDR (an address becomes /32 or /128); host bits set are refused."""
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError:
