@@ -62,9 +62,10 @@ def container_env(objects: dict[str, dict[str, Any]], path: str) -> dict[str, An
 def test_every_installed_plugin_is_in_the_output(homelab) -> None:
     folders = {path.split("/")[0] for path in homelab[1].files}
     host = make_plugin_host(environ={})
-    # Off by default only where it cannot work unconfigured (smtp needs the user's mail account).
+    # Off by default only where it cannot work unconfigured (smtp needs the user's mail account,
+    # coturn the address it advertises).
     off = {name for name in host.names if not _enabled_by_default(host.call(name, "ink_service_info"))}
-    assert off == {"smtp"}
+    assert off == {"smtp", "coturn"}
     # _cluster/ holds the k3s configuration fragment (ink.cluster), not a service.
     assert folders == ({*host.names, "wiki"} - off) | {"_cluster"}
 
