@@ -28,6 +28,7 @@ import pytest
 import yaml
 from chartrender import ChartApp, ChartRenderError
 
+from ink import podsecurity as kube_exemptions
 from ink import testing
 from ink.validate import ManifestValidator
 
@@ -184,6 +185,104 @@ def test_ink_objects_validate_against_chart_crds(config: str, validator) -> None
     """ink's own custom resources fit the CRDs the charts install (strict: every kind has a schema)."""
     report = validator(config).validate_all(output(config).items())
     assert [str(p) for p in report.problems] == []
+
+
+def pods_by_namespace(config: str) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Every pod template of ink's output and of the charts it installs, by the namespace it runs in."""
+    found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    sources = [("ink", "", obj) for obj in output(config).values()]
+    sources += [(app.label, app.namespace, obj) for app in applications(config) for obj in render(app)]
+    for source, default, obj in sources:
+        pod = podsecurity.pod_template(obj)
+        if pod is not None:
+            namespace = obj["metadata"].get("namespace") or default
+            found.setdefault(namespace, []).append((f"{source}: {obj['kind']} {obj['metadata']['name']}", pod))
+    return found
+
+
+def strictest_levels(config: str) -> dict[str, str]:
+    """For every namespace ink writes, the strictest Pod Security level all its pods (ink's and charts') meet."""
+    pods = pods_by_namespace(config)
+    return {
+        namespace: max(
+            (podsecurity.required_level(pod) for _, pod in pods.get(namespace, [])),
+            key=podsecurity.LEVELS.index,
+            default="restricted",
+        )
+        for namespace in namespace_levels(config)
+    }
+
+
+@functools.cache
+def service_infos() -> dict[str, Any]:
+    """Every installed plugin's ServiceInfo, by the namespace it writes."""
+    host = testing.host()
+    infos = [host.call(name, "ink_service_info") for name in host.names]
+    return {info.namespace or info.name: info for info in infos}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_each_namespace_enforces_the_strictest_level_its_pods_meet(config: str) -> None:
+    """Not looser than the pods need (that would admit more than they use), not stricter (they would be refused)."""
+    assert namespace_levels(config) == strictest_levels(config)
+
+
+# The Pod Security controls (their names in podsecurity.violations) each exemption answers: a namespace above
+# restricted must say why with an exemption per control its pods need, and declare none they do not use.
+EXEMPTION_CONTROLS = {
+    "HostPath": ("(HostPath Volumes)",),
+    "HostNetwork": ("spec.hostNetwork: true (Host Namespaces)",),
+    "Privileged": ("(Privileged Containers)",),
+    "AddCapabilities": (".capabilities.add:",),
+    "RunAsRoot": ("runAsUser: 0 (Running as Non-root user)",),
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_a_namespace_above_restricted_says_why_with_exemptions(config: str) -> None:
+    problems = []
+    for namespace, level in namespace_levels(config).items():
+        info = service_infos()[namespace]
+        if level == "restricted":
+            continue
+        from_exemptions = kube_exemptions.required_level(info.exemptions)
+        if from_exemptions != level:
+            problems.append(f"{namespace}: enforces {level}, its plugin's exemptions justify only {from_exemptions}")
+        found = [
+            v for _, pod in pods_by_namespace(config)[namespace] for v in podsecurity.violations(pod, "restricted")
+        ]
+        declared = {type(e).__name__ for e in info.exemptions}
+        for name, controls in EXEMPTION_CONTROLS.items():
+            used = any(control in v for control in controls for v in found)
+            if used and name not in declared:
+                problems.append(f"{namespace}: pods need {name} ({controls[0]}), which {info.name} does not declare")
+            if name in declared and not used and config == "maximal":  # the maximal config turns everything on
+                problems.append(f"{namespace}: {info.name} declares {name}, which no pod of the namespace uses")
+        added = {
+            capability
+            for _, pod in pods_by_namespace(config)[namespace]
+            for field in ("initContainers", "containers")
+            for container in pod["spec"].get(field) or []
+            for capability in ((container.get("securityContext") or {}).get("capabilities") or {}).get("add") or []
+        } - kube_exemptions.RESTRICTED_CAPABILITIES
+        declared_caps = {
+            c for e in info.exemptions if isinstance(e, kube_exemptions.AddCapabilities) for c in e.capabilities
+        }
+        if added - declared_caps:
+            problems.append(
+                f"{namespace}: pods add capabilities {sorted(added - declared_caps)} {info.name} does not declare"
+            )
+    assert problems == []
+
+
+def test_the_velero_server_runs_restricted() -> None:
+    """Only the node agent needs privileged (host paths, root); the server and its CRD upgrade Job do not."""
+    levels = {where: podsecurity.required_level(pod) for where, pod in pods_by_namespace("default")["velero"]}
+    assert levels == {
+        "velero-chart/velero@12.2.0: Deployment velero": "restricted",
+        "velero-chart/velero@12.2.0: Job velero-upgrade-crds": "restricted",
+        "velero-chart/velero@12.2.0: DaemonSet node-agent": "privileged",
+    }
 
 
 # --- the checks themselves ------------------------------------------------------------------------
