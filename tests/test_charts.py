@@ -30,6 +30,7 @@ from chartrender import ChartApp, ChartRenderError
 
 from ink import podsecurity as kube_exemptions
 from ink import testing
+from ink.synth import CLUSTER_KINDS
 from ink.validate import ManifestValidator
 
 KUBERNETES_VERSION = "1.33"  # ink's default kubernetes_version; both configs keep it
@@ -283,6 +284,73 @@ def test_the_velero_server_runs_restricted() -> None:
         "velero-chart/velero@12.2.0: Job velero-upgrade-crds": "restricted",
         "velero-chart/velero@12.2.0: DaemonSet node-agent": "privileged",
     }
+
+
+# --- Argo CD least privilege: every project allows exactly what its Applications install ------------
+
+
+def _cluster_scoped(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The kinds (group, kind) among ``objects`` that are cluster-scoped: built-in ones core knows, and custom
+    ones whose CRD (rendered with them) says ``scope: Cluster``."""
+    custom = {
+        (crd["spec"]["group"], crd["spec"]["names"]["kind"])
+        for crd in chartrender.crds(objects)
+        if crd["spec"].get("scope") == "Cluster"
+    }
+    kinds = {(str(o["apiVersion"]).rpartition("/")[0], o["kind"]) for o in objects}
+    return {(g, k) for g, k in kinds if CLUSTER_KINDS.get(k) == g or (g, k) in custom}
+
+
+def _project(config: str, name: str) -> dict[str, Any]:
+    found = [o for o in output(config).values() if o["kind"] == "AppProject" and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"ink emits {len(found)} AppProjects named {name!r}"
+    return found[0]
+
+
+def _allowed(project: dict[str, Any]) -> tuple[set[tuple[str, str]], set[str]]:
+    spec = project["spec"]
+    kinds = {(e["group"], e["kind"]) for e in spec.get("clusterResourceWhitelist") or []}
+    return kinds, {d["namespace"] for d in spec.get("destinations") or []}
+
+
+def test_each_chart_application_has_a_project_allowing_exactly_what_the_chart_installs(
+    case: tuple[str, ChartApp],
+) -> None:
+    """Not `default` (which allows everything): the chart's repository, the namespaces its objects go to and
+    the cluster-scoped kinds it renders, each and nothing more (the Namespace of CreateNamespace by name)."""
+    config, app = case
+    (application,) = [
+        o for o in output(config).values() if o["kind"] == "Application" and o["metadata"]["name"] == app.application
+    ]
+    assert application["spec"]["project"] == app.application
+    project = _project(config, app.application)
+    rendered = render(app)
+    scoped = _cluster_scoped(rendered)
+    namespaces = {
+        o["metadata"].get("namespace") or app.namespace
+        for o in rendered
+        if (o["apiVersion"].rpartition("/")[0], o["kind"]) not in scoped
+    }
+    kinds, destinations = _allowed(project)
+    assert (kinds - {("", "Namespace")}, destinations) == (scoped, namespaces | {app.namespace})
+    assert {"group": "", "kind": "Namespace", "name": app.namespace} in project["spec"]["clusterResourceWhitelist"]
+    assert project["spec"]["sourceRepos"] == [app.repo_url]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_homelab_project_allows_exactly_what_the_service_folders_hold(config: str) -> None:
+    """Computed from dist/: every cluster-scoped kind of the folders the service Applications sync (all but
+    argocd/, which the root app syncs) is whitelisted, nothing else; the destinations are their namespaces."""
+    synced = [(path, obj) for path, obj in output(config).items() if not path.startswith("argocd/")]
+    scoped = _cluster_scoped([obj for _, obj in synced])
+    namespaces = {obj["metadata"]["namespace"] for _, obj in synced if "namespace" in obj["metadata"]}
+    namespaces |= {obj["metadata"]["name"] for _, obj in synced if obj["kind"] == "Namespace"}
+    assert ("", "Namespace") in scoped and len(namespaces) > 10, "nothing found: the check would prove nothing"
+    assert _allowed(_project(config, "homelab")) == (scoped, namespaces)
+    projects = {
+        o["metadata"]["name"]: o["spec"]["project"] for o in output(config).values() if o["kind"] == "Application"
+    }
+    assert {name for name, project in projects.items() if project == "default"} == {"homelab"}  # the root only
 
 
 # --- the checks themselves ------------------------------------------------------------------------

@@ -47,6 +47,11 @@ def velero(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         release="velero",
         repo_url=CHART_REPO,
         chart="velero",
+        cluster_kinds=(
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+        ),  # checked against the rendered chart (tests/test_charts.py)
         version=settings.chart_version,  # type: ignore[attr-defined]
         values={
             "image": {
