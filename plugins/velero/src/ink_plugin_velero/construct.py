@@ -66,8 +66,12 @@ def velero(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                     "imagePullPolicy": "IfNotPresent",
                     "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
                     "securityContext": CONTAINER_SECURITY_CONTEXT,
+                    # It copies the plugin binary into the emptyDir and exits.
+                    "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
                 }
             ],
+            # The CRD upgrade Job (`velero install --crds-only --apply`), which the chart leaves unsized.
+            "upgradeJobResources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
             # Server and CRD upgrade Job (both read these two keys): restricted. The node agent has its own
             # keys (nodeAgent.podSecurityContext: runAsUser 0) and stays as upstream needs it (see the README).
             "podSecurityContext": POD_SECURITY_CONTEXT,
