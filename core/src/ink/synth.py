@@ -65,26 +65,36 @@ BUILTIN_GROUPS = frozenset(
         "certificates.k8s.io",
     }
 )
-# Kinds without a namespace; every other object gets its folder's namespace if it has none.
-CLUSTER_SCOPED = frozenset(
-    {
-        "Namespace",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "CustomResourceDefinition",
-        "StorageClass",
-        "PersistentVolume",
-        "PriorityClass",
-        "IngressClass",
-        "ClusterIssuer",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-        "CSIDriver",
-        "APIService",
-        "RuntimeClass",
-        "VolumeSnapshotClass",
-    }
-)
+# Kinds without a namespace, with their API group; every other object gets its folder's namespace if it has none.
+CLUSTER_KINDS: dict[str, str] = {
+    "Namespace": "",
+    "PersistentVolume": "",
+    "ClusterRole": "rbac.authorization.k8s.io",
+    "ClusterRoleBinding": "rbac.authorization.k8s.io",
+    "CustomResourceDefinition": "apiextensions.k8s.io",
+    "StorageClass": "storage.k8s.io",
+    "CSIDriver": "storage.k8s.io",
+    "PriorityClass": "scheduling.k8s.io",
+    "IngressClass": "networking.k8s.io",
+    "ClusterIssuer": "cert-manager.io",
+    "ValidatingWebhookConfiguration": "admissionregistration.k8s.io",
+    "MutatingWebhookConfiguration": "admissionregistration.k8s.io",
+    "APIService": "apiregistration.k8s.io",
+    "RuntimeClass": "node.k8s.io",
+    "VolumeSnapshotClass": "snapshot.storage.k8s.io",
+}
+CLUSTER_SCOPED = frozenset(CLUSTER_KINDS)
+
+
+@dataclass(frozen=True)
+class FromOutput:
+    """A patch value computed from the whole output (see :func:`ink.kube.from_output`).
+
+    ``produce`` gets every :class:`Manifest` of the run once all are rendered (values of other
+    ``FromOutput`` patches are not filled in yet) and returns the value to put at the patch's path.
+    """
+
+    produce: Callable[[list[Manifest]], Any]
 
 
 @dataclass
@@ -369,6 +379,7 @@ def _collect(
     origins: dict[str, tuple[str, str]],
 ) -> list[Manifest]:
     manifests: list[Manifest] = []
+    later: list[tuple[Manifest, list[dict[str, Any]], str]] = []
     owners: dict[tuple[str, str, str, str], Manifest] = {}
     for name, scope in scopes.items():
         ctx = resolved.services[name]
@@ -378,14 +389,23 @@ def _collect(
                 continue
             path = node.node.path
             origin = next((o for prefix, o in origins.items() if path.startswith(prefix)), (name, "ink_workloads"))
+            ops = patches.get(node.node.path) or []
             try:
                 body = node.to_json()
-                ops = patches.get(node.node.path)
-                if ops:
-                    body = jsonpatch.apply_patch(body, ops, in_place=True)
+                now = [op for op in ops if not isinstance(op.get("value"), FromOutput)]
+                if now:
+                    body = jsonpatch.apply_patch(body, now, in_place=True)
             except Exception as err:
                 raise PluginError(*origin, f"object {path} cannot be rendered: {err}") from err
             manifests.append(Manifest(name, _finish(body, ctx), origin))
+            if len(now) < len(ops):
+                later.append((manifests[-1], [op for op in ops if isinstance(op.get("value"), FromOutput)], path))
+    for manifest, ops, path in later:  # values computed from the whole output, once it is all rendered
+        try:
+            ops = [{**op, "value": op["value"].produce(manifests)} for op in ops]
+            manifest.body = jsonpatch.apply_patch(manifest.body, ops, in_place=True)
+        except Exception as err:
+            raise PluginError(*manifest.origin, f"object {path} cannot be rendered: {err}") from err
     paths: dict[str, Manifest] = {}
     for manifest in manifests:
         clash = paths.setdefault(manifest.path, manifest)
