@@ -17,6 +17,8 @@ from ink.changes import Change
 from ink.config import CONFIG_FILE, Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed, clip, os_fault
 from ink.models import ClusterRequirements, DatabaseClaim
+from ink.graph import ResolvedGraph
+from ink.netpol import NetworkPlan
 from ink.output import MARKER, check_output_location, read_stamp, to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
 from ink.secrets import MasterKey, load_master_key, with_rotations, write_master_key
@@ -49,6 +51,9 @@ class SynthResult:
 
     cluster: dict[str, ClusterRequirements] = field(default_factory=dict)
     """Service → what it needs from the cluster outside Kubernetes (see ink.cluster)."""
+    network: NetworkPlan | None = field(default=None, repr=False)
+    """The flows and the NetworkPolicies that allow them (see ink.netpol)."""
+    graph: ResolvedGraph | None = field(default=None, repr=False)
 
 
 def synth(
@@ -176,6 +181,8 @@ def build(
         new_master_key=created,
         kept_files=synthesis.kept_files,
         cluster=plan.cluster,
+        network=synthesis.network,
+        graph=plan,
     )
 
 
