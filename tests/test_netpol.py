@@ -10,14 +10,20 @@ a client on the LAN, a node (the API server). hostNetwork pods are left out: pol
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import chartrender
 import pytest
+from click.testing import CliRunner
 from netpol_eval import Evaluator, Pod
 
 from ink import hookimpl, netpol, testing
+from ink.cli import main
 from ink.models import BucketClaim, ServiceInfo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -248,3 +254,34 @@ def test_bad_egress_port_is_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         testing.synth(tmp_path, "[plugins.minio]\negress_internet_ports = [70000]\n")
     assert "egress_internet_ports" in str(err.value)
+
+
+def test_ink_graph_prints_edges_without_starting_node(tmp_path: Path) -> None:
+    config = testing.prepare(tmp_path)
+    code = (
+        "import json, sys; from ink.cli import main\n"
+        f"main(['graph', '--json', '--config', {str(config)!r}], standalone_mode=False)\n"
+        "print('jsii' in sys.modules, file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INK_")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "False"
+    edges = json.loads(done.stdout)["edges"]
+    row = {"source": "vaultwarden", "target": "cloudnativepg", "kind": "need", "name": "database/vaultwarden"}
+    assert {**row, "port": None} in edges
+
+
+def test_ink_graph_policies_shows_which_policy_allows_each_flow(tmp_path: Path) -> None:
+    config = testing.prepare(tmp_path)
+    result = CliRunner().invoke(main, ["graph", "--policies", "--json", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    flow = next(f for f in report["flows"] if f["why"] == "vaultwarden → cloudnativepg (database/vaultwarden)")
+    assert flow["ports"] == ["5432/TCP"]
+    assert flow["allowed_by"] == ["vaultwarden/allow-egress", "cloudnativepg/allow-ingress-postgres-ha"]
+    assert report["problems"] == []
+    assert report["policies"]["vaultwarden"][:2] == ["allow-dns", "allow-egress"]
+    text = CliRunner().invoke(main, ["graph", "--policies", "--config", str(config)])
+    assert text.exit_code == 0, text.output
+    assert "vaultwarden → cloudnativepg[cnpg.io/cluster=postgres-ha] 5432/TCP" in text.stdout
