@@ -286,6 +286,33 @@ def plugins(config_path: Path | None) -> None:
 
 @main.command()
 @_config_option
+@click.option("--policies", is_flag=True, help="Also every flow and the NetworkPolicies that allow it (synthesises).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def graph(config_path: Path | None, policies: bool, as_json: bool) -> None:
+    """The graph's edges (who needs or links to whom); with --policies, what the NetworkPolicies allow."""
+    from ink import run
+
+    report = run.graph_report(config_path, policies=policies)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for edge in report["edges"]:
+        port = f":{edge['port']}" if edge["port"] else ""
+        click.echo(f"{edge['source']} → {edge['target']}{port}  {edge['kind']} {edge['name']}")
+    if not policies:
+        return
+    click.echo("")
+    for flow in report["flows"]:
+        allowed = ", ".join(flow["allowed_by"]) or "no policy: outside ink's namespaces"
+        click.echo(f"{flow['source']} → {flow['target']} {' '.join(flow['ports'])}  ({flow['why']})  by {allowed}")
+    for line in report["no_traffic"]:
+        click.echo(f"no traffic between pods: {line}")
+    for problem in report["problems"]:
+        err_console.print(f"[yellow]not opened: {escape(problem)}[/yellow]", markup=True)
+
+
+@main.command()
+@_config_option
 @click.option("--strict", is_flag=True, help="Exit 1 when a volume or database is not covered by a backup.")
 def backups(config_path: Path | None, strict: bool) -> None:
     """List every volume and database and the backup schedule that covers it."""

@@ -20,7 +20,21 @@ from ink import config as config_mod
 from ink.capabilities import CapabilitySpec, provide_order
 from ink.context import ServiceContext
 from ink.errors import ConfigError, PluginError, ResolutionError, clip
-from ink.models import ClusterRequirements, Endpoint, Link, NamedNeed, Need, ServiceInfo
+from ink.models import (
+    ChartService,
+    ClusterRequirements,
+    Connects,
+    Endpoint,
+    Inbound,
+    IngressGateway,
+    Internet,
+    KubeApi,
+    Link,
+    NamedNeed,
+    Need,
+    NetworkRule,
+    ServiceInfo,
+)
 from ink.settings import PluginSettings
 
 if TYPE_CHECKING:
@@ -30,6 +44,8 @@ if TYPE_CHECKING:
 NEEDS_HOOK = "ink_needs"
 ENDPOINTS_HOOK = "ink_endpoints"
 LINKS_HOOK = "ink_links"
+NETWORK_HOOK = "ink_network"
+NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects)
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,8 @@ class ResolvedGraph:
     """Needs that arose while answering others (Secrets a provider asked for): edges too."""
     cluster: dict[str, ClusterRequirements] = field(default_factory=dict)
     """Service → what it needs from the cluster outside Kubernetes (k3s components off, node packages)."""
+    network: dict[str, list[NetworkRule]] = field(default_factory=dict)
+    """Service → what its NetworkPolicies open besides the edges (``ink_network``; see :mod:`ink.netpol`)."""
 
     @property
     def edges(self) -> list[Edge]:
@@ -181,6 +199,7 @@ def resolve(config: Config, host: PluginHost) -> ResolvedGraph:
         endpoints=endpoints,
         warnings=warnings,
         cluster=cluster_mod.requirements(host, services),
+        network=declare_network(host, services),
     )
 
 
@@ -308,6 +327,20 @@ def declare_endpoints(host: PluginHost, services: dict[str, ServiceContext]) -> 
         if declared:
             endpoints[name] = declared
     return endpoints
+
+
+def declare_network(host: PluginHost, services: dict[str, ServiceContext]) -> dict[str, list[NetworkRule]]:
+    """Service → its ``ink_network`` rules, plus the internet egress its ``egress_internet_ports`` setting opens."""
+    network: dict[str, list[NetworkRule]] = {}
+    for name, ctx in services.items():
+        rules: list[NetworkRule] = list(_declared(host, name, NETWORK_HOOK, ctx, NETWORK_RULES))
+        ports = tuple(getattr(ctx.settings, "egress_internet_ports", ()) or ())
+        if ports:
+            reason = f"[plugins.{name}] egress_internet_ports"
+            rules.append(Internet(ports=ports, protocols=("TCP", "UDP"), reason=reason))
+        if rules:
+            network[name] = rules
+    return network
 
 
 def declare_links(host: PluginHost, services: dict[str, ServiceContext]) -> list[Link]:

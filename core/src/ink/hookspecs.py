@@ -6,7 +6,7 @@ The hooks are grouped in the order core calls them:
 2. declare:  ``ink_needs`` (any capability), ``ink_ingress_routes``, ``ink_auth_clients``,
    ``ink_database_claims``, ``ink_bucket_claims``, ``ink_certificate_claims``,
    ``ink_backup_targets``, ``ink_secrets`` (one built-in capability each), ``ink_endpoints``,
-   ``ink_links`` and ``ink_cluster_requirements``
+   ``ink_links``, ``ink_cluster_requirements`` and ``ink_network``
 3. provide:  each capability's provide hook, in the order its :class:`~ink.capabilities.CapabilitySpec`
    gives (built-ins: ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
    ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress``, so an ingress provider
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         Link,
         NamedNeed,
         Need,
+        NetworkRule,
         ResolvedSecret,
         Route,
         RouteBinding,
@@ -184,6 +185,22 @@ def ink_cluster_requirements(ctx: ServiceContext) -> ClusterRequirements | None:
 
     :return: The requirements, or None for none.
     :param ctx: The plugin's own context (its settings decide, e.g. a default StorageClass).
+    """
+
+
+@hookspec
+def ink_network(ctx: ServiceContext) -> list[NetworkRule] | None:
+    """Declare the traffic NetworkPolicies must allow besides the graph's edges (see docs/network-policies.md).
+
+    Core writes default-deny policies for every namespace and opens the edges of needs, links and
+    routes itself; a plugin declares only what the graph cannot know: egress to the internet
+    (:class:`~ink.models.Internet`) or the API server (:class:`~ink.models.KubeApi`), ingress from
+    outside the pod network (:class:`~ink.models.Inbound`), other addresses it dials
+    (:class:`~ink.models.Connects`), and the pods behind Services a chart creates
+    (:class:`~ink.models.ChartService`, :class:`~ink.models.IngressGateway`).
+
+    :return: Rules, or None for none.
+    :param ctx: The plugin's own context.
     """
 
 

@@ -335,6 +335,13 @@ class Binding(_Frozen):
     provider: str = ""
     secrets: tuple[SecretClaim, ...] = ()
 
+    # For NetworkPolicies (ink.netpol): every address a binding holds (a URL, host + port, a ServiceRef) is
+    # one the consumer dials, except the fields named here.
+    not_dialled: ClassVar[frozenset[str]] = frozenset()
+    """Fields holding an address nobody dials because of this binding (the consumer's own public URL)."""
+    dialled_by_ingress: ClassVar[frozenset[str]] = frozenset()
+    """Fields holding an address the ingress provider dials on the consumer's behalf (forward auth)."""
+
 
 class DatabaseBinding(Binding):
     host: str
@@ -358,6 +365,7 @@ class SecretBinding(Binding):
 
 
 class RouteBinding(Binding):
+    not_dialled: ClassVar[frozenset[str]] = frozenset({"url", "hostname"})
     url: str = Field(description="Public URL, e.g. https://vault.example.com")
     hostname: str = Field(description="Fully qualified host name.")
 
@@ -371,6 +379,8 @@ class ServiceRef(_Frozen):
 
 
 class AuthBinding(Binding):
+    # The issuer is dialled by the consumer (OIDC discovery, token and userinfo: the back-channel).
+    dialled_by_ingress: ClassVar[frozenset[str]] = frozenset({"forward_auth_url", "outpost_service"})
     kind: Literal["oidc", "forward-auth"]
     issuer_url: str = Field(default="", description="OIDC issuer (discovery at <issuer>.well-known/...).")
     client_id: str = ""
@@ -492,6 +502,8 @@ class Link(_Frozen):
 class LinkBinding(Binding):
     """How a consumer reaches a linked service."""
 
+    not_dialled: ClassVar[frozenset[str]] = frozenset({"public_url"})
+
     service: str = Field(description="The target service.")
     endpoint: str
     kind: str = ""
@@ -505,3 +517,74 @@ class LinkBinding(Binding):
 
 
 JsonDict = dict[str, Any]
+
+
+# --- network: what NetworkPolicies open besides the graph's edges (ink.netpol) -----------
+
+PodLabels = dict[str, str]
+"""A pod selector's matchLabels; ``{}`` selects every pod of the service's namespace."""
+Protocol = Literal["TCP", "UDP"]
+
+
+class ChartService(_Frozen):
+    """A Service a chart or an operator creates (so it is not in ``dist/``): the pods it selects and their ports.
+
+    NetworkPolicies see pod ports, not Service ports; for the Services ink renders itself core reads
+    the selector and ``targetPort``; for these the plugin states them, from the chart's templates.
+    """
+
+    name: DnsLabel = Field(description="The Service's name in the service's namespace.")
+    pods: PodLabels = Field(description="Labels of the pods behind it (a subset of the chart's pod labels).")
+    ports: dict[int, int] = Field(description="Service port → container port.")
+    protocol: Protocol = "TCP"
+    source: str = Field(description="Where the selector and ports come from (chart template, operator docs).")
+
+
+class IngressGateway(_Frozen):
+    """The ingress provider's pods: the source of every route's traffic, and what public URLs reach.
+
+    After kube-proxy's DNAT a pod calling ``https://<host>.<domain>`` (the LoadBalancer address) talks to
+    these pods, so a consumer that calls a public URL (an OIDC back-channel) gets egress to them.
+    """
+
+    pods: PodLabels
+    ports: dict[int, int] = Field(description="URL port (443, 80) → the container port that answers it.")
+    source: str
+
+
+class Internet(_Frozen):
+    """Egress to addresses outside the cluster and the private ranges (ACME, a tunnel, a Git host)."""
+
+    ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = Field(min_length=1)
+    protocols: tuple[Protocol, ...] = ("TCP",)
+    reason: str = Field(min_length=1)
+    pods: PodLabels = Field(default_factory=dict, description="Which pods; {} for every pod of the namespace.")
+
+
+class KubeApi(_Frozen):
+    """Egress to the Kubernetes API server (controllers, operators; k3s serves it on the nodes' port 6443)."""
+
+    reason: str = Field(min_length=1)
+    pods: PodLabels = Field(default_factory=dict)
+
+
+class Inbound(_Frozen):
+    """Ingress from outside the pod network: LoadBalancer clients, or the API server calling a webhook."""
+
+    ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = Field(min_length=1, description="Container ports.")
+    protocols: tuple[Protocol, ...] = ("TCP",)
+    source: Literal["anywhere", "api-server"]
+    reason: str = Field(min_length=1)
+    pods: PodLabels = Field(default_factory=dict)
+
+
+class Connects(_Frozen):
+    """An address the service dials that is no binding of a need or link (e.g. the tunnel's origin URL)."""
+
+    url: str = Field(description="e.g. https://traefik.traefik.svc:443; in-cluster, a public route, or outside.")
+    reason: str = Field(min_length=1)
+    pods: PodLabels = Field(default_factory=dict)
+
+
+NetworkRule = ChartService | IngressGateway | Internet | KubeApi | Inbound | Connects
+"""What ``ink_network`` returns."""

@@ -16,7 +16,9 @@ from ink import synth as synth_mod
 from ink.changes import Change
 from ink.config import CONFIG_FILE, Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed, clip, os_fault
+from ink.graph import ResolvedGraph
 from ink.models import ClusterRequirements, DatabaseClaim
+from ink.netpol import NetworkPlan
 from ink.output import MARKER, check_output_location, read_stamp, to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
 from ink.secrets import MasterKey, load_master_key, with_rotations, write_master_key
@@ -49,6 +51,9 @@ class SynthResult:
 
     cluster: dict[str, ClusterRequirements] = field(default_factory=dict)
     """Service → what it needs from the cluster outside Kubernetes (see ink.cluster)."""
+    network: NetworkPlan | None = field(default=None, repr=False)
+    """The flows and the NetworkPolicies that allow them (see ink.netpol)."""
+    graph: ResolvedGraph | None = field(default=None, repr=False)
 
 
 def synth(
@@ -176,6 +181,8 @@ def build(
         new_master_key=created,
         kept_files=synthesis.kept_files,
         cluster=plan.cluster,
+        network=synthesis.network,
+        graph=plan,
     )
 
 
@@ -435,3 +442,41 @@ def config_schema(host: PluginHost | None = None) -> dict[str, Any]:
     root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     root["title"] = "ink.toml"
     return root
+
+
+def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[str, Any]:
+    """`ink graph`: the graph's edges; with ``policies``, every flow and the NetworkPolicies that allow it.
+
+    The edges need only the plugins' declarations (no Node); the flows need a synthesis, because policies
+    see pod ports, read from the Services the plugins render.
+    """
+    edges: list[dict[str, Any]]
+    if not policies:
+        config = load_config(find_config(config_path, os.environ))
+        plan = synth_mod.plan(config, make_plugin_host())
+        edges = [_edge_row(e) for e in plan.edges]
+        return {"edges": edges}
+    result = build(config_path=config_path, validate=False)
+    assert result.graph is not None and result.network is not None
+    network = result.network
+    flows = [
+        {
+            "source": flow.source.text(),
+            "target": flow.target.text(),
+            "ports": [p.text() for p in flow.ports] or ["all"],
+            "why": flow.why,
+            "allowed_by": network.allowed_by.get(flow, []),
+        }
+        for flow in network.flows
+    ]
+    return {
+        "edges": [_edge_row(e) for e in result.graph.edges],
+        "flows": flows,
+        "policies": {ns: [p["metadata"]["name"] for p in items] for ns, items in network.policies.items()},
+        "no_traffic": network.no_traffic,
+        "problems": network.problems,
+    }
+
+
+def _edge_row(edge: Any) -> dict[str, Any]:
+    return {"source": edge.source, "target": edge.target, "kind": edge.kind, "name": edge.name, "port": edge.port}

@@ -178,6 +178,29 @@ class ValidationSettings(_Strict):
     )
 
 
+def _check_cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a network in CIDR form such as '192.168.1.0/24'") from None
+
+
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+class NetworkSettings(_Strict):
+    """What the generated NetworkPolicies need to know about the cluster's nodes (docs/network-policies.md)."""
+
+    nodes: list[Cidr] = Field(
+        default_factory=lambda: list(PRIVATE_RANGES),
+        min_length=1,
+        description="Networks holding the nodes' addresses; pods reach the API server there (k3s serves it on "
+        "every server node). Narrow it to your LAN, e.g. ['192.168.1.0/24'].",
+    )
+    api_server_port: int = Field(default=6443, ge=1, le=65535, description="The API server's port on the nodes.")
+
+
 class InkSettings(BaseSettings):
     """The global settings: the top level of ``ink.toml``."""
 
@@ -201,6 +224,7 @@ class InkSettings(BaseSettings):
         default="1.33", description="Kubernetes minor version the output is validated against (1.25-1.37)."
     )
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -228,6 +252,11 @@ class PluginSettings(_Strict):
     """Base of every ``[plugins.<name>]`` table."""
 
     enabled: bool = Field(default=True, description="Set false to leave this installed plugin out.")
+    egress_internet_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=list,
+        description="Let every pod of this service reach the internet on these ports (TCP and UDP), besides what "
+        "its plugin declares; e.g. [443] for a webhook to an outside service. See docs/network-policies.md.",
+    )
 
 
 class ContainerResources(_Strict):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import jsonpatch
 from pydantic import BaseModel
 
+from ink import netpol
 from ink import secrets as secrets_mod
 from ink.capabilities import SECRETS
 from ink.context import ServiceContext
@@ -148,6 +149,8 @@ class Synthesis:
     """Credential id → where it is used (``namespace/secret:key``), for ``ink secrets``."""
     kept_files: dict[Path, tuple[bytes, int]] = field(default_factory=dict, repr=False)
     """Files plugins asked to keep (:meth:`ServiceContext.keep_file`), written only with the output."""
+    network: netpol.NetworkPlan | None = None
+    """The flows and the NetworkPolicies that allow them (:mod:`ink.netpol`)."""
 
 
 # --- provide and build ---------------------------------------------------------------------
@@ -266,6 +269,12 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
 
     resolved.warnings.extend(user_secrets.warnings())
     manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches, origins)
+    network = netpol.plan(resolved, [m.body for m in manifests])
+    for service, ctx in resolved.services.items():
+        for body in network.policies.get(ctx.namespace, []):
+            manifests.append(Manifest(service, _finish(body, ctx), ("ink", "netpol")))
+    manifests.sort(key=lambda m: (m.folder, m.filename))
+    resolved.warnings.extend(f"network policies: {problem}" for problem in network.problems)
     unused = sorted(set(master_key.rotations) - generated.keys())
     if unused:
         resolved.warnings.append(
@@ -278,6 +287,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         user_values=dict(sorted(user_provided.items())),
         generated={k: sorted(v) for k, v in sorted(generated.items())},
         kept_files=kept_files,
+        network=network,
     )
 
 

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from ink import hookimpl
 from ink.errors import UserError
-from ink.models import DnsLabel, ServiceInfo
+from ink.models import DnsLabel, Internet, KubeApi, NetworkRule, ServiceInfo
 from ink.settings import PluginSettings
 
 if TYPE_CHECKING:
@@ -88,3 +88,12 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
         )
 
     gitops(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    return [
+        # The repo server clones the homelab's Git repository (HTTPS or SSH) and pulls Helm charts.
+        Internet(ports=(443, 22), reason="Git repositories and Helm chart repositories"),
+        KubeApi(reason="the application controller, server and ApplicationSet controller manage the cluster"),
+    ]

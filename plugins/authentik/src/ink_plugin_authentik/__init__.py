@@ -16,10 +16,13 @@ from ink.models import (
     AuthBinding,
     AuthClient,
     Capability,
+    ChartService,
     DatabaseClaim,
     DnsLabel,
     GeneratedSecret,
+    Internet,
     NamedNeed,
+    NetworkRule,
     Route,
     SecretClaim,
     SecretKeyRef,
@@ -180,3 +183,19 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_authentik.construct import authentik
 
     authentik(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    return [
+        # authentik chart: Service authentik-server ports 80 → http (9000), 443 → https (9443).
+        ChartService(
+            name=clients_mod.SERVER_SERVICE,
+            pods={"app.kubernetes.io/name": "authentik", "app.kubernetes.io/component": "server"},
+            ports={80: 9000, 443: 9443},
+            source="authentik chart 2026.8: templates of server.service and server.containerPorts",
+        ),
+        # Federation with outside identity providers (OIDC/SAML sources) and the version check
+        # (AUTHENTIK_DISABLE_UPDATE_CHECK unset) reach the internet over HTTPS.
+        Internet(ports=(443,), reason="outside identity providers (sources) and the update check"),
+    ]

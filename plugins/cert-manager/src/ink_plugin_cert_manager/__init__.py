@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, StringConstraints
 
 from ink import hookimpl
-from ink.models import Capability, CertificateBinding, CertificateClaim, SecretClaim, ServiceInfo, UserSecret
+from ink.models import (
+    Capability,
+    CertificateBinding,
+    CertificateClaim,
+    Inbound,
+    Internet,
+    KubeApi,
+    NetworkRule,
+    SecretClaim,
+    ServiceInfo,
+    UserSecret,
+)
 from ink.settings import ImageTag, PluginSettings
 
 if TYPE_CHECKING:
@@ -90,3 +101,21 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_cert_manager.construct import cert_manager
 
     cert_manager(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    # cert-manager docs, 'Best practice' → 'Network requirements': the controller reaches the ACME server
+    # and the DNS provider's API over HTTPS, and queries authoritative name servers (port 53) to check that
+    # a DNS-01 record has propagated; the API server calls the webhook on its container port 10250.
+    return [
+        Internet(ports=(443,), reason="ACME (Let's Encrypt) and the Cloudflare API for DNS-01"),
+        Internet(ports=(53,), protocols=("UDP", "TCP"), reason="DNS-01 propagation checks at the name servers"),
+        KubeApi(reason="controller, cainjector and webhook read and write their resources"),
+        Inbound(
+            ports=(10250,),
+            source="api-server",
+            pods={"app.kubernetes.io/name": "webhook"},
+            reason="the validating and mutating webhook",
+        ),
+    ]

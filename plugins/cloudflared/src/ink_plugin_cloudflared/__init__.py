@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ink import hookimpl
-from ink.models import SecretClaim, ServiceInfo, UserSecret
+from ink.models import Connects, Internet, NetworkRule, SecretClaim, ServiceInfo, UserSecret
 from ink.settings import ContainerResources, ImageTag, PluginSettings
 
 if TYPE_CHECKING:
@@ -91,3 +91,14 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_cloudflared.construct import tunnel
 
     tunnel(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network(ctx: ServiceContext) -> list[NetworkRule]:
+    # Cloudflare docs, 'Tunnel with firewall': cloudflared dials the edge on 7844 (QUIC over UDP, or
+    # HTTP/2 over TCP) and api.cloudflare.com on 443.
+    return [
+        Internet(ports=(7844,), protocols=("UDP", "TCP"), reason="the tunnel to Cloudflare's edge"),
+        Internet(ports=(443,), reason="Cloudflare's API"),
+        Connects(url=ctx.settings.origin_service, reason="the tunnel's origin (public routes)"),
+    ]

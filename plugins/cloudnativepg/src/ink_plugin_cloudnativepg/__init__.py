@@ -19,9 +19,13 @@ from ink.errors import UserError
 from ink.models import (
     BucketClaim,
     Capability,
+    ChartService,
     DatabaseBinding,
     DatabaseClaim,
     GeneratedSecret,
+    Inbound,
+    KubeApi,
+    NetworkRule,
     Quantity,
     SecretClaim,
     SecretKeyRef,
@@ -169,3 +173,23 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_cloudnativepg.construct import postgres
 
     postgres(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    operator = {"app.kubernetes.io/name": "cloudnative-pg"}
+    return [
+        # The operator's <cluster>-rw Service selects the primary; the primary moves on failover, so every
+        # instance of the cluster (label cnpg.io/cluster) may be the target.
+        ChartService(
+            name=f"{CLUSTER}-rw",
+            pods={"cnpg.io/cluster": CLUSTER},
+            ports={PORT: PORT},
+            source="CloudNativePG docs, 'Service management' and 'Labels and annotations' (cnpg.io/cluster)",
+        ),
+        # CloudNativePG docs, 'Networking': the operator and the instance managers talk to the API server,
+        # the API server calls the operator's webhook on 9443; the operator reaches the instances on 8000
+        # (same namespace here).
+        KubeApi(reason="the operator and every instance manager watch their resources"),
+        Inbound(ports=(9443,), source="api-server", pods=operator, reason="the operator's admission webhooks"),
+    ]

@@ -13,7 +13,17 @@ from pydantic import Field
 
 from ink import hookimpl
 from ink.cluster import nfs_client
-from ink.models import BucketClaim, ClusterRequirements, K3sDisable, NodePackage, SecretClaim, ServiceInfo
+from ink.models import (
+    BucketClaim,
+    ClusterRequirements,
+    Inbound,
+    K3sDisable,
+    KubeApi,
+    NetworkRule,
+    NodePackage,
+    SecretClaim,
+    ServiceInfo,
+)
 from ink.podsecurity import HostPath, Privileged, RunAsRoot
 from ink.settings import Cron, PluginSettings
 
@@ -117,3 +127,14 @@ def ink_cluster_requirements(ctx: ServiceContext) -> ClusterRequirements:
         reason = "the longhorn StorageClass is the cluster default (default_class); local-path would be a second"
         disable = (K3sDisable(component="local-storage", reason=reason),)
     return ClusterRequirements(k3s_disable=disable, node_packages=packages)
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    # Longhorn's managers, engines, replicas and CSI pods talk to each other inside longhorn-system
+    # (allowed: one namespace); the manager serves the admission webhook on 9502 (chart: Service
+    # longhorn-admission-webhook → container port admission-wh).
+    return [
+        KubeApi(reason="the manager, the CSI components and the driver deployer manage volumes"),
+        Inbound(ports=(9502,), source="api-server", pods={"app": "longhorn-manager"}, reason="the admission webhook"),
+    ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from ink import hookimpl
-from ink.models import ClusterRequirements, DnsLabel, K3sDisable, ServiceInfo
+from ink.models import ClusterRequirements, DnsLabel, Inbound, K3sDisable, KubeApi, NetworkRule, ServiceInfo
 from ink.podsecurity import AddCapabilities, HostNetwork
 from ink.settings import ImageTag, PluginSettings
 
@@ -146,3 +146,14 @@ def ink_cluster_requirements() -> ClusterRequirements:
     # k3s's ServiceLB (klipper-lb) answers every LoadBalancer Service with host ports on all nodes.
     reason = "MetalLB assigns LoadBalancer addresses; ServiceLB would also take them, with ports on every node"
     return ClusterRequirements(k3s_disable=(K3sDisable(component="servicelb", reason=reason),))
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    # The speakers run with hostNetwork, which NetworkPolicies do not govern; the controller needs the API
+    # and serves the webhook (chart: metallb-webhook-service 443 → 9443).
+    controller = {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller"}
+    return [
+        KubeApi(reason="the controller assigns addresses to LoadBalancer Services"),
+        Inbound(ports=(9443,), source="api-server", pods=controller, reason="the validating webhook"),
+    ]

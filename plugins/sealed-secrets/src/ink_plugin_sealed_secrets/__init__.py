@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ink import hookimpl
-from ink.models import Capability, ResolvedSecret, SecretBinding, ServiceInfo
+from ink.models import Capability, Inbound, KubeApi, NetworkRule, ResolvedSecret, SecretBinding, ServiceInfo
 from ink.settings import PluginSettings
 
 if TYPE_CHECKING:
@@ -66,3 +66,13 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_sealed_secrets.construct import controller
 
     controller(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    pods = {"app.kubernetes.io/name": "sealed-secrets"}
+    return [
+        KubeApi(reason="the controller unseals SealedSecrets into Secrets"),
+        # `kubeseal --fetch-cert` reaches the controller's http port (8080) through the API server's proxy.
+        Inbound(ports=(8080,), source="api-server", pods=pods, reason="kubeseal fetching the public key"),
+    ]

@@ -19,8 +19,13 @@ from ink import hookimpl
 from ink.models import (
     Capability,
     CertificateClaim,
+    ChartService,
     ClusterRequirements,
+    Inbound,
+    IngressGateway,
     K3sDisable,
+    KubeApi,
+    NetworkRule,
     Route,
     RouteBinding,
     ServiceInfo,
@@ -128,3 +133,16 @@ def ink_cluster_requirements() -> ClusterRequirements:
     # k3s deploys its own Traefik (a HelmChart in kube-system) unless told not to.
     reason = "ink installs Traefik itself; the bundled one would claim ports 80/443 and the default IngressClass"
     return ClusterRequirements(k3s_disable=(K3sDisable(component="traefik", reason=reason),))
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    # Pod labels and container ports of chart v41 (templates/_podtemplate.tpl, values.yaml ports.web/websecure).
+    pods = {"app.kubernetes.io/name": "traefik"}
+    source = "traefik chart v41: values.yaml ports.web.port 8000, ports.websecure.port 8443; Service 'traefik'"
+    return [
+        IngressGateway(pods=pods, ports={80: 8000, 443: 8443}, source=source),
+        ChartService(name="traefik", pods=pods, ports={80: 8000, 443: 8443}, source=source),
+        Inbound(ports=(8000, 8443), source="anywhere", pods=pods, reason="LoadBalancer clients on the LAN"),
+        KubeApi(reason="watches IngressRoutes, Middlewares, Services, EndpointSlices and Secrets", pods=pods),
+    ]

@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from ink import hookimpl
-from ink.models import AuthClient, BackupTarget, DatabaseClaim, DnsLabel, NamedNeed, Quantity, Route, ServiceInfo
+from ink.models import (
+    AuthClient,
+    BackupTarget,
+    DatabaseClaim,
+    DnsLabel,
+    Internet,
+    NamedNeed,
+    NetworkRule,
+    Quantity,
+    Route,
+    ServiceInfo,
+)
 from ink.settings import ContainerResources, ServiceSettings
 
 if TYPE_CHECKING:
@@ -131,3 +142,9 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_vaultwarden.construct import vaultwarden
 
     vaultwarden(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    # Vaultwarden downloads website icons itself by default (ICON_SERVICE=internal, .env.template).
+    return [Internet(ports=(443, 80), reason="website icons (ICON_SERVICE internal)")]

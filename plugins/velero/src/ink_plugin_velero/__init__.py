@@ -17,6 +17,8 @@ from ink.models import (
     BackupTarget,
     BucketClaim,
     Capability,
+    KubeApi,
+    NetworkRule,
     SecretClaim,
     SecretTemplate,
     ServiceInfo,
@@ -122,3 +124,9 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_velero.construct import velero
 
     velero(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    # The object store is reached through the s3 need's binding (its endpoint): no declaration for it here.
+    return [KubeApi(reason="the server and the node agents read and write backups, restores and volumes")]

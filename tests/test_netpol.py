@@ -1,0 +1,287 @@
+"""The generated NetworkPolicies, evaluated: they allow exactly the graph's flows, nothing more, nothing less.
+
+The pods are the real ones: ink's workloads from the output, the charts' from an offline ``helm template``
+(tests/chartrender.py), CloudNativePG's instances from the Cluster (labels from the CloudNativePG docs),
+one stand-in pod per namespace for pods an operator creates at run time (Longhorn's CSI and instance
+managers), CoreDNS in kube-system, and three addresses outside the pod network: a host on the internet,
+a client on the LAN, a node (the API server). hostNetwork pods are left out: policies do not govern them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import chartrender
+import pytest
+from click.testing import CliRunner
+from netpol_eval import Evaluator, Pod
+
+from ink import hookimpl, netpol, testing
+from ink.cli import main
+from ink.models import BucketClaim, ServiceInfo
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIGS = {"default": "", "maximal": (REPO / "tests" / "configs" / "maximal.toml").read_text()}
+INTERNET = Pod("internet", ip="1.1.1.1")
+LAN_CLIENT = Pod("lan-client", ip="192.168.1.50")
+NODE = Pod("node", ip="192.168.1.10")
+KUBE_DNS = Pod(
+    "kube-system/coredns", "kube-system", (("k8s-app", "kube-dns"),), (("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"))
+)
+# Ports probed besides every pod's own container ports: each one a flow or a test names.
+PROBED = {(p, proto) for p in (22, 53, 80, 443, 5432, 6443, 7844, 8080, 8443, 9000) for proto in ("TCP", "UDP")}
+
+
+def _pod(name: str, template_namespace: str, labels: dict, ports: list) -> Pod:
+    return Pod(
+        name,
+        template_namespace,
+        tuple(sorted(labels.items())),
+        tuple((p.get("name", ""), int(p["containerPort"]), p.get("protocol", "TCP")) for p in ports),
+    )
+
+
+def _pods(objects: list[dict]) -> list[Pod]:
+    pods: list[Pod] = []
+    rendered: list[dict] = []
+    for app in chartrender.chart_applications(objects):
+        rendered += [
+            {**o, "metadata": {"namespace": app.namespace, **o["metadata"]}}
+            for o in chartrender.render(app, kube_version="1.33")
+        ]
+    for obj in [*objects, *rendered]:
+        template = obj.get("spec", {}).get("template", {}).get("spec", {})
+        if template.get("hostNetwork"):
+            continue
+        for namespace, labels, ports in netpol._pod_templates(obj):
+            name = re.sub(r"-[0-9a-f]{8}$", "", obj["metadata"]["name"])  # a Job's name ends in a content hash
+            pods.append(_pod(f"{namespace}/{obj['kind'].lower()}-{name}", namespace, labels, ports))
+        if obj.get("kind") == "Cluster" and obj["apiVersion"].startswith("postgresql.cnpg.io/"):
+            # CloudNativePG docs, "Labels and annotations" and "Networking": instances carry cnpg.io/cluster,
+            # serve PostgreSQL on 5432 and the instance manager's status on 8000.
+            labels = {"cnpg.io/cluster": obj["metadata"]["name"], "cnpg.io/instanceRole": "primary"}
+            ports = [{"name": "postgresql", "containerPort": 5432}, {"name": "status", "containerPort": 8000}]
+            pods.append(
+                _pod(
+                    f"{obj['metadata']['namespace']}/instance-{obj['metadata']['name']}",
+                    obj["metadata"]["namespace"],
+                    labels,
+                    ports,
+                )
+            )
+    for namespace in sorted({o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}):
+        pods.append(Pod(f"{namespace}/other", namespace, (("ink.test/stand-in", "true"),)))
+    return [*pods, KUBE_DNS, INTERNET, LAN_CLIENT, NODE]
+
+
+def _in_peer(pod: Pod, peer: netpol.Peer) -> bool:
+    if peer.cidr:
+        if not pod.external:
+            return False
+        address = ipaddress.ip_address(pod.ip)
+        return address in ipaddress.ip_network(peer.cidr) and not any(
+            address in ipaddress.ip_network(e) for e in peer.excepts
+        )
+    labels = dict(pod.labels)
+    return not pod.external and pod.namespace == peer.namespace and all(labels.get(k) == v for k, v in peer.pods)
+
+
+def _expected(plan: netpol.NetworkPlan, pods: list[Pod], probed: set) -> set[tuple[str, str, int, str]]:
+    """What the graph says may flow, expanded over the pods."""
+    expected: set[tuple[str, str, int, str]] = set()
+    for flow in plan.flows:
+        for source in (p for p in pods if _in_peer(p, flow.source)):
+            for target in (p for p in pods if _in_peer(p, flow.target) and p is not source):
+                for port in flow.ports:
+                    if isinstance(port.port, int):
+                        expected.add((source.name, target.name, port.port, port.protocol))
+                    else:
+                        expected |= {
+                            (source.name, target.name, num, proto)
+                            for name, num, proto in target.ports
+                            if name == port.port and proto == port.protocol
+                        }
+    for source in pods:  # the pods of one namespace reach each other on every port
+        for target in pods:
+            if source is not target and not source.external and source.namespace == target.namespace:
+                ports = probed | {(num, proto) for _, num, proto in target.ports}
+                expected |= {(source.name, target.name, port, proto) for port, proto in ports}
+    return expected
+
+
+def _evaluate(tmp_path: Path, config: str = "", **kwargs):
+    result = testing.synth(tmp_path, config, **kwargs)
+    objects = list(testing.objects(result).values())
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    pods = _pods(objects)
+    return result, Evaluator(policies, {}), pods
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def evaluated(request, tmp_path_factory):
+    return _evaluate(tmp_path_factory.mktemp(request.param), CONFIGS[request.param])
+
+
+def test_policies_allow_exactly_the_graph(evaluated) -> None:
+    result, evaluator, pods = evaluated
+    assert result.network is not None and not result.network.problems
+    # Pairs between pods of namespaces ink does not write (kube-system) and outside addresses are not ink's.
+    namespaces = {ctx.namespace for ctx in result.graph.services.values()}
+    ours = {p.name for p in pods if p.namespace in namespaces}
+    named = {(p.port, p.protocol) for flow in result.network.flows for p in flow.ports if isinstance(p.port, int)}
+    actual = {r for r in evaluator.reachable(pods, PROBED | named) if r[0] in ours or r[1] in ours}
+    expected = {r for r in _expected(result.network, pods, PROBED | named) if r[0] in ours or r[1] in ours}
+    assert sorted(expected - actual) == [], "flows of the graph the policies block"
+    assert sorted(actual - expected) == [], "traffic the policies allow that the graph does not declare"
+
+
+def test_the_evaluator_sees_a_missing_or_a_broader_policy(evaluated) -> None:
+    _, evaluator, pods = evaluated
+    by_name = {p.name: p for p in pods}
+    vaultwarden, postgres = by_name["vaultwarden/deployment-vaultwarden"], by_name["cloudnativepg/instance-postgres-ha"]
+    assert evaluator.allowed(vaultwarden, postgres, 5432)
+    without = [
+        p
+        for p in evaluator.policies
+        if p["metadata"]["namespace"] != "vaultwarden" or p["metadata"]["name"] != "allow-egress"
+    ]
+    assert not Evaluator(without, {}).allowed(vaultwarden, postgres, 5432)
+    allow_all = {"metadata": {"namespace": "cloudnativepg", "name": "x"}, "spec": {"podSelector": {}, "ingress": [{}]}}
+    broader = Evaluator([*evaluator.policies, allow_all], {})
+    assert not evaluator.allowed(vaultwarden, postgres, 8000)
+    assert not broader.allowed(vaultwarden, postgres, 8000)  # vaultwarden's egress still stops it
+    assert broader.allowed(by_name["internet"], postgres, 5432)
+
+
+def test_every_namespace_denies_by_default(evaluated) -> None:
+    result, evaluator, _ = evaluated
+    namespaces = {ctx.namespace for ctx in result.graph.services.values()}
+    deny = {p["metadata"]["namespace"] for p in evaluator.policies if p["metadata"]["name"] == "default-deny"}
+    assert deny == namespaces
+
+
+def test_every_edge_opens_its_path_or_carries_no_traffic(evaluated) -> None:
+    result, _, _ = evaluated
+    plan = result.network
+    opened = {flow.edge for flow in plan.flows if flow.edge}
+    for edge in result.graph.edges:
+        key = f"{edge.source}→{edge.target}:{edge.name}"
+        if key not in opened:
+            # A certificate, a sealed Secret or a backup schedule is no connection between pods.
+            assert edge.name.split("/")[0] in ("tls", "secrets", "backup"), f"{key} opens no path"
+
+
+@pytest.fixture(scope="module")
+def default(tmp_path_factory):
+    return _evaluate(tmp_path_factory.mktemp("default"))
+
+
+def test_paths_of_the_default_homelab(default) -> None:
+    _, evaluator, pods = default
+    by_name = {p.name: p for p in pods}
+
+    def may(source: str, target: str, port: int, protocol: str = "TCP") -> bool:
+        return evaluator.allowed(by_name[source], by_name[target], port, protocol)
+
+    vaultwarden = "vaultwarden/deployment-vaultwarden"
+    postgres = "cloudnativepg/instance-postgres-ha"
+    traefik = "traefik/deployment-traefik"
+    minio = "minio/deployment-minio"
+    assert may(vaultwarden, postgres, 5432)  # database/vaultwarden
+    assert may(traefik, vaultwarden, 8080)  # the route: Service port 80 → container port 8080
+    assert not may(traefik, vaultwarden, 80)  # the Service port is not what policies see
+    assert may(vaultwarden, traefik, 8443)  # OIDC back-channel to the issuer's public URL
+    assert may(traefik, "authentik/deployment-authentik-server", 9000)
+    assert not may(vaultwarden, "authentik/deployment-authentik-server", 9000)  # only through the ingress
+    assert not may(vaultwarden, minio, 9000)  # undeclared: blocked
+    assert may("velero/deployment-velero", minio, 9000)  # s3/velero
+    assert may("internet", traefik, 8443) and may("lan-client", traefik, 8000)
+    assert not may("internet", minio, 9000) and not may("lan-client", vaultwarden, 8080)
+    assert may(vaultwarden, "kube-system/coredns", 53, "UDP")
+    assert may("cert-manager/deployment-cert-manager", "internet", 443)
+    assert not may(minio, "internet", 443)
+    assert may("cert-manager/deployment-cert-manager", "node", 6443) and not may(minio, "node", 6443)
+    assert may("node", "cert-manager/deployment-cert-manager-webhook", 10250)
+    assert not may(vaultwarden, "cert-manager/deployment-cert-manager-webhook", 10250)
+
+
+class Prober:
+    """A service that claims a bucket: its one new edge must open exactly prober → MinIO."""
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="prober", title="Prober", version="1", homepage="https://example.org")
+
+    @hookimpl
+    def ink_bucket_claims(self) -> list[BucketClaim]:
+        return [BucketClaim(bucket="prober")]
+
+
+def test_a_new_declaration_opens_exactly_its_path(tmp_path: Path, default) -> None:
+    _, before_eval, before_pods = default
+    _, after_eval, after_pods = _evaluate(tmp_path / "after", extra={"prober": Prober()})
+    before = before_eval.reachable(before_pods, PROBED)
+    after = after_eval.reachable(after_pods, PROBED)
+    assert before <= after
+    new = {(s, t, port, proto) for s, t, port, proto in after - before if s != t}
+    assert new == {
+        ("prober/other", "minio/deployment-minio", 9000, "TCP"),
+        ("prober/other", "kube-system/coredns", 53, "UDP"),
+        ("prober/other", "kube-system/coredns", 53, "TCP"),
+    }
+
+
+def test_egress_setting_opens_the_internet_on_its_ports_only(tmp_path: Path, default) -> None:
+    _, before_eval, pods = default
+    config = "[plugins.minio]\negress_internet_ports = [8443]\n"
+    _, after_eval, after_pods = _evaluate(tmp_path / "after", config)
+    new = after_eval.reachable(after_pods, PROBED) - before_eval.reachable(pods, PROBED)
+    assert {(s.split("/")[0], t, port, proto) for s, t, port, proto in new} == {
+        ("minio", "internet", 8443, "TCP"),
+        ("minio", "internet", 8443, "UDP"),
+    }
+
+
+def test_bad_egress_port_is_one_clear_line(tmp_path: Path) -> None:
+    from ink.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        testing.synth(tmp_path, "[plugins.minio]\negress_internet_ports = [70000]\n")
+    assert "egress_internet_ports" in str(err.value)
+
+
+def test_ink_graph_prints_edges_without_starting_node(tmp_path: Path) -> None:
+    config = testing.prepare(tmp_path)
+    code = (
+        "import json, sys; from ink.cli import main\n"
+        f"main(['graph', '--json', '--config', {str(config)!r}], standalone_mode=False)\n"
+        "print('jsii' in sys.modules, file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INK_")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "False"
+    edges = json.loads(done.stdout)["edges"]
+    row = {"source": "vaultwarden", "target": "cloudnativepg", "kind": "need", "name": "database/vaultwarden"}
+    assert {**row, "port": None} in edges
+
+
+def test_ink_graph_policies_shows_which_policy_allows_each_flow(tmp_path: Path) -> None:
+    config = testing.prepare(tmp_path)
+    result = CliRunner().invoke(main, ["graph", "--policies", "--json", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    flow = next(f for f in report["flows"] if f["why"] == "vaultwarden → cloudnativepg (database/vaultwarden)")
+    assert flow["ports"] == ["5432/TCP"]
+    assert flow["allowed_by"] == ["vaultwarden/allow-egress", "cloudnativepg/allow-ingress-postgres-ha"]
+    assert report["problems"] == []
+    assert report["policies"]["vaultwarden"][:2] == ["allow-dns", "allow-egress"]
+    text = CliRunner().invoke(main, ["graph", "--policies", "--config", str(config)])
+    assert text.exit_code == 0, text.output
+    assert "vaultwarden → cloudnativepg[cnpg.io/cluster=postgres-ha] 5432/TCP" in text.stdout
