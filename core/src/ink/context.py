@@ -53,8 +53,6 @@ class ServiceContext:
     """The folder of ink.toml: relative paths in settings are relative to it."""
     master_key: MasterKey | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)
-    patches: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
-    """JSON patches applied to rendered objects by node path (see :func:`ink.kube.patch`); shared by the run."""
     services: dict[str, ServiceInfo] = field(default_factory=dict, repr=False)
     """Every enabled service of the run (filled before the provide phase)."""
     needs: list[Need] = field(default_factory=list, repr=False)

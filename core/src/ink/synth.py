@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonpatch
 from pydantic import BaseModel
 
 from ink import secrets as secrets_mod
@@ -151,7 +150,6 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
     app = kube.cdk8s.App()
     chart = kube.cdk8s.Chart(app, "ink", disable_resource_name_hashes=True)
     scopes = {name: kube.Construct(chart, name) for name in resolved.services}
-    patches: dict[str, list[dict[str, Any]]] = {}
     waves = resolved.waves()
     infos = {name: ctx.service for name, ctx in resolved.services.items()}
     kept_files: dict[Path, tuple[bytes, int]] = {}
@@ -159,7 +157,6 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         ctx.kept_files = kept_files
         ctx.master_key = master_key
         ctx.warnings = resolved.warnings
-        ctx.patches = patches
         ctx.services = infos
         ctx.needs = resolved.needs
         ctx.waves = waves
@@ -255,7 +252,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             host.call(name, "ink_workloads", scope=scopes[name], ctx=ctx)
 
     resolved.warnings.extend(user_secrets.warnings())
-    manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches, origins)
+    manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, origins)
     unused = sorted(set(master_key.rotations) - generated.keys())
     if unused:
         resolved.warnings.append(
@@ -365,7 +362,6 @@ def _collect(
     resolved: Plan,
     scopes: dict[str, Construct],
     api_object_type: type,
-    patches: dict[str, list[dict[str, Any]]],
     origins: dict[str, tuple[str, str]],
 ) -> list[Manifest]:
     manifests: list[Manifest] = []
@@ -380,9 +376,6 @@ def _collect(
             origin = next((o for prefix, o in origins.items() if path.startswith(prefix)), (name, "ink_workloads"))
             try:
                 body = node.to_json()
-                ops = patches.get(node.node.path)
-                if ops:
-                    body = jsonpatch.apply_patch(body, ops, in_place=True)
             except Exception as err:
                 raise PluginError(*origin, f"object {path} cannot be rendered: {err}") from err
             manifests.append(Manifest(name, _finish(body, ctx), origin))

@@ -69,15 +69,6 @@ def port_range(prefix: str, first: int, last: int, *, protocol: Protocol = "UDP"
 
 
 @dataclass(frozen=True, kw_only=True)
-class HttpCheck:
-    """An HTTP health endpoint used for liveness, readiness and startup probes (``WebService``)."""
-
-    path: str
-    port: int | None = None  # default: the first port
-    startup_seconds: int = 60  # how long a first start (migrations) may take
-
-
-@dataclass(frozen=True, kw_only=True)
 class Probe(abc.ABC):
     """What a probe checks; timings default per role (see :class:`Container`). Subclasses say how."""
 
@@ -601,8 +592,8 @@ def _backup_annotations(ctx: ServiceContext, name: str, mounts: Iterable[Mount])
 
 
 def _probes(container: Container) -> dict[str, Any]:
-    # Defaults of the single `health` check: as WebService (liveness every 10 s, readiness every 5 s,
-    # startup allowed `startup_seconds`).
+    # Defaults of the single `health` check: liveness every 10 s, readiness every 5 s, startup allowed
+    # `startup_seconds`; each gets up to 3 s to answer and restarts or unreadiness need 3 failures.
     roles = {
         "livenessProbe": (container.liveness or container.health, 10, 3),
         "readinessProbe": (container.readiness or container.health, 5, 3),
