@@ -39,11 +39,13 @@ from ink.workload import (
     HttpProbe,
     LoadBalancer,
     Port,
+    Resources,
     Scratch,
     SecretFiles,
     Service,
     TcpProbe,
     Volume,
+    env_vars,
     port_range,
     render_template,
 )
@@ -701,3 +703,24 @@ def test_the_documented_example_runs(tmp_path: Path, crd_dir: Path) -> None:
     } <= set(objects)
     assert objects["calls/service-calls-media.yaml"]["spec"]["type"] == "LoadBalancer"
     assert namespace_level(objects, "calls") == "baseline"
+
+
+def test_resources_manifest_has_a_cpu_limit_only_when_one_is_set() -> None:
+    """The one place a ContainerResources setting becomes Kubernetes' resources field (pods and chart values)."""
+    from ink.settings import ContainerResources
+
+    assert Resources.of(
+        ContainerResources(cpu_request="100m", memory_request="256Mi", memory_limit="1Gi")
+    ).manifest() == {
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+        "limits": {"memory": "1Gi"},
+    }
+    assert Resources(cpu_limit="2").manifest()["limits"] == {"memory": "512Mi", "cpu": "2"}
+
+
+def test_env_vars_keep_their_order_and_refer_to_secrets_by_key() -> None:
+    assert env_vars({"B": "1", "A": SecretKeyRef(name="app-db", key="uri"), "C": 3}) == [  # type: ignore[dict-item]
+        {"name": "B", "value": "1"},
+        {"name": "A", "valueFrom": {"secretKeyRef": {"name": "app-db", "key": "uri"}}},
+        {"name": "C", "value": "3"},
+    ]

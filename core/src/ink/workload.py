@@ -282,6 +282,13 @@ class Resources:
             cpu_limit=settings.cpu_limit,
         )
 
+    def manifest(self) -> dict[str, Any]:
+        """The Kubernetes ``resources`` field (also for a chart's values): a CPU limit only when set."""
+        limits = {"memory": self.memory_limit}
+        if self.cpu_limit:
+            limits["cpu"] = self.cpu_limit
+        return {"requests": {"cpu": self.cpu_request, "memory": self.memory_request}, "limits": limits}
+
 
 @dataclass(frozen=True, kw_only=True)
 class Container:
@@ -611,7 +618,8 @@ def _probes(container: Container) -> dict[str, Any]:
     return probes
 
 
-def _env(env: Mapping[str, str | SecretKeyRef]) -> list[dict[str, Any]]:
+def env_vars(env: Mapping[str, str | SecretKeyRef]) -> list[dict[str, Any]]:
+    """A container's ``env`` list (also for a chart's values): plain values, or ``secretKeyRef`` s."""
     out: list[dict[str, Any]] = []
     for key, value in env.items():
         if isinstance(value, SecretKeyRef):
@@ -640,12 +648,7 @@ def _container(ctx: ServiceContext, container: Container, component: Component, 
     added = sorted({c for e in exemptions if isinstance(e, AddCapabilities) for c in e.capabilities})
     if added:
         security["capabilities"]["add"] = added
-    resources: dict[str, Any] = {
-        "requests": {"cpu": container.resources.cpu_request, "memory": container.resources.memory_request},
-        "limits": {"memory": container.resources.memory_limit},
-    }
-    if container.resources.cpu_limit:
-        resources["limits"]["cpu"] = container.resources.cpu_limit
+    resources = container.resources.manifest()
     for gpu in (e for e in exemptions if isinstance(e, Gpu)):
         resources["limits"][gpu.resource] = str(gpu.count)
     body: dict[str, Any] = {
@@ -660,7 +663,7 @@ def _container(ctx: ServiceContext, container: Container, component: Component, 
     if container.working_dir:
         body["workingDir"] = container.working_dir
     if container.env:
-        body["env"] = _env(container.env)
+        body["env"] = env_vars(container.env)
     if container.ports:
         body["ports"] = [{"name": p.name, "containerPort": p.number, "protocol": p.protocol} for p in container.ports]
     if sidecar:
