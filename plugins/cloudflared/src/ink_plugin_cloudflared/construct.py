@@ -86,19 +86,8 @@ def tunnel(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         resources=kube.Resources.of(settings.resources),
         mounts=[config, creds],  # no scratch folder: cloudflared writes nothing to disk
     )
-    kube.Workloads(
-        scope,
-        "cloudflared",
-        ctx=ctx,
-        components=[
-            # Spread the replicas over nodes, so one node going down keeps the tunnel up.
-            kube.Component(
-                name="connector",
-                object_name=NAME,
-                replicas=settings.replicas,
-                user=USER,
-                spread=True,
-                containers=[connector],
-            )
-        ],
+    # Spread the replicas over nodes, so one node going down keeps the tunnel up.
+    component = kube.Component(
+        name="connector", object_name=NAME, replicas=settings.replicas, user=USER, spread=True, containers=[connector]
     )
+    kube.Workloads(scope, NAME, ctx=ctx, components=[component])

@@ -47,37 +47,22 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         }
     env |= _smtp_env(ctx)
     env = ctx.with_user_env(env)
-    kube.Workloads(
-        scope,
-        "vaultwarden",
-        ctx=ctx,
-        components=[
-            kube.Component(
-                name="server",
-                object_name=NAME,
-                replicas=settings.replicas,
-                containers=[
-                    kube.Container(
-                        name="server",
-                        image=f"{IMAGE}:{settings.image_tag or ctx.service.version}",
-                        ports=[kube.Port(name="http", number=PORT, service_port=80)],
-                        health=kube.HttpProbe(path="/alive", port=PORT),
-                        env=env,  # type: ignore[arg-type]
-                        resources=kube.Resources.of(settings.resources),
-                        mounts=[
-                            kube.Volume(
-                                name="data",
-                                mount_path="/data",
-                                size=settings.storage_size,
-                                access_mode=settings.storage_access_mode,
-                            ),
-                            kube.Scratch(name="tmp", mount_path="/tmp"),
-                        ],
-                    )
-                ],
-            )
+    server = kube.Container(
+        name="server",
+        image=f"{IMAGE}:{settings.image_tag or ctx.service.version}",
+        ports=[kube.Port(name="http", number=PORT, service_port=80)],
+        health=kube.HttpProbe(path="/alive", port=PORT),
+        env=env,  # type: ignore[arg-type]
+        resources=kube.Resources.of(settings.resources),
+        mounts=[
+            kube.Volume(
+                name="data", mount_path="/data", size=settings.storage_size, access_mode=settings.storage_access_mode
+            ),
+            kube.Scratch(name="tmp", mount_path="/tmp"),
         ],
     )
+    component = kube.Component(name="server", object_name=NAME, replicas=settings.replicas, containers=[server])
+    kube.Workloads(scope, NAME, ctx=ctx, components=[component])
 
 
 # SMTP_SECURITY's values for the smtp binding's TLS modes (.env.template, "SMTP Email settings").
