@@ -9,6 +9,7 @@ strict schemas.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -724,3 +725,45 @@ def test_env_vars_keep_their_order_and_refer_to_secrets_by_key() -> None:
         {"name": "A", "valueFrom": {"secretKeyRef": {"name": "app-db", "key": "uri"}}},
         {"name": "C", "value": "3"},
     ]
+
+
+class Chart:
+    """An in-test plugin installing one chart with the given helm_application arguments."""
+
+    def __init__(self, **kwargs: str) -> None:
+        self.kwargs = kwargs
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="op", title="Op", version="1.0.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_workloads(self, scope, ctx) -> None:  # type: ignore[no-untyped-def]
+        from ink import kube
+
+        kube.helm_application(
+            scope, ctx=ctx, repo_url="https://charts.example.org", chart="op", version="1.2.3", values={}, **self.kwargs
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "application", "release"),
+    [({"release": "op"}, "op-chart", "op"), ({"name": "op-operator"}, "op-operator", "op-operator")],
+)
+def test_helm_application_is_named_after_its_release_unless_named(
+    tmp_path: Path, kwargs: dict[str, str], application: str, release: str
+) -> None:
+    objects = testing.objects(testing.synth(tmp_path, plugins=[], extra={"op": Chart(**kwargs)}, validate=False))
+    app = objects[f"op/application-{application}.yaml"]
+    assert app["spec"]["source"]["helm"]["releaseName"] == release
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({}, "needs release= (the Helm release) or name="), ({"name": "op"}, "'op' is taken by the service")],
+)
+def test_helm_application_refuses_no_name_and_a_service_s_name(
+    tmp_path: Path, kwargs: dict[str, str], message: str
+) -> None:
+    with pytest.raises(PluginError, match=re.escape(message)):
+        testing.synth(tmp_path, plugins=[], extra={"op": Chart(**kwargs)}, validate=False)

@@ -138,28 +138,32 @@ def helm_application(
     scope: Construct,
     *,
     ctx: ServiceContext,
-    name: str,
     repo_url: str,
     chart: str,
     version: str,
     values: Mapping[str, Any],
+    release: str | None = None,
+    name: str | None = None,
     namespace: str | None = None,
     sync_wave: int = 0,
-    release: str | None = None,
     cascade_delete: bool = True,
 ) -> cdk8s.ApiObject:
     """An Argo CD Application installing an upstream Helm chart, pinned to a chart version.
 
     ink does not re-implement operators: it installs their official charts this way.
-    ``name`` names the Application (in Argo CD's namespace, so it must not be a service's
-    name: those belong to the per-service Applications); ``release`` names the Helm release,
-    which chart objects are usually named after (default: ``name``). ``cascade_delete=False``
-    leaves the installed objects in place when the Application is deleted.
+    ``release`` names the Helm release, which chart objects are usually named after;
+    ``name`` names the Application (default: ``<release>-chart``). It lives in Argo CD's
+    namespace, so it must not be a service's name: those belong to the per-service
+    Applications. Give at least one of the two; ``release`` defaults to ``name``.
+    ``cascade_delete=False`` leaves the installed objects in place when the Application is deleted.
     """
+    if name is None and release is None:
+        raise ValueError("helm_application needs release= (the Helm release) or name= (the Application)")
+    name = name or f"{release}-chart"
     if name in ctx.services:
         raise ValueError(
             f"Application name {name!r} is taken by the service of that name; "
-            f"name the install e.g. {name + '-chart'!r} and pass release={name!r}"
+            f"pass release={name!r} and leave name unset (the Application is then {name + '-chart'!r})"
         )
     return api_object(
         scope,

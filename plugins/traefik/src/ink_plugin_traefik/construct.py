@@ -24,7 +24,6 @@ def traefik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     kube.helm_application(
         scope,
         ctx=ctx,
-        name=f"{RELEASE}-chart",
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="traefik",
