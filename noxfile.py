@@ -54,10 +54,24 @@ def tests(session: nox.Session) -> None:
     session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)), *TEST_DEPS)
     paths = ["core/tests", *(f"plugins/{p}/tests" for p in PLUGINS), "tests"]
     paths_given = [arg for arg in session.posargs if not arg.startswith("-")]
+    env = {**ENV, "HELM_BINARY": _go_tool(session, "helm")}  # the chart tests render charts (tests/chartrender.py)
     if not paths_given or any(Path(arg.split("::")[0]).parts[:1] == ("tests",) for arg in paths_given):
         _build_apiserver(session)  # not for targeted plugin or core tests: a first build takes minutes
-    # The chart tests render upstream charts with the pinned helm (tests/chartrender.py).
-    session.run("pytest", *(session.posargs or paths), env={**ENV, "HELM_BINARY": _go_tool(session, "helm")})
+        env["CHECKOV_BINARY"] = _checkov(session)
+    session.run("pytest", *(session.posargs or paths), env=env)
+
+
+def _checkov(session: nox.Session) -> str:
+    """The pinned checkov (dependency group ``checkov``) in a virtualenv of its own, for tests/test_checkov.py:
+    its pins would downgrade packages of the test environment. uv makes it; cached, it takes seconds."""
+    venv = Path(session.virtualenv.location).parent / "checkov-tool"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        session.run("uv", "venv", "--quiet", "--python", str(Path(session.bin) / "python"), str(venv))
+    session.run(
+        "uv", "pip", "install", "--quiet", "--python", str(python), *nox.project.dependency_groups(PYPROJECT, "checkov")
+    )
+    return str(venv / "bin" / "checkov")
 
 
 def _build_apiserver(session: nox.Session) -> None:

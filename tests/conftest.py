@@ -1,10 +1,12 @@
-"""Fixtures of the cross-package tests: the real API server of the `apiserver` tier."""
+"""Fixtures of the cross-package tests: the real API server of the `apiserver` tier, and wheels."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import kubeapi
+import outside
 import pytest
 
 
@@ -25,3 +27,9 @@ def apiserver() -> Iterator[kubeapi.TestAPIServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Wheels of ink-core and the plugins the end-to-end tests install (outside.PACKAGES), built once."""
+    return outside.build_wheels(tmp_path_factory.mktemp("wheels"))

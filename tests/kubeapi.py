@@ -299,8 +299,11 @@ def running() -> Iterator[TestAPIServer]:
 # --- what the tests do with it ------------------------------------------------------------------
 
 
-def create(client: KubeClient, obj: Mapping[str, Any]) -> None:
+def create(client: KubeClient, obj: Mapping[str, Any]) -> tuple[str, ...]:
     """Really create (server-side apply) ``obj``: what dry-runs need to exist (namespaces, CRDs, an object to update).
+
+    Returns the server's warnings (Pod Security admission warns on a Namespace label, for instance), which
+    a test of that object must treat as problems, as the dry-run does.
 
     A namespace gets its ``default`` ServiceAccount too, as the controller-manager (not running here)
     would give it: the ServiceAccount admission plugin refuses pods in a namespace without one.
@@ -311,6 +314,7 @@ def create(client: KubeClient, obj: Mapping[str, Any]) -> None:
     if obj["kind"] == "Namespace" and obj["apiVersion"] == "v1":
         account = {"metadata": {"name": "default", "namespace": obj["metadata"]["name"]}}
         create(client, {"apiVersion": "v1", "kind": "ServiceAccount", **account})
+    return reply.warnings
 
 
 def wait_established(client: KubeClient, names: list[str], timeout: float = 60.0) -> None:

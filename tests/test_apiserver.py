@@ -64,6 +64,7 @@ class Deployed:
     ink: list[tuple[str, dict[str, Any]]]
     charts: list[tuple[str, dict[str, Any]]]
     render_errors: list[str]
+    namespace_warnings: list[str]  # what the server said creating ink's Namespaces (for real, not dry-run)
 
 
 def _prometheus_operator_crds() -> list[dict[str, Any]]:
@@ -117,9 +118,12 @@ def deployed(
     for crd in crds:
         kubeapi.create(client, crd)
     kubeapi.wait_established(client, [crd["metadata"]["name"] for crd in crds])
-    for _, body in ink:
-        if body["kind"] == "Namespace":
-            kubeapi.create(client, body)
+    namespace_warnings = [
+        f"{path}: warning: {warning}"
+        for path, body in ink
+        if body["kind"] == "Namespace"
+        for warning in kubeapi.create(client, body)
+    ]
     charts = [
         (app.label, _with_namespace(client, obj, app.namespace))
         for app, objects, _, _ in rendered
@@ -130,7 +134,9 @@ def deployed(
         if body["kind"] == "Namespace":
             kubeapi.create(client, body)
     errors = [error for *_, error in rendered if error]
-    return Deployed(dist=directory / "dist", ink=ink, charts=charts, render_errors=errors)
+    return Deployed(
+        dist=directory / "dist", ink=ink, charts=charts, render_errors=errors, namespace_warnings=namespace_warnings
+    )
 
 
 def test_the_server_is_the_pinned_release(apiserver: kubeapi.TestAPIServer) -> None:
@@ -138,9 +144,10 @@ def test_the_server_is_the_pinned_release(apiserver: kubeapi.TestAPIServer) -> N
 
 
 def test_inks_objects_are_accepted(client: dryrun.KubeClient, deployed: Deployed) -> None:
-    """Every object of dist/ besides its namespaces (created for real): dry-run, no error, no warning."""
+    """Every object of dist/ besides its namespaces (created for real, without a warning): dry-run, no error, no
+    warning (Pod Security admission warns on every pod template its namespace's level refuses)."""
     report = dryrun.dry_run(client, [(path, body) for path, body in deployed.ink if body["kind"] != "Namespace"])
-    assert_accepted(report)
+    assert_accepted(report, also=deployed.namespace_warnings)
     assert report.checked == sum(1 for _, body in deployed.ink if body["kind"] != "Namespace")
 
 
@@ -299,6 +306,20 @@ def test_a_privileged_pod_in_a_restricted_namespace_is_rejected(client: dryrun.K
     report = _check(client, pod)
     assert len(report.problems) == 1
     assert 'violates PodSecurity "restricted:latest": privileged' in report.problems[0]
+
+
+def test_creating_a_namespace_returns_the_pod_security_warnings(client: dryrun.KubeClient) -> None:
+    """The fixture creates ink's Namespaces for real; their warnings must reach the test like a dry-run's."""
+    name = "ink-test-relabel"
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    assert kubeapi.create(client, namespace) == ()
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "privileged", "namespace": name}}
+    pod["spec"] = copy.deepcopy(_deployment()["spec"]["template"]["spec"])
+    pod["spec"]["containers"][0]["securityContext"].update(privileged=True, allowPrivilegeEscalation=True)
+    kubeapi.create(client, pod)
+    labels = {"pod-security.kubernetes.io/enforce": "restricted"}
+    warnings = kubeapi.create(client, {**namespace, "metadata": {"name": name, "labels": labels}})
+    assert any('violate the new PodSecurity enforce level "restricted:latest"' in w for w in warnings), warnings
 
 
 def test_dry_run_writes_nothing(client: dryrun.KubeClient) -> None:

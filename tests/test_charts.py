@@ -28,7 +28,9 @@ import pytest
 import yaml
 from chartrender import ChartApp, ChartRenderError
 
+from ink import podsecurity as kube_exemptions
 from ink import testing
+from ink.synth import CLUSTER_KINDS
 from ink.validate import ManifestValidator
 
 KUBERNETES_VERSION = "1.33"  # ink's default kubernetes_version; both configs keep it
@@ -184,6 +186,171 @@ def test_ink_objects_validate_against_chart_crds(config: str, validator) -> None
     """ink's own custom resources fit the CRDs the charts install (strict: every kind has a schema)."""
     report = validator(config).validate_all(output(config).items())
     assert [str(p) for p in report.problems] == []
+
+
+def pods_by_namespace(config: str) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Every pod template of ink's output and of the charts it installs, by the namespace it runs in."""
+    found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    sources = [("ink", "", obj) for obj in output(config).values()]
+    sources += [(app.label, app.namespace, obj) for app in applications(config) for obj in render(app)]
+    for source, default, obj in sources:
+        pod = podsecurity.pod_template(obj)
+        if pod is not None:
+            namespace = obj["metadata"].get("namespace") or default
+            found.setdefault(namespace, []).append((f"{source}: {obj['kind']} {obj['metadata']['name']}", pod))
+    return found
+
+
+def strictest_levels(config: str) -> dict[str, str]:
+    """For every namespace ink writes, the strictest Pod Security level all its pods (ink's and charts') meet."""
+    pods = pods_by_namespace(config)
+    return {
+        namespace: max(
+            (podsecurity.required_level(pod) for _, pod in pods.get(namespace, [])),
+            key=podsecurity.LEVELS.index,
+            default="restricted",
+        )
+        for namespace in namespace_levels(config)
+    }
+
+
+@functools.cache
+def service_infos() -> dict[str, Any]:
+    """Every installed plugin's ServiceInfo, by the namespace it writes."""
+    host = testing.host()
+    infos = [host.call(name, "ink_service_info") for name in host.names]
+    return {info.namespace or info.name: info for info in infos}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_each_namespace_enforces_the_strictest_level_its_pods_meet(config: str) -> None:
+    """Not looser than the pods need (that would admit more than they use), not stricter (they would be refused)."""
+    assert namespace_levels(config) == strictest_levels(config)
+
+
+# The Pod Security controls (their names in podsecurity.violations) each exemption answers: a namespace above
+# restricted must say why with an exemption per control its pods need, and declare none they do not use.
+EXEMPTION_CONTROLS = {
+    "HostPath": ("(HostPath Volumes)",),
+    "HostNetwork": ("spec.hostNetwork: true (Host Namespaces)",),
+    "Privileged": ("(Privileged Containers)",),
+    "AddCapabilities": (".capabilities.add:",),
+    "RunAsRoot": ("runAsUser: 0 (Running as Non-root user)",),
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_a_namespace_above_restricted_says_why_with_exemptions(config: str) -> None:
+    problems = []
+    for namespace, level in namespace_levels(config).items():
+        info = service_infos()[namespace]
+        if level == "restricted":
+            continue
+        from_exemptions = kube_exemptions.required_level(info.exemptions)
+        if from_exemptions != level:
+            problems.append(f"{namespace}: enforces {level}, its plugin's exemptions justify only {from_exemptions}")
+        found = [
+            v for _, pod in pods_by_namespace(config)[namespace] for v in podsecurity.violations(pod, "restricted")
+        ]
+        declared = {type(e).__name__ for e in info.exemptions}
+        for name, controls in EXEMPTION_CONTROLS.items():
+            used = any(control in v for control in controls for v in found)
+            if used and name not in declared:
+                problems.append(f"{namespace}: pods need {name} ({controls[0]}), which {info.name} does not declare")
+            if name in declared and not used and config == "maximal":  # the maximal config turns everything on
+                problems.append(f"{namespace}: {info.name} declares {name}, which no pod of the namespace uses")
+        added = {
+            capability
+            for _, pod in pods_by_namespace(config)[namespace]
+            for field in ("initContainers", "containers")
+            for container in pod["spec"].get(field) or []
+            for capability in ((container.get("securityContext") or {}).get("capabilities") or {}).get("add") or []
+        } - kube_exemptions.RESTRICTED_CAPABILITIES
+        declared_caps = {
+            c for e in info.exemptions if isinstance(e, kube_exemptions.AddCapabilities) for c in e.capabilities
+        }
+        if added - declared_caps:
+            problems.append(
+                f"{namespace}: pods add capabilities {sorted(added - declared_caps)} {info.name} does not declare"
+            )
+    assert problems == []
+
+
+def test_the_velero_server_runs_restricted() -> None:
+    """Only the node agent needs privileged (host paths, root); the server and its CRD upgrade Job do not."""
+    levels = {where: podsecurity.required_level(pod) for where, pod in pods_by_namespace("default")["velero"]}
+    assert levels == {
+        "velero-chart/velero@12.2.0: Deployment velero": "restricted",
+        "velero-chart/velero@12.2.0: Job velero-upgrade-crds": "restricted",
+        "velero-chart/velero@12.2.0: DaemonSet node-agent": "privileged",
+    }
+
+
+# --- Argo CD least privilege: every project allows exactly what its Applications install ------------
+
+
+def _cluster_scoped(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The kinds (group, kind) among ``objects`` that are cluster-scoped: built-in ones core knows, and custom
+    ones whose CRD (rendered with them) says ``scope: Cluster``."""
+    custom = {
+        (crd["spec"]["group"], crd["spec"]["names"]["kind"])
+        for crd in chartrender.crds(objects)
+        if crd["spec"].get("scope") == "Cluster"
+    }
+    kinds = {(str(o["apiVersion"]).rpartition("/")[0], o["kind"]) for o in objects}
+    return {(g, k) for g, k in kinds if CLUSTER_KINDS.get(k) == g or (g, k) in custom}
+
+
+def _project(config: str, name: str) -> dict[str, Any]:
+    found = [o for o in output(config).values() if o["kind"] == "AppProject" and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"ink emits {len(found)} AppProjects named {name!r}"
+    return found[0]
+
+
+def _allowed(project: dict[str, Any]) -> tuple[set[tuple[str, str]], set[str]]:
+    spec = project["spec"]
+    kinds = {(e["group"], e["kind"]) for e in spec.get("clusterResourceWhitelist") or []}
+    return kinds, {d["namespace"] for d in spec.get("destinations") or []}
+
+
+def test_each_chart_application_has_a_project_allowing_exactly_what_the_chart_installs(
+    case: tuple[str, ChartApp],
+) -> None:
+    """Not `default` (which allows everything): the chart's repository, the namespaces its objects go to and
+    the cluster-scoped kinds it renders, each and nothing more (the Namespace of CreateNamespace by name)."""
+    config, app = case
+    (application,) = [
+        o for o in output(config).values() if o["kind"] == "Application" and o["metadata"]["name"] == app.application
+    ]
+    assert application["spec"]["project"] == app.application
+    project = _project(config, app.application)
+    rendered = render(app)
+    scoped = _cluster_scoped(rendered)
+    namespaces = {
+        o["metadata"].get("namespace") or app.namespace
+        for o in rendered
+        if (o["apiVersion"].rpartition("/")[0], o["kind"]) not in scoped
+    }
+    kinds, destinations = _allowed(project)
+    assert (kinds - {("", "Namespace")}, destinations) == (scoped, namespaces | {app.namespace})
+    assert {"group": "", "kind": "Namespace", "name": app.namespace} in project["spec"]["clusterResourceWhitelist"]
+    assert project["spec"]["sourceRepos"] == [app.repo_url]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_homelab_project_allows_exactly_what_the_service_folders_hold(config: str) -> None:
+    """Computed from dist/: every cluster-scoped kind of the folders the service Applications sync (all but
+    argocd/, which the root app syncs) is whitelisted, nothing else; the destinations are their namespaces."""
+    synced = [(path, obj) for path, obj in output(config).items() if not path.startswith("argocd/")]
+    scoped = _cluster_scoped([obj for _, obj in synced])
+    namespaces = {obj["metadata"]["namespace"] for _, obj in synced if "namespace" in obj["metadata"]}
+    namespaces |= {obj["metadata"]["name"] for _, obj in synced if obj["kind"] == "Namespace"}
+    assert ("", "Namespace") in scoped and len(namespaces) > 10, "nothing found: the check would prove nothing"
+    assert _allowed(_project(config, "homelab")) == (scoped, namespaces)
+    projects = {
+        o["metadata"]["name"]: o["spec"]["project"] for o in output(config).values() if o["kind"] == "Application"
+    }
+    assert {name for name, project in projects.items() if project == "default"} == {"homelab"}  # the root only
 
 
 # --- the checks themselves ------------------------------------------------------------------------

@@ -62,9 +62,10 @@ def container_env(objects: dict[str, dict[str, Any]], path: str) -> dict[str, An
 def test_every_installed_plugin_is_in_the_output(homelab) -> None:
     folders = {path.split("/")[0] for path in homelab[1].files}
     host = make_plugin_host(environ={})
-    # Off by default only where it cannot work unconfigured (smtp needs the user's mail account).
+    # Off by default only where it cannot work unconfigured (smtp needs the user's mail account,
+    # coturn the address it advertises).
     off = {name for name in host.names if not _enabled_by_default(host.call(name, "ink_service_info"))}
-    assert off == {"smtp"}
+    assert off == {"smtp", "coturn"}
     # _cluster/ holds the k3s configuration fragment (ink.cluster), not a service.
     assert folders == ({*host.names, "wiki"} - off) | {"_cluster"}
 
@@ -149,7 +150,8 @@ def test_forward_auth_both_sides(objects) -> None:
     assert outpost_rule["services"][0]["namespace"] == "authentik"
     blueprint = _blueprint(objects)
     proxies = [e for e in blueprint["entries"] if e["model"].endswith("proxyprovider")]
-    assert [p["attrs"]["external_host"] for p in proxies] == ["https://wiki.example.com"]
+    # The wiki of this test and SearXNG (forward-auth in front of its UI) from the installed plugins.
+    assert [p["attrs"]["external_host"] for p in proxies] == ["https://search.example.com", "https://wiki.example.com"]
     outpost = next(e for e in blueprint["entries"] if e["model"] == "authentik_outposts.outpost")
     assert len(outpost["attrs"]["providers"]) == len(proxies)
 

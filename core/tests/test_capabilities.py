@@ -176,6 +176,18 @@ def test_a_required_need_without_a_provider_is_an_error(tmp_path: Path) -> None:
         synth(tmp_path, {"app": App()})
 
 
+def test_a_required_need_whose_provider_is_disabled_names_it(tmp_path: Path) -> None:
+    config = "[plugins.pagerd]\nenabled = false\n"
+    fix = r"\(pagerd is installed but disabled: \[plugins.pagerd\] enabled = true\)"
+    needs = r"app needs pager \(pager/ops\) but no enabled plugin provides it; "
+    with pytest.raises(ResolutionError, match=rf"{needs}.*{fix}"):
+        synth(tmp_path, {"pagerd": Pagerd(), "app": App()}, config=config)
+    # Without a disabled provider installed there is nobody to name.
+    with pytest.raises(ResolutionError) as refused:
+        synth(tmp_path, {"app": App()})
+    assert "disabled" not in str(refused.value)
+
+
 def test_an_optional_need_without_a_provider_is_dropped_with_a_warning(tmp_path: Path) -> None:
     result = synth(tmp_path, {"app": App(optional=True)})
     assert testing.objects(result)["app/configmap-wiring.yaml"].get("data") in (None, {})

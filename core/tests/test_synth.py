@@ -14,10 +14,10 @@ import yaml
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
-from ink import run, sealing, testing
+from ink import hookimpl, run, sealing, testing
 from ink.cli import main
-from ink.errors import SecretsError
-from ink.models import GeneratedSecret
+from ink.errors import PluginError, SecretsError
+from ink.models import GeneratedSecret, ServiceInfo
 from ink.secrets import MasterKey
 from ink.validate import ManifestValidator
 
@@ -198,3 +198,63 @@ def test_short_master_key_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "INK_MASTER_KEY" in lines[0]
     assert "too-short" not in lines[0]
     assert not (tmp_path / "dist").exists()
+
+
+class _Emitter:
+    """A stand-in service with a cluster-scoped object."""
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="emitter", title="Emitter", version="1", homepage="https://example.org")
+
+    @hookimpl
+    def ink_workloads(self, scope, ctx) -> None:
+        from ink import kube
+
+        kube.api_object(
+            scope,
+            "role",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": "emitter"},
+                "rules": [],
+            },
+        )
+
+
+class _Counter:
+    """A stand-in service whose ConfigMap lists every kind of the run, whatever order the plugins run in."""
+
+    def __init__(self, produce) -> None:
+        self.produce = produce
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="counter", title="Counter", version="1", homepage="https://example.org")
+
+    @hookimpl
+    def ink_workloads(self, scope, ctx) -> None:
+        from ink import kube
+
+        config = kube.api_object(
+            scope, "kinds", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kinds"}}
+        )
+        kube.from_output(ctx, config, "/data", self.produce)
+
+
+def test_a_value_from_the_whole_output_sees_every_plugins_objects(tmp_path: Path) -> None:
+    def kinds(manifests) -> dict[str, str]:
+        return {"kinds": ",".join(sorted({f"{m.folder}/{m.kind}" for m in manifests}))}
+
+    result = testing.synth(tmp_path, plugins=[], extra={"counter": _Counter(kinds), "emitter": _Emitter()})
+    data = testing.objects(result)["counter/configmap-kinds.yaml"]["data"]
+    assert data == {"kinds": "counter/ConfigMap,counter/Namespace,emitter/ClusterRole,emitter/Namespace"}
+
+
+def test_a_failing_value_from_the_output_names_the_plugin_and_the_object(tmp_path: Path) -> None:
+    def broken(manifests) -> None:
+        raise KeyError("spec")
+
+    with pytest.raises(PluginError, match=r"counter.*object ink/counter/kinds cannot be rendered: 'spec'"):
+        testing.synth(tmp_path, plugins=[], extra={"counter": _Counter(broken)})

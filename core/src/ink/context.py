@@ -53,6 +53,8 @@ class ServiceContext:
     """The folder of ink.toml: relative paths in settings are relative to it."""
     master_key: MasterKey | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)
+    patches: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    """Deferred operations on rendered objects by node path (:func:`ink.kube.from_output`); shared by the run."""
     services: dict[str, ServiceInfo] = field(default_factory=dict, repr=False)
     """Every enabled service of the run (filled before the provide phase)."""
     needs: list[Need] = field(default_factory=list, repr=False)

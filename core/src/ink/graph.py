@@ -146,14 +146,17 @@ def resolve(config: Config, host: PluginHost) -> ResolvedGraph:
             continue
         capability = need.capability
         defined = capability in specs
-        missing = (
-            f"no enabled plugin provides {capability}" if defined else f"no installed package defines {capability}"
-        )
-        install = (
-            f"install or enable a provider of {capability}"
-            if defined
-            else f"install a package that defines and provides {capability}"
-        )
+        what = "no enabled plugin provides" if defined else "no installed package defines"
+        missing = f"{what} {capability}"
+        if not defined:
+            install = f"install a package that defines and provides {capability}"
+        elif off := _disabled_provider(host, services, capability):  # the other end, named
+            install = (
+                f"install or enable a provider of {capability} "
+                f"({off} is installed but disabled: [plugins.{off}] enabled = true)"
+            )
+        else:
+            install = f"install or enable a provider of {capability}"
         if need.optional and need.enabled_by in services[need.owner].settings.model_fields_set:
             raise ResolutionError(
                 f"[plugins.{need.owner}] {need.enabled_by} is set, but {missing}, so it cannot take effect; "
@@ -163,7 +166,7 @@ def resolve(config: Config, host: PluginHost) -> ResolvedGraph:
             services[need.owner].warn(f"{missing}, so {need.key} is left out; {install} to get it")
         else:
             raise ResolutionError(
-                f"{need.owner} needs {capability} ({need.key}) but {missing.rsplit(' ', 1)[0]} it; {install}, "
+                f"{need.owner} needs {capability} ({need.key}) but {what} it; {install}, "
                 f"or turn the need off in [plugins.{need.owner}] (see `ink schema`), or disable {need.owner}"
             )
     endpoints = declare_endpoints(host, services)
@@ -179,6 +182,16 @@ def resolve(config: Config, host: PluginHost) -> ResolvedGraph:
         warnings=warnings,
         cluster=cluster_mod.requirements(host, services),
     )
+
+
+def _disabled_provider(host: PluginHost, services: dict[str, ServiceContext], capability: str) -> str | None:
+    """An installed plugin that would provide ``capability`` but is disabled: the other end of a missing need."""
+    for name in host.names:
+        if name not in services:
+            info = host.call(name, "ink_service_info")
+            if isinstance(info, ServiceInfo) and capability in info.provides:
+                return name
+    return None
 
 
 def describe(config: Config, host: PluginHost) -> dict[str, ServiceContext]:

@@ -8,7 +8,7 @@ module: ``ink plugins`` and config errors then stay fast.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 # jsii prints an 11-line end-of-life banner under Node 20; users must not see it.
@@ -23,10 +23,12 @@ from ink.podsecurity import (
     Exemption,
     Gpu,
     HostNetwork,
+    HostPath,
     Privileged,
     RunAsRoot,
     WritableRootFilesystem,
 )
+from ink.synth import CLUSTER_KINDS, FromOutput, Manifest
 
 # The workload vocabulary (no cdk8s in it), re-exported so plugins need only ``ink.kube``.
 # KEEP_ANNOTATIONS: Argo CD must never prune or delete an object holding data, even when it leaves dist/.
@@ -67,6 +69,7 @@ __all__ = [
     "Gpu",
     "GrpcProbe",
     "HostNetwork",
+    "HostPath",
     "HttpProbe",
     "LoadBalancer",
     "Port",
@@ -84,12 +87,41 @@ __all__ = [
     "WritableRootFilesystem",
     "api_object",
     "env_vars",
+    "from_output",
     "helm_application",
     "port_range",
     "render_template",
 ]
 
 ARGOCD_NAMESPACE = "argocd"
+IN_CLUSTER = "https://kubernetes.default.svc"  # Argo CD's name for the cluster it runs in
+
+
+def _defer(ctx: ServiceContext, construct: Construct, *ops: dict[str, Any]) -> None:
+    """RFC 6902 operations core applies to the object's rendered JSON (for :func:`from_output` only).
+
+    Not for plugins: a field a workload needs belongs in the vocabulary, not in a patch of its output.
+    """
+    target = construct if isinstance(construct, cdk8s.ApiObject) else cdk8s.ApiObject.of(construct)
+    ctx.patches.setdefault(target.node.path, []).extend(ops)
+
+
+def from_output(ctx: ServiceContext, construct: Construct, path: str, produce: Callable[[list[Manifest]], Any]) -> None:
+    """Set ``path`` (a JSON pointer, e.g. ``/spec/destinations``) of the object to ``produce(manifests)``.
+
+    Core calls ``produce`` once every object of the run is rendered, with all of them (each a
+    :class:`ink.synth.Manifest`: folder and body): for a value that depends on what the other plugins
+    emit, such as the cluster-scoped kinds an Argo CD project must allow.
+    """
+    _defer(ctx, construct, {"op": "add", "path": path, "value": FromOutput(produce)})
+
+
+def cluster_resource(kind: str) -> dict[str, str]:
+    """An AppProject ``clusterResourceWhitelist`` entry: a built-in cluster-scoped ``Kind`` or ``group/Kind``."""
+    group, _, name = kind.rpartition("/")
+    if not group and name not in CLUSTER_KINDS:
+        raise ValueError(f"{kind!r} is not a cluster-scoped kind ink knows; write it as 'group/{kind}'")
+    return {"group": group or CLUSTER_KINDS[name], "kind": name}
 
 
 def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> cdk8s.ApiObject:
@@ -147,6 +179,8 @@ def helm_application(
     namespace: str | None = None,
     sync_wave: int = 0,
     cascade_delete: bool = True,
+    cluster_kinds: Sequence[str] = (),
+    other_namespaces: Sequence[str] = (),
 ) -> cdk8s.ApiObject:
     """An Argo CD Application installing an upstream Helm chart, pinned to a chart version.
 
@@ -156,6 +190,13 @@ def helm_application(
     namespace, so it must not be a service's name: those belong to the per-service
     Applications. Give at least one of the two; ``release`` defaults to ``name``.
     ``cascade_delete=False`` leaves the installed objects in place when the Application is deleted.
+
+    The Application belongs to an AppProject of the same name, emitted beside it, that allows only
+    what the chart installs: its repository, the destination namespace (and ``other_namespaces`` the
+    chart writes to, e.g. ``kube-system`` for leader election) and the cluster-scoped kinds in
+    ``cluster_kinds`` (``"ClusterRole"``, ``"CustomResourceDefinition"``, or ``"group/Kind"``), plus the
+    destination Namespace itself (``CreateNamespace``). tests/test_charts.py renders each chart and
+    checks that the two lists are exactly what it installs.
     """
     if name is None and release is None:
         raise ValueError("helm_application needs release= (the Helm release) or name= (the Application)")
@@ -165,6 +206,34 @@ def helm_application(
             f"Application name {name!r} is taken by the service of that name; "
             f"pass release={name!r} and leave name unset (the Application is then {name + '-chart'!r})"
         )
+    destination = namespace or ctx.namespace
+    api_object(
+        scope,
+        f"project-{name}",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": {
+                "name": name,
+                "namespace": ARGOCD_NAMESPACE,
+                "labels": ctx.labels("install"),
+                # Before the Application that belongs to it.
+                "annotations": {"argocd.argoproj.io/sync-wave": str(sync_wave - 1)},
+            },
+            "spec": {
+                "description": f"The {chart} chart of {ctx.name}: only what it installs.",
+                "sourceRepos": [repo_url],
+                "destinations": [
+                    {"server": IN_CLUSTER, "namespace": ns} for ns in sorted({destination, *other_namespaces})
+                ],
+                # Argo CD checks the Namespace that CreateNamespace makes against this list too.
+                "clusterResourceWhitelist": [
+                    {"group": "", "kind": "Namespace", "name": destination},
+                    *sorted((cluster_resource(k) for k in set(cluster_kinds)), key=lambda e: (e["group"], e["kind"])),
+                ],
+            },
+        },
+    )
     return api_object(
         scope,
         f"helm-{name}",
@@ -182,14 +251,14 @@ def helm_application(
                 "finalizers": ["resources-finalizer.argocd.argoproj.io/foreground"] if cascade_delete else None,
             },
             "spec": {
-                "project": "default",
+                "project": name,
                 "source": {
                     "repoURL": repo_url,
                     "chart": chart,
                     "targetRevision": version,
                     "helm": {"releaseName": release or name, "valuesObject": dict(values)},
                 },
-                "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace or ctx.namespace},
+                "destination": {"server": IN_CLUSTER, "namespace": destination},
                 "syncPolicy": {
                     "automated": {"prune": True, "selfHeal": True},
                     # Operators ship large CRDs; client-side apply hits the annotation size limit.

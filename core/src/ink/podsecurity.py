@@ -135,6 +135,24 @@ class HostNetwork(Exemption):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HostPath(Exemption):
+    """A directory of the node mounted as a ``hostPath`` volume: baseline forbids it, only privileged admits it.
+
+    Storage and backup agents need it (the kubelet's pod and plugin directories); ``paths`` says which.
+    """
+
+    paths: tuple[str, ...] = ()
+
+    @property
+    def level(self) -> Level:
+        return "privileged"
+
+    @property
+    def summary(self) -> str:
+        return "host paths " + ", ".join(self.paths) if self.paths else "host paths"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Gpu(Exemption):
     """A GPU: the device plugin's resource, its RuntimeClass and the nodes that have one.
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jsonpatch
 from pydantic import BaseModel
 
 from ink import secrets as secrets_mod
@@ -64,26 +65,36 @@ BUILTIN_GROUPS = frozenset(
         "certificates.k8s.io",
     }
 )
-# Kinds without a namespace; every other object gets its folder's namespace if it has none.
-CLUSTER_SCOPED = frozenset(
-    {
-        "Namespace",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "CustomResourceDefinition",
-        "StorageClass",
-        "PersistentVolume",
-        "PriorityClass",
-        "IngressClass",
-        "ClusterIssuer",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-        "CSIDriver",
-        "APIService",
-        "RuntimeClass",
-        "VolumeSnapshotClass",
-    }
-)
+# Kinds without a namespace, with their API group; every other object gets its folder's namespace if it has none.
+CLUSTER_KINDS: dict[str, str] = {
+    "Namespace": "",
+    "PersistentVolume": "",
+    "ClusterRole": "rbac.authorization.k8s.io",
+    "ClusterRoleBinding": "rbac.authorization.k8s.io",
+    "CustomResourceDefinition": "apiextensions.k8s.io",
+    "StorageClass": "storage.k8s.io",
+    "CSIDriver": "storage.k8s.io",
+    "PriorityClass": "scheduling.k8s.io",
+    "IngressClass": "networking.k8s.io",
+    "ClusterIssuer": "cert-manager.io",
+    "ValidatingWebhookConfiguration": "admissionregistration.k8s.io",
+    "MutatingWebhookConfiguration": "admissionregistration.k8s.io",
+    "APIService": "apiregistration.k8s.io",
+    "RuntimeClass": "node.k8s.io",
+    "VolumeSnapshotClass": "snapshot.storage.k8s.io",
+}
+CLUSTER_SCOPED = frozenset(CLUSTER_KINDS)
+
+
+@dataclass(frozen=True)
+class FromOutput:
+    """A patch value computed from the whole output (see :func:`ink.kube.from_output`).
+
+    ``produce`` gets every :class:`Manifest` of the run once all are rendered (values of other
+    ``FromOutput`` patches are not filled in yet) and returns the value to put at the patch's path.
+    """
+
+    produce: Callable[[list[Manifest]], Any]
 
 
 @dataclass
@@ -150,6 +161,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
     app = kube.cdk8s.App()
     chart = kube.cdk8s.Chart(app, "ink", disable_resource_name_hashes=True)
     scopes = {name: kube.Construct(chart, name) for name in resolved.services}
+    patches: dict[str, list[dict[str, Any]]] = {}
     waves = resolved.waves()
     infos = {name: ctx.service for name, ctx in resolved.services.items()}
     kept_files: dict[Path, tuple[bytes, int]] = {}
@@ -157,6 +169,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         ctx.kept_files = kept_files
         ctx.master_key = master_key
         ctx.warnings = resolved.warnings
+        ctx.patches = patches
         ctx.services = infos
         ctx.needs = resolved.needs
         ctx.waves = waves
@@ -252,7 +265,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             host.call(name, "ink_workloads", scope=scopes[name], ctx=ctx)
 
     resolved.warnings.extend(user_secrets.warnings())
-    manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, origins)
+    manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches, origins)
     unused = sorted(set(master_key.rotations) - generated.keys())
     if unused:
         resolved.warnings.append(
@@ -362,9 +375,11 @@ def _collect(
     resolved: Plan,
     scopes: dict[str, Construct],
     api_object_type: type,
+    patches: dict[str, list[dict[str, Any]]],
     origins: dict[str, tuple[str, str]],
 ) -> list[Manifest]:
     manifests: list[Manifest] = []
+    later: list[tuple[Manifest, list[dict[str, Any]], str]] = []
     owners: dict[tuple[str, str, str, str], Manifest] = {}
     for name, scope in scopes.items():
         ctx = resolved.services[name]
@@ -374,11 +389,23 @@ def _collect(
                 continue
             path = node.node.path
             origin = next((o for prefix, o in origins.items() if path.startswith(prefix)), (name, "ink_workloads"))
+            ops = patches.get(node.node.path) or []
             try:
                 body = node.to_json()
+                now = [op for op in ops if not isinstance(op.get("value"), FromOutput)]
+                if now:
+                    body = jsonpatch.apply_patch(body, now, in_place=True)
             except Exception as err:
                 raise PluginError(*origin, f"object {path} cannot be rendered: {err}") from err
             manifests.append(Manifest(name, _finish(body, ctx), origin))
+            if len(now) < len(ops):
+                later.append((manifests[-1], [op for op in ops if isinstance(op.get("value"), FromOutput)], path))
+    for manifest, ops, path in later:  # values computed from the whole output, once it is all rendered
+        try:
+            ops = [{**op, "value": op["value"].produce(manifests)} for op in ops]
+            manifest.body = jsonpatch.apply_patch(manifest.body, ops, in_place=True)
+        except Exception as err:
+            raise PluginError(*manifest.origin, f"object {path} cannot be rendered: {err}") from err
     paths: dict[str, Manifest] = {}
     for manifest in manifests:
         clash = paths.setdefault(manifest.path, manifest)

@@ -139,8 +139,70 @@ def test_app_project(default) -> None:
     project = obj(default, "appproject-homelab.yaml")
     assert project["metadata"]["namespace"] == "argocd"
     assert project["spec"]["sourceRepos"] == [DEFAULT_REPO_URL]
-    assert project["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "*"}]
-    assert project["spec"]["clusterResourceWhitelist"] == [{"group": "*", "kind": "*"}]
+    # Least privilege: the service folders' namespaces and the cluster-scoped kinds they hold, nothing else
+    # (here each stand-in folder holds only its Namespace; Argo CD's own folder is the root app's, in `default`).
+    assert project["spec"]["destinations"] == [
+        {"server": "https://kubernetes.default.svc", "namespace": "provider"},
+        {"server": "https://kubernetes.default.svc", "namespace": "shop"},
+    ]
+    assert project["spec"]["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+
+
+class Operator:
+    """A stand-in service that installs a ClusterRole and a chart."""
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="operator", title="Operator", version="1.0.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_workloads(self, scope, ctx) -> None:
+        from ink import kube
+
+        role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "op"}}
+        kube.api_object(scope, "role", {**role, "rules": []})
+        kube.helm_application(
+            scope,
+            ctx=ctx,
+            name="operator-chart",
+            repo_url="https://charts.example.org",
+            chart="operator",
+            version="1.0.0",
+            values={},
+            cluster_kinds=("CustomResourceDefinition", "example.org/Widget"),
+            other_namespaces=("kube-system",),
+        )
+
+
+def test_app_project_follows_what_the_services_emit(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, plugins=["argocd"], extra={"operator": Operator()})
+    project = obj(result, "appproject-homelab.yaml")
+    assert [d["namespace"] for d in project["spec"]["destinations"]] == ["argocd", "operator"]
+    assert project["spec"]["clusterResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace"},
+        {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole"},
+    ]
+    # The chart's Application has a project of its own: its repository, namespaces and cluster kinds only.
+    objects = testing.objects(result)
+    chart_project = objects["operator/appproject-operator-chart.yaml"]
+    assert objects["operator/application-operator-chart.yaml"]["spec"]["project"] == "operator-chart"
+    assert chart_project["spec"]["sourceRepos"] == ["https://charts.example.org"]
+    assert [d["namespace"] for d in chart_project["spec"]["destinations"]] == ["kube-system", "operator"]
+    assert chart_project["spec"]["clusterResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace", "name": "operator"},
+        {"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition"},
+        {"group": "example.org", "kind": "Widget"},
+    ]
+
+
+def test_an_unknown_cluster_kind_without_its_group_is_refused() -> None:
+    from ink import kube
+
+    assert kube.cluster_resource("StorageClass") == {"group": "storage.k8s.io", "kind": "StorageClass"}
+    with pytest.raises(
+        ValueError, match=r"'Widget' is not a cluster-scoped kind ink knows; write it as 'group/Widget'"
+    ):
+        kube.cluster_resource("Widget")
 
 
 def test_root_app_of_apps_syncs_this_folder(default) -> None:

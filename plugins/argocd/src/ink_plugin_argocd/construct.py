@@ -16,9 +16,10 @@ import posixpath
 
 from ink import kube
 from ink.context import ServiceContext
+from ink.synth import Manifest
 from ink_plugin_argocd import CHART_REPO, DEFAULT_REPO_URL
 
-IN_CLUSTER = "https://kubernetes.default.svc"
+IN_CLUSTER = kube.IN_CLUSTER
 RELEASE = "argocd"
 APPLICATION_HEALTH_KEY = "resource.customizations.health.argoproj.io_Application"
 # Verbatim from the Argo CD docs (operator-manual/health.md): an Application is as healthy as it reports
@@ -87,6 +88,8 @@ def install(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="argo-cd",
+        # What the chart installs cluster-wide (checked against its rendering by tests/test_charts.py).
+        cluster_kinds=("CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"),
         version=ctx.settings.chart_version,
         values=chart_values(ctx),
         sync_wave=SELF_WAVE,
@@ -96,7 +99,13 @@ def install(scope: kube.Construct, *, ctx: ServiceContext) -> None:
 
 
 def project(scope: kube.Construct, *, ctx: ServiceContext) -> None:
-    kube.api_object(
+    """The AppProject of the service folders: only the namespaces and cluster-scoped kinds they hold.
+
+    Both lists are computed from the output itself (``kube.from_output``), once every plugin has emitted its
+    objects: each folder but this one (the root app syncs it, in ``default``). The charts' own objects are not
+    in it: each chart Application has its own project (``kube.helm_application``).
+    """
+    obj = kube.api_object(
         scope,
         "project",
         {
@@ -112,15 +121,35 @@ def project(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "description": "Every service folder ink synthesises into dist/.",
                 # Only the homelab repository: the service folders are plain manifests from it.
                 "sourceRepos": [ctx.settings.repo_url],
-                # Any namespace of this cluster: each folder targets its own namespace, and the chart
-                # installs in them place their Applications in the argocd namespace.
-                "destinations": [{"server": IN_CLUSTER, "namespace": "*"}],
-                # Every folder holds its Namespace; services may add ClusterRoles, IngressClasses,
-                # StorageClasses, ClusterIssuers... An AppProject denies all cluster-scoped kinds by default.
-                "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
             },
         },
     )
+    kube.from_output(ctx, obj, "/spec/destinations", lambda manifests: destinations(manifests, ctx.name))
+    # An AppProject denies every cluster-scoped kind it does not list.
+    kube.from_output(ctx, obj, "/spec/clusterResourceWhitelist", lambda manifests: cluster_kinds(manifests, ctx.name))
+
+
+def _synced(manifests: list[Manifest], own_folder: str) -> list[Manifest]:
+    """The objects the service Applications sync: every folder but Argo CD's own."""
+    return [m for m in manifests if m.folder != own_folder]
+
+
+def destinations(manifests: list[Manifest], own_folder: str) -> list[dict[str, str]]:
+    """Every namespace a service folder holds (its Namespace: the service Application's destination) or writes
+    namespaced objects to (argocd, for the chart Applications and their projects)."""
+    synced = _synced(manifests, own_folder)
+    namespaces = {m.namespace for m in synced if m.namespace} | {m.name for m in synced if m.kind == "Namespace"}
+    return [{"server": IN_CLUSTER, "namespace": namespace} for namespace in sorted(namespaces)]
+
+
+def cluster_kinds(manifests: list[Manifest], own_folder: str) -> list[dict[str, str]]:
+    """Every cluster-scoped kind (with its group) a service folder holds."""
+    kinds = {
+        (str(m.body.get("apiVersion", "")).rpartition("/")[0], m.kind)
+        for m in _synced(manifests, own_folder)
+        if not m.namespace
+    }
+    return [{"group": group, "kind": kind} for group, kind in sorted(kinds)]
 
 
 def root(scope: kube.Construct, *, ctx: ServiceContext) -> None:

@@ -157,6 +157,7 @@ def authentik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="authentik",
+        cluster_kinds=(),  # the chart installs nothing cluster-wide (tests/test_charts.py)
         version=settings.chart_version,
         values=values,
     )

@@ -36,6 +36,15 @@ def cert_manager(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="cert-manager",
+        # What the chart installs cluster-wide, and its leader-election Roles in kube-system (tests/test_charts.py).
+        cluster_kinds=(
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+        ),
+        other_namespaces=("kube-system",),
         version=ctx.setting("chart_version"),
         values=values,
         sync_wave=-20,

@@ -26,6 +26,13 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         name="cloudnative-pg-operator",
         repo_url=CHART_REPO,
         chart="cloudnative-pg",
+        cluster_kinds=(
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+        ),  # checked against the rendered chart (tests/test_charts.py)
         version=ctx.setting("chart_version"),
         values={"fullnameOverride": "cnpg-operator"},
         sync_wave=-20,
@@ -121,6 +128,11 @@ def barman_cloud(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         name="plugin-barman-cloud",
         repo_url=CHART_REPO,
         chart="plugin-barman-cloud",
+        cluster_kinds=(
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+        ),  # checked against the rendered chart (tests/test_charts.py)
         version=ctx.setting("barman_chart_version"),
         values={},
         sync_wave=-19,  # after the operator (and its CRDs), before the cluster uses it

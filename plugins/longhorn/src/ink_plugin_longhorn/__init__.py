@@ -14,6 +14,7 @@ from pydantic import Field
 from ink import hookimpl
 from ink.cluster import nfs_client
 from ink.models import BucketClaim, ClusterRequirements, K3sDisable, NodePackage, SecretClaim, ServiceInfo
+from ink.podsecurity import HostPath, Privileged, RunAsRoot
 from ink.settings import Cron, PluginSettings
 
 if TYPE_CHECKING:
@@ -56,10 +57,17 @@ def ink_service_info() -> ServiceInfo:
         description="Replicated block storage; snapshots and backups to S3.",
         namespace=NAMESPACE,
         settings_model=LonghornSettings,
-        # longhorn-manager, the instance managers and the CSI plugin run privileged with host paths
-        # (/dev, /proc, /var/lib/longhorn, the kubelet dir) and host networking for iSCSI: only the
-        # privileged Pod Security level admits them.
-        pod_security="privileged",
+        # Reasons from the chart's templates (daemonset-sa.yaml, deployment-driver.yaml); the instance managers
+        # and the CSI plugin that longhorn-manager starts at run time need the same.
+        exemptions=(
+            Privileged(reason="longhorn-manager and its instance managers attach block devices and run iSCSI"),
+            HostPath(
+                paths=("/boot", "/dev", "/proc", "/etc", "/var/lib/longhorn"),
+                reason="longhorn-manager keeps replicas under /var/lib/longhorn and checks the node's kernel "
+                "modules and devices",
+            ),
+            RunAsRoot(reason="longhorn-driver-deployer runs as user 0 (chart deployment-driver.yaml)"),
+        ),
     )
 
 

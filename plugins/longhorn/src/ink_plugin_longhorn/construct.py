@@ -33,6 +33,12 @@ def longhorn(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         release="longhorn",
         repo_url=CHART_REPO,
         chart="longhorn",
+        cluster_kinds=(
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "PriorityClass",
+        ),  # checked against the rendered chart (tests/test_charts.py)
         version=settings.chart_version,  # type: ignore[attr-defined]
         values={
             "preUpgradeChecker": {"jobEnabled": False},

@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from ink import hookimpl
 from ink.models import ClusterRequirements, DnsLabel, K3sDisable, ServiceInfo
+from ink.podsecurity import AddCapabilities, HostNetwork
 from ink.settings import ImageTag, PluginSettings
 
 if TYPE_CHECKING:
@@ -120,8 +121,16 @@ def ink_service_info() -> ServiceInfo:
         homepage="https://metallb.io",
         description="Load-balancer addresses for bare-metal clusters, announced in layer 2 mode.",
         settings_model=MetalLBSettings,
-        # The speaker uses the host network and raw sockets (NET_RAW) to answer ARP/NDP.
-        pod_security="privileged",
+        exemptions=(
+            HostNetwork(
+                reason="the speaker (and FRR in BGP mode) answers ARP/NDP and speaks BGP on the node's network"
+            ),
+            AddCapabilities(
+                capabilities=("NET_RAW", "NET_ADMIN", "SYS_ADMIN"),
+                reason="the speaker sends raw ARP/NDP packets (NET_RAW); FRR, in BGP mode, manages routes and "
+                "network namespaces (NET_ADMIN, SYS_ADMIN)",
+            ),
+        ),
     )
 
 

@@ -19,6 +19,12 @@ def metallb(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="metallb",
+        cluster_kinds=(
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ValidatingWebhookConfiguration",
+        ),  # checked by tests/test_charts.py
         version=ctx.setting("chart_version"),
         values={
             "controller": {"image": {"repository": "quay.io/metallb/controller", "tag": tag}},

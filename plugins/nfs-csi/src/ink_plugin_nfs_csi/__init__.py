@@ -13,6 +13,7 @@ from pydantic import Field
 from ink import hookimpl
 from ink.cluster import nfs_client
 from ink.models import ClusterRequirements, DnsLabel, K3sDisable, ServiceInfo
+from ink.podsecurity import AddCapabilities, HostNetwork, HostPath, Privileged
 from ink.settings import PluginSettings
 
 if TYPE_CHECKING:
@@ -57,9 +58,18 @@ def ink_service_info() -> ServiceInfo:
         homepage="https://github.com/kubernetes-csi/csi-driver-nfs",
         description="Volumes on an NFS share (a NAS), as a StorageClass.",
         settings_model=NfsCsiSettings,
-        # The node plugin mounts NFS on every node: privileged container, host network, the kubelet
-        # directory as a hostPath with bidirectional mount propagation. Only "privileged" admits it.
-        pod_security="privileged",
+        # The node plugin mounts NFS on every node (chart templates csi-nfs-node.yaml, csi-nfs-controller.yaml).
+        exemptions=(
+            Privileged(
+                reason="the nfs container mounts NFS shares for the kubelet, which needs a privileged container"
+            ),
+            AddCapabilities(capabilities=("SYS_ADMIN",), reason="mount(2) needs SYS_ADMIN"),
+            HostNetwork(reason="the CSI plugin reaches the NAS from the node's network, as the kubelet's mounts do"),
+            HostPath(
+                paths=("/var/lib/kubelet/pods", "/var/lib/kubelet/plugins", "/var/lib/kubelet/plugins_registry"),
+                reason="CSI: the plugin socket, kubelet registration and the pods' mount points live on the node",
+            ),
+        ),
     )
 
 

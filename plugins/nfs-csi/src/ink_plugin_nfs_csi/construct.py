@@ -23,6 +23,11 @@ def nfs_csi(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         name="csi-driver-nfs",
         repo_url=CHART_REPO,
         chart="csi-driver-nfs",
+        cluster_kinds=(
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "CSIDriver",
+        ),  # checked against the rendered chart (tests/test_charts.py)
         version=settings.chart_version,  # type: ignore[attr-defined]
         values={
             "driver": {"name": DRIVER},

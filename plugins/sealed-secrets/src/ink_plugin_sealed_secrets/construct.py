@@ -66,6 +66,11 @@ def controller(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         name=CONTROLLER_NAME,
         repo_url="https://bitnami.github.io/sealed-secrets",
         chart="sealed-secrets",
+        cluster_kinds=(
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+        ),  # checked against the rendered chart (tests/test_charts.py)
         version=ctx.setting("chart_version"),
         values={
             "fullnameOverride": CONTROLLER_NAME,

@@ -27,6 +27,12 @@ def traefik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="traefik",
+        cluster_kinds=(
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "IngressClass",
+        ),  # checked against the rendered chart (tests/test_charts.py)
         version=ctx.setting("chart_version"),
         values=values(ctx),
         sync_wave=-20,

@@ -21,6 +21,7 @@ from ink.models import (
     SecretTemplate,
     ServiceInfo,
 )
+from ink.podsecurity import HostPath, RunAsRoot
 from ink.settings import Cron, PluginSettings
 
 if TYPE_CHECKING:
@@ -63,9 +64,16 @@ def ink_service_info() -> ServiceInfo:
         description="Backs up the namespaces and volumes services declare, daily, into S3.",
         settings_model=VeleroSettings,
         provides=(Capability.BACKUP,),
-        # The node agent mounts /var/lib/kubelet/pods from the host and runs as root to read every
-        # pod's volumes: hostPath volumes are forbidden by the baseline and restricted levels.
-        pod_security="privileged",
+        # Only the node agent (and the per-volume backup pods Velero starts in its own namespace) need more
+        # than restricted; the server runs restricted. Why they share a namespace: README, "Pod Security".
+        exemptions=(
+            HostPath(
+                paths=("/var/lib/kubelet/pods", "/var/lib/kubelet/plugins"),
+                reason="the node agent reads every pod's volumes from the node to back them up (file-system "
+                "backup); Velero requires it in the server's namespace and starts its backup pods there too",
+            ),
+            RunAsRoot(reason="the node agent reads volume files owned by any user (chart: nodeAgent runAsUser 0)"),
+        ),
     )
 
 

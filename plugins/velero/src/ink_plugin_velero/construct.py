@@ -15,6 +15,24 @@ from ink.models import BackupTarget
 from ink_plugin_velero import BUCKET, CREDENTIALS_KEY, CREDENTIALS_SECRET
 
 CHART_REPO = "https://vmware-tanzu.github.io/helm-charts"
+# The server, its plugin init container and the CRD upgrade Job meet Pod Security "restricted": non-root,
+# no privilege escalation, no capabilities, RuntimeDefault seccomp. The image's user is the name `cnb`
+# (paketobuildpacks/run-jammy-tiny, velero's Dockerfile), which the kubelet cannot check against
+# runAsNonRoot, so the pod gets a numeric one; 65532 is the distroless `nonroot` user the plugin images use.
+NON_ROOT = 65532
+POD_SECURITY_CONTEXT = {
+    "runAsNonRoot": True,
+    "runAsUser": NON_ROOT,
+    "runAsGroup": NON_ROOT,
+    "fsGroup": NON_ROOT,  # the plugins and scratch emptyDirs
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    # The chart then mounts an emptyDir at /tmp (templates/deployment.yaml).
+    "readOnlyRootFilesystem": True,
+}
 LOCATION = "default"
 SCHEDULE = "declared-volumes"
 
@@ -28,6 +46,11 @@ def velero(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         release="velero",
         repo_url=CHART_REPO,
         chart="velero",
+        cluster_kinds=(
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+        ),  # checked against the rendered chart (tests/test_charts.py)
         version=settings.chart_version,  # type: ignore[attr-defined]
         values={
             "image": {
@@ -41,8 +64,17 @@ def velero(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                     "image": f"docker.io/velero/velero-plugin-for-aws:{settings.aws_plugin_tag}",  # type: ignore[attr-defined]
                     "imagePullPolicy": "IfNotPresent",
                     "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
+                    "securityContext": CONTAINER_SECURITY_CONTEXT,
+                    # It copies the plugin binary into the emptyDir and exits.
+                    "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
                 }
             ],
+            # The CRD upgrade Job (`velero install --crds-only --apply`), which the chart leaves unsized.
+            "upgradeJobResources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+            # Server and CRD upgrade Job (both read these two keys): restricted. The node agent has its own
+            # keys (nodeAgent.podSecurityContext: runAsUser 0) and stays as upstream needs it (see the README).
+            "podSecurityContext": POD_SECURITY_CONTEXT,
+            "containerSecurityContext": CONTAINER_SECURITY_CONTEXT,
             # The BackupStorageLocation below carries its own credential; no chart-made secret.
             "credentials": {"useSecret": False},
             # ink emits the location and the schedule itself; the chart makes neither.
