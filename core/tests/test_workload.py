@@ -9,6 +9,7 @@ strict schemas.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,13 @@ from ink.workload import (
     HttpProbe,
     LoadBalancer,
     Port,
+    Resources,
     Scratch,
     SecretFiles,
     Service,
     TcpProbe,
     Volume,
+    env_vars,
     port_range,
     render_template,
 )
@@ -701,3 +704,66 @@ def test_the_documented_example_runs(tmp_path: Path, crd_dir: Path) -> None:
     } <= set(objects)
     assert objects["calls/service-calls-media.yaml"]["spec"]["type"] == "LoadBalancer"
     assert namespace_level(objects, "calls") == "baseline"
+
+
+def test_resources_manifest_has_a_cpu_limit_only_when_one_is_set() -> None:
+    """The one place a ContainerResources setting becomes Kubernetes' resources field (pods and chart values)."""
+    from ink.settings import ContainerResources
+
+    assert Resources.of(
+        ContainerResources(cpu_request="100m", memory_request="256Mi", memory_limit="1Gi")
+    ).manifest() == {
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+        "limits": {"memory": "1Gi"},
+    }
+    assert Resources(cpu_limit="2").manifest()["limits"] == {"memory": "512Mi", "cpu": "2"}
+
+
+def test_env_vars_keep_their_order_and_refer_to_secrets_by_key() -> None:
+    assert env_vars({"B": "1", "A": SecretKeyRef(name="app-db", key="uri"), "C": 3}) == [  # type: ignore[dict-item]
+        {"name": "B", "value": "1"},
+        {"name": "A", "valueFrom": {"secretKeyRef": {"name": "app-db", "key": "uri"}}},
+        {"name": "C", "value": "3"},
+    ]
+
+
+class Chart:
+    """An in-test plugin installing one chart with the given helm_application arguments."""
+
+    def __init__(self, **kwargs: str) -> None:
+        self.kwargs = kwargs
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="op", title="Op", version="1.0.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_workloads(self, scope, ctx) -> None:  # type: ignore[no-untyped-def]
+        from ink import kube
+
+        kube.helm_application(
+            scope, ctx=ctx, repo_url="https://charts.example.org", chart="op", version="1.2.3", values={}, **self.kwargs
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "application", "release"),
+    [({"release": "op"}, "op-chart", "op"), ({"name": "op-operator"}, "op-operator", "op-operator")],
+)
+def test_helm_application_is_named_after_its_release_unless_named(
+    tmp_path: Path, kwargs: dict[str, str], application: str, release: str
+) -> None:
+    objects = testing.objects(testing.synth(tmp_path, plugins=[], extra={"op": Chart(**kwargs)}, validate=False))
+    app = objects[f"op/application-{application}.yaml"]
+    assert app["spec"]["source"]["helm"]["releaseName"] == release
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({}, "needs release= (the Helm release) or name="), ({"name": "op"}, "'op' is taken by the service")],
+)
+def test_helm_application_refuses_no_name_and_a_service_s_name(
+    tmp_path: Path, kwargs: dict[str, str], message: str
+) -> None:
+    with pytest.raises(PluginError, match=re.escape(message)):
+        testing.synth(tmp_path, plugins=[], extra={"op": Chart(**kwargs)}, validate=False)

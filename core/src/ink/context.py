@@ -54,7 +54,7 @@ class ServiceContext:
     master_key: MasterKey | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)
     patches: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
-    """JSON patches applied to rendered objects by node path (see :func:`ink.kube.patch`); shared by the run."""
+    """Deferred operations on rendered objects by node path (:func:`ink.kube.from_output`); shared by the run."""
     services: dict[str, ServiceInfo] = field(default_factory=dict, repr=False)
     """Every enabled service of the run (filled before the provide phase)."""
     needs: list[Need] = field(default_factory=list, repr=False)

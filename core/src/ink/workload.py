@@ -69,15 +69,6 @@ def port_range(prefix: str, first: int, last: int, *, protocol: Protocol = "UDP"
 
 
 @dataclass(frozen=True, kw_only=True)
-class HttpCheck:
-    """An HTTP health endpoint used for liveness, readiness and startup probes (``WebService``)."""
-
-    path: str
-    port: int | None = None  # default: the first port
-    startup_seconds: int = 60  # how long a first start (migrations) may take
-
-
-@dataclass(frozen=True, kw_only=True)
 class Probe(abc.ABC):
     """What a probe checks; timings default per role (see :class:`Container`). Subclasses say how."""
 
@@ -290,6 +281,13 @@ class Resources:
             memory_limit=settings.memory_limit,
             cpu_limit=settings.cpu_limit,
         )
+
+    def manifest(self) -> dict[str, Any]:
+        """The Kubernetes ``resources`` field (also for a chart's values): a CPU limit only when set."""
+        limits = {"memory": self.memory_limit}
+        if self.cpu_limit:
+            limits["cpu"] = self.cpu_limit
+        return {"requests": {"cpu": self.cpu_request, "memory": self.memory_request}, "limits": limits}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -601,8 +599,8 @@ def _backup_annotations(ctx: ServiceContext, name: str, mounts: Iterable[Mount])
 
 
 def _probes(container: Container) -> dict[str, Any]:
-    # Defaults of the single `health` check: as WebService (liveness every 10 s, readiness every 5 s,
-    # startup allowed `startup_seconds`).
+    # Defaults of the single `health` check: liveness every 10 s, readiness every 5 s, startup allowed
+    # `startup_seconds`; each gets up to 3 s to answer and restarts or unreadiness need 3 failures.
     roles = {
         "livenessProbe": (container.liveness or container.health, 10, 3),
         "readinessProbe": (container.readiness or container.health, 5, 3),
@@ -620,7 +618,8 @@ def _probes(container: Container) -> dict[str, Any]:
     return probes
 
 
-def _env(env: Mapping[str, str | SecretKeyRef]) -> list[dict[str, Any]]:
+def env_vars(env: Mapping[str, str | SecretKeyRef]) -> list[dict[str, Any]]:
+    """A container's ``env`` list (also for a chart's values): plain values, or ``secretKeyRef`` s."""
     out: list[dict[str, Any]] = []
     for key, value in env.items():
         if isinstance(value, SecretKeyRef):
@@ -649,12 +648,7 @@ def _container(ctx: ServiceContext, container: Container, component: Component, 
     added = sorted({c for e in exemptions if isinstance(e, AddCapabilities) for c in e.capabilities})
     if added:
         security["capabilities"]["add"] = added
-    resources: dict[str, Any] = {
-        "requests": {"cpu": container.resources.cpu_request, "memory": container.resources.memory_request},
-        "limits": {"memory": container.resources.memory_limit},
-    }
-    if container.resources.cpu_limit:
-        resources["limits"]["cpu"] = container.resources.cpu_limit
+    resources = container.resources.manifest()
     for gpu in (e for e in exemptions if isinstance(e, Gpu)):
         resources["limits"][gpu.resource] = str(gpu.count)
     body: dict[str, Any] = {
@@ -669,7 +663,7 @@ def _container(ctx: ServiceContext, container: Container, component: Component, 
     if container.working_dir:
         body["workingDir"] = container.working_dir
     if container.env:
-        body["env"] = _env(container.env)
+        body["env"] = env_vars(container.env)
     if container.ports:
         body["ports"] = [{"name": p.name, "containerPort": p.number, "protocol": p.protocol} for p in container.ports]
     if sidecar:

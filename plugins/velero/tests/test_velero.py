@@ -48,18 +48,25 @@ class App:
         from ink import kube
 
         self.binding = ctx.backup(f"{self.name}-data")
-        kube.WebService(
+        kube.Workloads(
             scope,
             self.name,
             ctx=ctx,
-            name=self.name,
-            component="server",
-            props=kube.WebServiceProps(
-                image="docker.io/library/nginx:1.29.0",
-                ports=[kube.Port(name="http", number=8080)],
-                health=kube.HttpCheck(path="/"),
-                volumes=[kube.Volume(name="data", mount_path="/data", size="1Gi")],
-            ),
+            components=[
+                kube.Component(
+                    name="server",
+                    object_name=self.name,
+                    containers=[
+                        kube.Container(
+                            name="server",
+                            image="docker.io/library/nginx:1.29.0",
+                            ports=[kube.Port(name="http", number=8080)],
+                            health=kube.HttpProbe(path="/", port=8080),
+                            mounts=[kube.Volume(name="data", mount_path="/data", size="1Gi")],
+                        )
+                    ],
+                )
+            ],
         )
 
 

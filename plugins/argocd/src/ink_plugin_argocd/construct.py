@@ -85,7 +85,6 @@ def install(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     kube.helm_application(
         scope,
         ctx=ctx,
-        name=f"{RELEASE}-chart",
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="argo-cd",

@@ -15,7 +15,6 @@ from typing import Any
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import AuthClient, SecretKeyRef
-from ink.settings import ContainerResources
 from ink_plugin_authentik import BOOTSTRAP_SECRET, SECRET_KEY_SECRET
 from ink_plugin_authentik import clients as clients_mod
 
@@ -26,19 +25,6 @@ RELEASE = "authentik"
 APPLICATION = "authentik-chart"
 BLUEPRINTS_CONFIGMAP = "authentik-ink-blueprints"
 USER = 1000  # the image's user (lifecycle/container/Dockerfile: adduser --uid 1000 authentik; USER 1000)
-
-
-def _env(name: str, value: str | SecretKeyRef) -> dict[str, Any]:
-    if isinstance(value, SecretKeyRef):
-        return {"name": name, "valueFrom": {"secretKeyRef": {"name": value.name, "key": value.key}}}
-    return {"name": name, "value": value}
-
-
-def _resources(res: ContainerResources) -> dict[str, Any]:
-    limits = {"memory": res.memory_limit}
-    if res.cpu_limit:
-        limits["cpu"] = res.cpu_limit
-    return {"requests": {"cpu": res.cpu_request, "memory": res.memory_request}, "limits": limits}
 
 
 def _pdb(replicas: int) -> dict[str, Any]:
@@ -100,29 +86,33 @@ def authentik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         configmaps.append(BLUEPRINTS_CONFIGMAP)
 
     database = ctx.database()
-    common_env = [
-        _env("AUTHENTIK_SECRET_KEY", SecretKeyRef(name=SECRET_KEY_SECRET, key="secret-key")),
-        _env("AUTHENTIK_POSTGRESQL__HOST", database.host),
-        _env("AUTHENTIK_POSTGRESQL__PORT", str(database.port)),
-        _env("AUTHENTIK_POSTGRESQL__NAME", database.database),
-        _env("AUTHENTIK_POSTGRESQL__USER", database.user),
-        _env("AUTHENTIK_POSTGRESQL__PASSWORD", database.password),
-        _env("AUTHENTIK_LOG_LEVEL", settings.log_level),
-        _env("AUTHENTIK_ERROR_REPORTING__ENABLED", "false"),
-        *_smtp_env(ctx),
-    ]
-    worker_env = [
-        # First start only: the admin user akadmin (docs: install-config/automated-install).
-        _env("AUTHENTIK_BOOTSTRAP_EMAIL", settings.bootstrap_email or f"admin@{ctx.domain}"),
-        _env("AUTHENTIK_BOOTSTRAP_PASSWORD", SecretKeyRef(name=BOOTSTRAP_SECRET, key="password")),
-        _env("AUTHENTIK_BOOTSTRAP_TOKEN", SecretKeyRef(name=BOOTSTRAP_SECRET, key="token")),
-        # The blueprint reads each client secret with !Env; the worker applies blueprints.
-        *(
-            _env(c.env_name, SecretKeyRef(name=c.authentik_secret, key="client-secret"))
-            for c in clients
-            if c.need.kind == "oidc"
-        ),
-    ]
+    common_env = kube.env_vars(
+        {
+            "AUTHENTIK_SECRET_KEY": SecretKeyRef(name=SECRET_KEY_SECRET, key="secret-key"),
+            "AUTHENTIK_POSTGRESQL__HOST": database.host,
+            "AUTHENTIK_POSTGRESQL__PORT": str(database.port),
+            "AUTHENTIK_POSTGRESQL__NAME": database.database,
+            "AUTHENTIK_POSTGRESQL__USER": database.user,
+            "AUTHENTIK_POSTGRESQL__PASSWORD": database.password,
+            "AUTHENTIK_LOG_LEVEL": settings.log_level,
+            "AUTHENTIK_ERROR_REPORTING__ENABLED": "false",
+            **_smtp_env(ctx),
+        }
+    )
+    worker_env = kube.env_vars(
+        {
+            # First start only: the admin user akadmin (docs: install-config/automated-install).
+            "AUTHENTIK_BOOTSTRAP_EMAIL": settings.bootstrap_email or f"admin@{ctx.domain}",
+            "AUTHENTIK_BOOTSTRAP_PASSWORD": SecretKeyRef(name=BOOTSTRAP_SECRET, key="password"),
+            "AUTHENTIK_BOOTSTRAP_TOKEN": SecretKeyRef(name=BOOTSTRAP_SECRET, key="token"),
+            # The blueprint reads each client secret with !Env; the worker applies blueprints.
+            **{
+                c.env_name: SecretKeyRef(name=c.authentik_secret, key="client-secret")
+                for c in clients
+                if c.need.kind == "oidc"
+            },
+        }
+    )
     no_token = {"serviceAccountName": "default", "automountServiceAccountToken": False}
     values = {
         "global": {
@@ -147,14 +137,14 @@ def authentik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         "server": {
             "replicas": settings.server_replicas,
             "pdb": _pdb(settings.server_replicas),
-            "resources": _resources(settings.server_resources),
+            "resources": kube.Resources.of(settings.server_resources).manifest(),
             "containerSecurityContext": CONTAINER_SECURITY,
             **no_token,
         },
         "worker": {
             "replicas": settings.worker_replicas,
             "pdb": _pdb(settings.worker_replicas),
-            "resources": _resources(settings.worker_resources),
+            "resources": kube.Resources.of(settings.worker_resources).manifest(),
             "containerSecurityContext": CONTAINER_SECURITY,
             "env": worker_env,
             **no_token,
@@ -173,24 +163,24 @@ def authentik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     )
 
 
-def _smtp_env(ctx: ServiceContext) -> list[dict[str, Any]]:
+def _smtp_env(ctx: ServiceContext) -> dict[str, str | SecretKeyRef]:
     """AUTHENTIK_EMAIL__* from the smtp binding (docs: install-config/configuration, "Email settings").
 
     On both server and worker: the worker sends the mail, the server tests the settings.
     """
     mail = ctx.bindings.get("smtp/authentik")
     if mail is None:
-        return []
-    env = [
-        _env("AUTHENTIK_EMAIL__HOST", mail.host),  # type: ignore[attr-defined]
-        _env("AUTHENTIK_EMAIL__PORT", str(mail.port)),  # type: ignore[attr-defined]
-        _env("AUTHENTIK_EMAIL__USE_TLS", str(mail.tls == "starttls").lower()),  # type: ignore[attr-defined]
-        _env("AUTHENTIK_EMAIL__USE_SSL", str(mail.tls == "tls").lower()),  # type: ignore[attr-defined]
-        _env("AUTHENTIK_EMAIL__FROM", mail.from_address),  # type: ignore[attr-defined]
-    ]
+        return {}
+    env = {
+        "AUTHENTIK_EMAIL__HOST": mail.host,  # type: ignore[attr-defined]
+        "AUTHENTIK_EMAIL__PORT": str(mail.port),  # type: ignore[attr-defined]
+        "AUTHENTIK_EMAIL__USE_TLS": str(mail.tls == "starttls").lower(),  # type: ignore[attr-defined]
+        "AUTHENTIK_EMAIL__USE_SSL": str(mail.tls == "tls").lower(),  # type: ignore[attr-defined]
+        "AUTHENTIK_EMAIL__FROM": mail.from_address,  # type: ignore[attr-defined]
+    }
     if mail.username:  # type: ignore[attr-defined]
-        env += [
-            _env("AUTHENTIK_EMAIL__USERNAME", mail.username),  # type: ignore[attr-defined]
-            _env("AUTHENTIK_EMAIL__PASSWORD", mail.password),  # type: ignore[attr-defined]
-        ]
+        env |= {
+            "AUTHENTIK_EMAIL__USERNAME": mail.username,  # type: ignore[attr-defined]
+            "AUTHENTIK_EMAIL__PASSWORD": mail.password,  # type: ignore[attr-defined]
+        }
     return env

@@ -33,7 +33,6 @@ def cert_manager(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     kube.helm_application(
         scope,
         ctx=ctx,
-        name=f"{RELEASE}-chart",
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="cert-manager",

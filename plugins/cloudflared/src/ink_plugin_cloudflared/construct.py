@@ -72,29 +72,22 @@ def tunnel(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     if not public_hostnames(ctx):
         ctx.warn("no service declares a public route: the tunnel answers every request with 404")
 
-    kube.WebService(
-        scope,
-        "cloudflared",
-        ctx=ctx,
-        name=NAME,
-        component="connector",
-        props=kube.WebServiceProps(
-            image=f"{IMAGE}:{settings.image_tag}",
-            ports=[kube.Port(name="metrics", number=METRICS_PORT)],
-            health=kube.HttpCheck(path="/ready", startup_seconds=60),
-            scratch=(),  # cloudflared writes nothing to disk
-            replicas=settings.replicas,
-            user=USER,
-            # The image's entrypoint is `cloudflared --no-autoupdate`.
-            args=["tunnel", "--config", f"{CONFIG_DIR}/config.yaml", "run"],
-            files=[
-                # Read only at start: a changed route list rolls the pods (ConfigFiles' checksum).
-                kube.ConfigFiles(
-                    name=NAME, volume="config", mount_path=CONFIG_DIR, files={"config.yaml": config_yaml(ctx)}
-                ),
-                kube.SecretFiles(name=CREDENTIALS_SECRET, volume="creds", mount_path=CREDS_DIR, keys=[CREDENTIALS_KEY]),
-            ],
-            # Spread the replicas over nodes, so one node going down keeps the tunnel up.
-            spread=True,
-        ),
+    # Read only at start: a changed route list rolls the pods (ConfigFiles' checksum).
+    files = {"config.yaml": config_yaml(ctx)}
+    config = kube.ConfigFiles(name=NAME, volume="config", mount_path=CONFIG_DIR, files=files)
+    creds = kube.SecretFiles(name=CREDENTIALS_SECRET, volume="creds", mount_path=CREDS_DIR, keys=[CREDENTIALS_KEY])
+    connector = kube.Container(
+        name="connector",
+        image=f"{IMAGE}:{settings.image_tag}",
+        # The image's entrypoint is `cloudflared --no-autoupdate`.
+        args=["tunnel", "--config", f"{CONFIG_DIR}/config.yaml", "run"],
+        ports=[kube.Port(name="metrics", number=METRICS_PORT)],
+        health=kube.HttpProbe(path="/ready", port=METRICS_PORT),
+        resources=kube.Resources.of(settings.resources),
+        mounts=[config, creds],  # no scratch folder: cloudflared writes nothing to disk
     )
+    # Spread the replicas over nodes, so one node going down keeps the tunnel up.
+    component = kube.Component(
+        name="connector", object_name=NAME, replicas=settings.replicas, user=USER, spread=True, containers=[connector]
+    )
+    kube.Workloads(scope, NAME, ctx=ctx, components=[component])

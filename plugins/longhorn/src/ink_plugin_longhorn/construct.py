@@ -30,7 +30,6 @@ def longhorn(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     kube.helm_application(
         scope,
         ctx=ctx,
-        name="longhorn-chart",
         release="longhorn",
         repo_url=CHART_REPO,
         chart="longhorn",

@@ -16,7 +16,6 @@ def metallb(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     kube.helm_application(
         scope,
         ctx=ctx,
-        name=f"{RELEASE}-chart",
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="metallb",

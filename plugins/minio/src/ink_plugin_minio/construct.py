@@ -33,39 +33,36 @@ CONFIG = "minio-buckets"
 
 def minio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     settings = ctx.settings
-    kube.WebService(
-        scope,
-        "minio",
-        ctx=ctx,
-        name=SERVICE,
-        component="server",
-        props=kube.WebServiceProps(
-            image=settings.image,  # type: ignore[attr-defined]
-            ports=[kube.Port(name="s3", number=S3_PORT), kube.Port(name="console", number=CONSOLE_PORT)],
-            health=kube.HttpCheck(path="/minio/health/live", port=S3_PORT, startup_seconds=120),
-            env={
-                "MINIO_ROOT_USER": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_USER"),
-                "MINIO_ROOT_PASSWORD": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_PASSWORD"),
-                "MINIO_SITE_REGION": settings.region,  # type: ignore[attr-defined]
-            },
+    server = kube.Container(
+        name="server",
+        image=settings.image,  # type: ignore[attr-defined]
+        command=["/usr/bin/silo"],
+        args=["server", "/data", "--address", f":{S3_PORT}", "--console-address", f":{CONSOLE_PORT}"],
+        ports=[kube.Port(name="s3", number=S3_PORT), kube.Port(name="console", number=CONSOLE_PORT)],
+        health=kube.HttpProbe(path="/minio/health/live", port=S3_PORT),
+        # Readiness has its own endpoint: not ready while the request queue is overloaded.
+        readiness=kube.HttpProbe(path="/minio/health/ready", port=S3_PORT),
+        startup_seconds=120,
+        env={
+            "MINIO_ROOT_USER": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_USER"),
+            "MINIO_ROOT_PASSWORD": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_PASSWORD"),
+            "MINIO_SITE_REGION": settings.region,  # type: ignore[attr-defined]
+        },
+        resources=kube.Resources.of(settings.resources),  # type: ignore[attr-defined]
+        mounts=[
             # Its own data is not a backup target: the backups of everything else live here.
-            volumes=[
-                kube.Volume(
-                    name="data",
-                    mount_path="/data",
-                    size=settings.storage_size,  # type: ignore[attr-defined]
-                    backup_exempt="it holds the backups themselves; replicate the bucket off-site",
-                )
-            ],  # type: ignore[attr-defined]
+            kube.Volume(
+                name="data",
+                mount_path="/data",
+                size=settings.storage_size,  # type: ignore[attr-defined]
+                backup_exempt="it holds the backups themselves; replicate the bucket off-site",
+            ),
             # /tmp is HOME (mc config, certs dir ~/.minio/certs) on the read-only root filesystem.
-            scratch=[kube.Scratch(name="tmp", mount_path="/tmp")],
-            replicas=1,
-            # Readiness has its own endpoint: not ready while the request queue is overloaded.
-            readiness_path="/minio/health/ready",
-            command=["/usr/bin/silo"],
-            args=["server", "/data", "--address", f":{S3_PORT}", "--console-address", f":{CONSOLE_PORT}"],
-        ),
+            kube.Scratch(name="tmp", mount_path="/tmp"),
+        ],
     )
+    component = kube.Component(name="server", object_name=SERVICE, containers=[server])
+    kube.Workloads(scope, "minio", ctx=ctx, components=[component])
     claims = sorted((need for need, _ in ctx.served if isinstance(need, BucketClaim)), key=lambda c: c.bucket)
     if claims:
         buckets_job(scope, ctx=ctx, claims=claims)

@@ -24,7 +24,6 @@ def traefik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     kube.helm_application(
         scope,
         ctx=ctx,
-        name=f"{RELEASE}-chart",
         release=RELEASE,
         repo_url=CHART_REPO,
         chart="traefik",
@@ -58,10 +57,6 @@ def traefik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
 def values(ctx: ServiceContext) -> dict[str, Any]:
     replicas = ctx.setting("replicas")
     kubernetes_ingress = ctx.setting("kubernetes_ingress")
-    resources = ctx.setting("resources")
-    limits = {"memory": resources.memory_limit}
-    if resources.cpu_limit:
-        limits["cpu"] = resources.cpu_limit
     # Chart v40 reads the Service's type only from service.spec (copied into the Service's spec).
     service: dict[str, Any] = {"spec": {"type": "LoadBalancer"}}
     if ctx.setting("load_balancer_ip"):
@@ -97,10 +92,7 @@ def values(ctx: ServiceContext) -> dict[str, Any]:
             "runAsGroup": TRAEFIK_USER,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "resources": {
-            "requests": {"cpu": resources.cpu_request, "memory": resources.memory_request},
-            "limits": limits,
-        },
+        "resources": kube.Resources.of(ctx.setting("resources")).manifest(),
         "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
     }
     if replicas > 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import AuthBinding
+from ink_plugin_vaultwarden import NAME
 
 IMAGE = "docker.io/vaultwarden/server"
 PORT = 8080
@@ -18,7 +19,6 @@ PORT = 8080
 def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     settings = ctx.settings
     database = ctx.database()
-    replicas = settings.replicas
     env: dict[str, object] = {
         # The exact public URL (WebAuthn, attachments and SSO need it), from the route when there is one.
         "DOMAIN": route.url
@@ -47,28 +47,22 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         }
     env |= _smtp_env(ctx)
     env = ctx.with_user_env(env)
-    kube.WebService(
-        scope,
-        "vaultwarden",
-        ctx=ctx,
-        name="vaultwarden",
-        component="server",
-        props=kube.WebServiceProps(
-            image=f"{IMAGE}:{settings.image_tag or ctx.service.version}",
-            ports=[kube.Port(name="http", number=PORT, service_port=80)],
-            health=kube.HttpCheck(path="/alive"),
-            env=env,  # type: ignore[arg-type]
-            volumes=[
-                kube.Volume(
-                    name="data",
-                    mount_path="/data",
-                    size=settings.storage_size,
-                    access_mode=settings.storage_access_mode,
-                )
-            ],
-            replicas=replicas,
-        ),
+    server = kube.Container(
+        name="server",
+        image=f"{IMAGE}:{settings.image_tag or ctx.service.version}",
+        ports=[kube.Port(name="http", number=PORT, service_port=80)],
+        health=kube.HttpProbe(path="/alive", port=PORT),
+        env=env,  # type: ignore[arg-type]
+        resources=kube.Resources.of(settings.resources),
+        mounts=[
+            kube.Volume(
+                name="data", mount_path="/data", size=settings.storage_size, access_mode=settings.storage_access_mode
+            ),
+            kube.Scratch(name="tmp", mount_path="/tmp"),
+        ],
     )
+    component = kube.Component(name="server", object_name=NAME, replicas=settings.replicas, containers=[server])
+    kube.Workloads(scope, NAME, ctx=ctx, components=[component])
 
 
 # SMTP_SECURITY's values for the smtp binding's TLS modes (.env.template, "SMTP Email settings").

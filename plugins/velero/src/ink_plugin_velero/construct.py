@@ -43,7 +43,6 @@ def velero(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     kube.helm_application(
         scope,
         ctx=ctx,
-        name="velero-chart",
         release="velero",
         repo_url=CHART_REPO,
         chart="velero",
