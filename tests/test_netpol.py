@@ -99,7 +99,13 @@ def _expected(plan: netpol.NetworkPlan, pods: list[Pod], probed: set) -> set[tup
         for source in (p for p in pods if _in_peer(p, flow.source)):
             for target in (p for p in pods if _in_peer(p, flow.target) and p is not source):
                 for port in flow.ports:
-                    if isinstance(port.port, int):
+                    if isinstance(port.port, int) and port.end_port is not None:  # a range, at the probed ports
+                        expected |= {
+                            (source.name, target.name, num, proto)
+                            for num, proto in probed
+                            if port.port <= num <= port.end_port and proto == port.protocol
+                        }
+                    elif isinstance(port.port, int):
                         expected.add((source.name, target.name, port.port, port.protocol))
                     else:
                         expected |= {
@@ -113,6 +119,14 @@ def _expected(plan: netpol.NetworkPlan, pods: list[Pod], probed: set) -> set[tup
                 ports = probed | {(num, proto) for _, num, proto in target.ports}
                 expected |= {(source.name, target.name, port, proto) for port, proto in ports}
     return expected
+
+
+def _probes(port: netpol.Port) -> set[int]:
+    """A single port, or a range's ends and the ports just outside it (so a range one too wide shows)."""
+    assert isinstance(port.port, int)
+    if port.end_port is None:
+        return {port.port}
+    return {n for n in (port.port - 1, port.port, port.end_port, port.end_port + 1) if 1 <= n <= 65535}
 
 
 def _evaluate(tmp_path: Path, config: str = "", **kwargs):
@@ -134,7 +148,13 @@ def test_policies_allow_exactly_the_graph(evaluated) -> None:
     # Pairs between pods of namespaces ink does not write (kube-system) and outside addresses are not ink's.
     namespaces = {ctx.namespace for ctx in result.graph.services.values()}
     ours = {p.name for p in pods if p.namespace in namespaces}
-    named = {(p.port, p.protocol) for flow in result.network.flows for p in flow.ports if isinstance(p.port, int)}
+    named = {
+        (number, p.protocol)
+        for flow in result.network.flows
+        for p in flow.ports
+        if isinstance(p.port, int)
+        for number in _probes(p)
+    }
     actual = {r for r in evaluator.reachable(pods, PROBED | named) if r[0] in ours or r[1] in ours}
     expected = {r for r in _expected(result.network, pods, PROBED | named) if r[0] in ours or r[1] in ours}
     assert sorted(expected - actual) == [], "flows of the graph the policies block"

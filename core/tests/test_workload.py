@@ -767,3 +767,33 @@ def test_helm_application_refuses_no_name_and_a_service_s_name(
 ) -> None:
     with pytest.raises(PluginError, match=re.escape(message)):
         testing.synth(tmp_path, plugins=[], extra={"op": Chart(**kwargs)}, validate=False)
+
+
+class _WithRbac(Example):
+    """A plugin that adds a kind the vocabulary has no word for with cdk8s-plus, beside its components."""
+
+    @hookimpl
+    def ink_workloads(self, scope: Any, ctx: Any) -> None:
+        import cdk8s
+        import cdk8s_plus_27 as kplus
+
+        from ink import kube
+
+        kube.Workloads(scope, "workloads", ctx=ctx, components=self.build(ctx))
+        kplus.ServiceAccount(
+            scope,
+            "provisioner",
+            metadata=cdk8s.ApiObjectMetadata(name="provisioner", namespace=ctx.namespace),
+            automount_token=False,
+        )
+
+
+def test_a_plugin_can_add_cdk8s_plus_constructs_beside_its_components(tmp_path: Path, crd_dir: Path) -> None:
+    def build(ctx: Any) -> list[Component]:
+        return [Component(name="app", containers=[Container(name="app", image="docker.io/traefik/whoami:v1.11.0")])]
+
+    objects = synth(tmp_path, crd_dir, _WithRbac("rbac", build))
+    account = objects["rbac/serviceaccount-provisioner.yaml"]
+    assert account["metadata"]["namespace"] == "rbac"
+    assert account["automountServiceAccountToken"] is False
+    assert "rbac/deployment-rbac-app.yaml" in objects

@@ -552,10 +552,30 @@ class IngressGateway(_Frozen):
     source: str
 
 
-class Internet(_Frozen):
+PortNumber = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Ports(_Frozen):
+    """Single ports and inclusive ranges (a TURN relay range, a peer's ephemeral ports): at least one."""
+
+    ports: tuple[PortNumber, ...] = ()
+    ranges: tuple[tuple[PortNumber, PortNumber], ...] = Field(
+        default=(), description="Inclusive (first, last) ranges, written as one rule with endPort."
+    )
+
+    @model_validator(mode="after")
+    def _some_ports(self) -> _Ports:
+        if not self.ports and not self.ranges:
+            raise ValueError("name the ports: ports=(...) or ranges=((first, last), ...)")
+        for first, last in self.ranges:
+            if first > last:
+                raise ValueError(f"port range {first}-{last}: the first port is above the last")
+        return self
+
+
+class Internet(_Ports):
     """Egress to addresses outside the cluster and the private ranges (ACME, a tunnel, a Git host)."""
 
-    ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = Field(min_length=1)
     protocols: tuple[Protocol, ...] = ("TCP",)
     reason: str = Field(min_length=1)
     pods: PodLabels = Field(default_factory=dict, description="Which pods; {} for every pod of the namespace.")
@@ -568,10 +588,12 @@ class KubeApi(_Frozen):
     pods: PodLabels = Field(default_factory=dict)
 
 
-class Inbound(_Frozen):
-    """Ingress from outside the pod network: LoadBalancer clients, or the API server calling a webhook."""
+class Inbound(_Ports):
+    """Ingress from outside the pod network: LoadBalancer clients, or the API server calling a webhook.
 
-    ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = Field(min_length=1, description="Container ports.")
+    ``ports`` and ``ranges`` are container ports.
+    """
+
     protocols: tuple[Protocol, ...] = ("TCP",)
     source: Literal["anywhere", "api-server"]
     reason: str = Field(min_length=1)

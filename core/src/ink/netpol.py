@@ -92,9 +92,12 @@ class Peer:
 class Port:
     port: int | str
     protocol: str = "TCP"
+    end_port: int | None = None
+    """The last port of a range starting at ``port`` (NetworkPolicy ``endPort``)."""
 
     def text(self) -> str:
-        return f"{self.port}/{self.protocol}"
+        span = f"-{self.end_port}" if self.end_port is not None else ""
+        return f"{self.port}{span}/{self.protocol}"
 
 
 @dataclass(frozen=True)
@@ -285,8 +288,7 @@ class _Builder:
             here = Peer(namespace, pods, name=name)
             if isinstance(rule, Internet):
                 internet = Peer(cidr="0.0.0.0/0", excepts=PRIVATE_RANGES, name="internet")
-                ports = [Port(p, proto) for p in rule.ports for proto in rule.protocols]
-                self.add(here, internet, ports, f"{name}: {rule.reason}")
+                self.add(here, internet, _declared_ports(rule), f"{name}: {rule.reason}")
             elif isinstance(rule, KubeApi):
                 for cidr in self.nodes:
                     api = Peer(cidr=cidr, name=f"api-server ({cidr})")
@@ -295,8 +297,7 @@ class _Builder:
                 # Webhook calls come from the node the API server runs on, or through the overlay (a flannel
                 # address of the pod CIDR), so no narrower block fits every cluster: see the docs.
                 anywhere = Peer(cidr="0.0.0.0/0", name="anywhere" if rule.source == "anywhere" else "api-server")
-                ports = [Port(p, proto) for p in rule.ports for proto in rule.protocols]
-                self.add(anywhere, here, ports, f"{name}: {rule.reason}")
+                self.add(anywhere, here, _declared_ports(rule), f"{name}: {rule.reason}")
             elif isinstance(rule, Connects):
                 parts = urlsplit(rule.url)
                 port = parts.port or DEFAULT_PORTS.get(parts.scheme)
@@ -304,6 +305,11 @@ class _Builder:
                     self.problems.append(f"{name}: {rule.url!r} names no host and port (ink_network Connects)")
                     continue
                 self.dial(here, parts.hostname, port, f"{name}: {rule.reason}")
+
+
+def _declared_ports(rule: Internet | Inbound) -> list[Port]:
+    singles = [Port(p, proto) for p in rule.ports for proto in rule.protocols]
+    return singles + [Port(first, proto, last) for first, last in rule.ranges for proto in rule.protocols]
 
 
 def _addresses(binding: Binding) -> list[tuple[str, str, int]]:
@@ -416,16 +422,16 @@ def _policies(resolved: ResolvedGraph, flows: list[Flow]) -> tuple[dict[str, lis
         policies[namespace].append(
             _object(namespace, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
         )
-        same = {"podSelector": {}}
-        spec = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{"from": [same]}]}
-        spec["egress"] = [{"to": [same]}]
+        # Two dicts, not one shared: a shared one would be written as a YAML anchor and alias.
+        spec = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{"from": [{"podSelector": {}}]}]}
+        spec["egress"] = [{"to": [{"podSelector": {}}]}]
         policies[namespace].append(_object(namespace, "allow-same-namespace", spec))
     for (namespace, name), (pods, direction, rules) in groups.items():
         rendered = []
         for peer_dict, ports in sorted(rules.values(), key=lambda r: repr(r[0])):
             rule: dict[str, Any] = {"from" if direction == "Ingress" else "to": [peer_dict]}
             if ports:
-                rule["ports"] = [{"port": p.port, "protocol": p.protocol} for p in sorted(ports, key=_port_key)]
+                rule["ports"] = [_port_entry(p) for p in sorted(ports, key=_port_key)]
             rendered.append(rule)
         spec = {"podSelector": _selector(pods), "policyTypes": [direction], direction.lower(): rendered}
         policies[namespace].append(_object(namespace, name, spec))
@@ -434,8 +440,15 @@ def _policies(resolved: ResolvedGraph, flows: list[Flow]) -> tuple[dict[str, lis
     return policies, allowed_by
 
 
-def _port_key(port: Port) -> tuple[int, str, str]:
-    return (port.port if isinstance(port.port, int) else 0, str(port.port), port.protocol)
+def _port_entry(port: Port) -> dict[str, Any]:
+    entry: dict[str, Any] = {"port": port.port, "protocol": port.protocol}
+    if port.end_port is not None:
+        entry["endPort"] = port.end_port
+    return entry
+
+
+def _port_key(port: Port) -> tuple[int, str, str, int]:
+    return (port.port if isinstance(port.port, int) else 0, str(port.port), port.protocol, port.end_port or 0)
 
 
 def _object(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -138,7 +138,9 @@ def test_the_instance_runs_in_the_consumers_namespace_as_valkeys_user(default) -
         "data": "emptyDir",  # no persistence: a cache
     }
     # The provider's own folder holds only its namespace: it runs nothing.
-    assert sorted(p for p in default.files if p.startswith("valkey/")) == ["valkey/namespace-valkey.yaml"]
+    assert sorted(p for p in default.files if p.startswith("valkey/") and "/networkpolicy-" not in p) == [
+        "valkey/namespace-valkey.yaml"
+    ]
 
 
 def test_consumer_gets_host_port_user_and_the_secret_refs(default) -> None:

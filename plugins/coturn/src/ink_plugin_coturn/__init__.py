@@ -19,6 +19,9 @@ from ink.models import (
     DnsLabel,
     Endpoint,
     GeneratedSecret,
+    Inbound,
+    Internet,
+    NetworkRule,
     SecretClaim,
     SecretKeyRef,
     ServiceInfo,
@@ -308,3 +311,15 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_coturn.construct import coturn
 
     coturn(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network(ctx: ServiceContext) -> list[NetworkRule]:
+    settings = ctx.settings
+    relay = ((settings.relay_min_port, settings.relay_max_port),)  # type: ignore[attr-defined]
+    return [
+        Inbound(ports=(TURN_PORT, TLS_PORT), protocols=("UDP", "TCP"), source="anywhere", reason="STUN/TURN clients"),
+        Inbound(ranges=relay, protocols=("UDP",), source="anywhere", reason="the relay range: peers answer here"),
+        # A relayed allocation sends to whatever address and port the peer announced (its ephemeral ports).
+        Internet(ranges=((1024, 65535),), protocols=("UDP",), reason="relayed media to the peers' addresses"),
+    ]

@@ -52,6 +52,9 @@ class TurnNeed(Need):
 class TurnBinding(Binding):
     """Where clients find the TURN server and how the consumer mints their credentials."""
 
+    # The consumer hands these to its clients; its own pods never dial them (no NetworkPolicy egress).
+    not_dialled: ClassVar[frozenset[str]] = frozenset({"host", "address", "port", "tls_port", "uris", "stun"})
+
     host: str = Field(description="Public host name of the server, e.g. turn.example.com (what turns: URIs name).")
     address: str = Field(description="The IP address the server advertises to clients (its external IP).")
     port: int = Field(default=3478, description="STUN/TURN over UDP and TCP.")

@@ -14,7 +14,19 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ink import hookimpl
-from ink.models import AuthClient, DnsLabel, Endpoint, GeneratedSecret, NamedNeed, Route, SecretClaim, ServiceInfo
+from ink.models import (
+    AuthClient,
+    DnsLabel,
+    Endpoint,
+    GeneratedSecret,
+    Inbound,
+    Internet,
+    NamedNeed,
+    NetworkRule,
+    Route,
+    SecretClaim,
+    ServiceInfo,
+)
 from ink.settings import ContainerResources, ImageTag, PluginSettings
 
 if TYPE_CHECKING:
@@ -172,3 +184,15 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_jitsi.construct import jitsi
 
     jitsi(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network(ctx: ServiceContext) -> list[NetworkRule]:
+    jvb = {"app.kubernetes.io/component": "jvb"}
+    return [
+        Inbound(ports=(JVB_PORT,), protocols=("UDP",), source="anywhere", pods=jvb, reason="participants' media"),
+        # ICE checks and media go to each participant's announced address and ephemeral port; the bridge's STUN
+        # mapping harvester asks upstream's default server (JVB_STUN_SERVERS, meet-jit-si-turnrelay.jitsi.net:443).
+        Internet(ranges=((1024, 65535),), protocols=("UDP",), pods=jvb, reason="media to participants' addresses"),
+        Internet(ports=(443,), protocols=("UDP",), pods=jvb, reason="the STUN server that finds the public address"),
+    ]

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator, model_validator
 
 from ink import hookimpl
-from ink.models import AuthClient, DnsLabel, Endpoint, NamedNeed, Route, SecretClaim, ServiceInfo
+from ink.models import (
+    AuthClient,
+    DnsLabel,
+    Endpoint,
+    Internet,
+    NamedNeed,
+    NetworkRule,
+    Route,
+    SecretClaim,
+    ServiceInfo,
+)
 from ink.settings import ContainerResources, ServiceSettings
 
 if TYPE_CHECKING:
@@ -127,3 +137,9 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_searxng.construct import searxng
 
     searxng(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network(ctx: ServiceContext) -> list[NetworkRule]:
+    # The search engines it queries (engines in searx/settings.yml are HTTPS; a few fall back to HTTP).
+    return [Internet(ports=(443, 80), reason="the search engines it queries")]
