@@ -102,7 +102,7 @@ def _expected(plan: netpol.NetworkPlan, pods: list[Pod], probed: set) -> set[tup
                     if isinstance(port.port, int) and port.end_port is not None:  # a range, at the probed ports
                         expected |= {
                             (source.name, target.name, num, proto)
-                            for num, proto in probed
+                            for num, proto in probed | {(n, pr) for _, n, pr in target.ports}
                             if port.port <= num <= port.end_port and proto == port.protocol
                         }
                     elif isinstance(port.port, int):
@@ -193,8 +193,11 @@ def test_every_edge_opens_its_path_or_carries_no_traffic(evaluated) -> None:
     for edge in result.graph.edges:
         key = f"{edge.source}→{edge.target}:{edge.name}"
         if key not in opened:
-            # A certificate, a sealed Secret or a backup schedule is no connection between pods.
-            assert edge.name.split("/")[0] in ("tls", "secrets", "backup"), f"{key} opens no path"
+            # A certificate, a sealed Secret, a backup schedule, addresses only clients dial (TURN): the binding
+            # holds no address the consumer's pods dial, so there is no connection between pods to open.
+            binding = result.graph.services[edge.source].bindings.get(edge.name)
+            assert binding is not None and netpol._addresses(binding) == [], f"{key} opens no path"
+            assert f"{edge.source} → {edge.target} ({edge.name})" in plan.no_traffic
 
 
 @pytest.fixture(scope="module")
