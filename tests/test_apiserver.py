@@ -318,7 +318,13 @@ def test_creating_a_namespace_returns_the_pod_security_warnings(client: dryrun.K
     pod["spec"]["containers"][0]["securityContext"].update(privileged=True, allowPrivilegeEscalation=True)
     kubeapi.create(client, pod)
     labels = {"pod-security.kubernetes.io/enforce": "restricted"}
-    warnings = kubeapi.create(client, {**namespace, "metadata": {"name": name, "labels": labels}})
+    relabelled = {**namespace, "metadata": {"name": name, "labels": labels}}
+    # Pod Security admission checks a namespace's pods from its informer cache, which can lag the create
+    # on a loaded machine: wait (with dry-runs, which warn alike) until the server sees the pod.
+    deadline = time.monotonic() + 30
+    while not client.apply(relabelled, dry_run=True).warnings and time.monotonic() < deadline:
+        time.sleep(0.2)
+    warnings = kubeapi.create(client, relabelled)
     assert any('violate the new PodSecurity enforce level "restricted:latest"' in w for w in warnings), warnings
 
 
