@@ -480,7 +480,7 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
 
 
 def _transport(binding: object) -> str | None:
-    """"tls" or "plain" for a binding that says (``tls``, e.g. DatabaseBinding); None when it does not."""
+    """ "tls" or "plain" for a binding that says (``tls``, e.g. DatabaseBinding); None when it does not."""
     tls = getattr(binding, "tls", None)
     return None if not isinstance(tls, bool) else "tls" if tls else "plain"
 
