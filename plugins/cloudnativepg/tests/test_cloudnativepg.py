@@ -383,3 +383,15 @@ def test_drill_schedule_from_ink_toml_and_environment(tmp_path: Path, monkeypatc
 def test_a_six_field_drill_schedule_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"drill_schedule.*must be a 5-field cron expression"):
         testing.synth(tmp_path, '[plugins.cloudnativepg]\ndrill_schedule = "0 0 4 * * 0"\n', plugins=PLUGINS)
+
+
+def test_the_binding_says_when_the_drill_runs_and_where_its_result_is(with_s3, default, tmp_path: Path) -> None:
+    binding = with_s3[2].binding
+    assert (binding.drill_schedule, binding.drill_result) == (
+        "0 4 * * 0",
+        "ConfigMap cloudnativepg/postgres-ha-drill-result",
+    )
+    assert (default[2].binding.drill_schedule, default[2].binding.drill_result) == ("", "")  # no backups, no drill
+    app = App()
+    testing.synth(tmp_path, "[plugins.cloudnativepg]\ndrill = false\n", plugins=WITH_S3, extra={"notes": app})
+    assert (app.binding.drill_schedule, app.binding.drill_result) == ("", "")

@@ -22,6 +22,7 @@ from ink_plugin_cloudnativepg import (
     BARMAN_PLUGIN,
     CLUSTER,
     DRILL,
+    DRILL_RESULT,
     KUBECTL_IMAGE,
     OBJECT_STORE,
     password_secret_name,
@@ -197,7 +198,6 @@ def barman_cloud(scope: kube.Construct, *, ctx: ServiceContext) -> None:
 
 # How long the recovery may take before the drill fails (kubectl wait --timeout): a base backup plus WAL replay.
 DRILL_TIMEOUT = "3h"
-DRILL_RESULT = f"{DRILL}-result"
 # The PostgreSQL image's postgres user (cloudnative-pg/postgres-containers Dockerfile: uid 26).
 POSTGRES_UID = 26
 
