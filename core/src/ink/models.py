@@ -351,6 +351,10 @@ class DatabaseBinding(Binding):
     password: SecretKeyRef
     uri: SecretKeyRef = Field(description="postgresql://user:password@host:port/database")
     backup_schedule: str = Field(default="", description="Cron schedule of the database's backups; '' for none.")
+    drill_schedule: str = Field(default="", description="Cron schedule of the restore drill; '' for none.")
+    drill_result: str = Field(
+        default="", description="Where the last drill's result is (e.g. 'ConfigMap <namespace>/<name>'); '' for none."
+    )
 
 
 class SecretBinding(Binding):

@@ -32,7 +32,7 @@ from ink.models import (
     SecretTemplate,
     ServiceInfo,
 )
-from ink.settings import PluginSettings, SecondsCron
+from ink.settings import Cron, PluginSettings, SecondsCron
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -47,6 +47,11 @@ PORT = 5432
 BACKUP_BUCKET = "postgres-backups"
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 OBJECT_STORE = f"{CLUSTER}-backups"
+DRILL = f"{CLUSTER}-drill"
+DRILL_RESULT = f"{DRILL}-result"  # the ConfigMap a successful drill writes
+# The official kubectl image (kubernetes/kubernetes CHANGELOG-1.36.md, "Container Images"): distroless
+# (build/common.sh: KUBECTL_BASE_IMAGE is go-runner), so each step runs kubectl itself, without a shell.
+KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.36.0"
 
 
 class CloudNativePGSettings(PluginSettings):
@@ -74,6 +79,15 @@ class CloudNativePGSettings(PluginSettings):
         default="30d",
         pattern=r"^[1-9][0-9]*[dwm]$",
         description="How long base backups and WAL are kept (days d, weeks w, months m).",
+    )
+    drill: bool = Field(
+        default=True,
+        description="Restore drill (with backups): on drill_schedule a CronJob recovers the latest backup into "
+        "a scratch cluster, checks every database is there, records the result and deletes the cluster.",
+    )
+    drill_schedule: Cron = Field(
+        default="0 4 * * 0",
+        description="When the restore drill runs: 5-field Kubernetes cron, in the global timezone (Sundays 04:00).",
     )
     barman_chart_version: str = Field(
         default="0.8.1", description="plugin-barman-cloud Helm chart version (ships plugin v0.15.1)."
@@ -128,6 +142,7 @@ def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseB
             "a database belongs to one service: disable one of them"
         )
     host = f"{CLUSTER}-rw.{ctx.namespace}.svc"
+    drills = backups_enabled(ctx) and bool(ctx.settings.drill)  # type: ignore[attr-defined]
     password = GeneratedSecret(id=f"cloudnativepg/{CLUSTER}/{claim.name}/password")
     consumer_secret = f"{claim.name}-db"
     return DatabaseBinding(
@@ -138,6 +153,8 @@ def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseB
         password=SecretKeyRef(name=consumer_secret, key="password"),
         uri=SecretKeyRef(name=consumer_secret, key="uri"),
         backup_schedule=ctx.settings.backup_schedule if backups_enabled(ctx) else "",  # type: ignore[attr-defined]
+        drill_schedule=ctx.settings.drill_schedule if drills else "",  # type: ignore[attr-defined]
+        drill_result=f"ConfigMap {ctx.namespace}/{DRILL_RESULT}" if drills else "",
         secrets=(
             # In the consumer's namespace: what its pods read through secretKeyRef.
             SecretClaim(
