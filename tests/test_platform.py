@@ -171,6 +171,9 @@ def test_every_stateful_thing_is_backed_up_or_exempt(homelab) -> None:
         assert row.covered_by, f"{row.kind} {row.name} of {row.service} is not covered by any backup"
     vaultwarden = next(r for r in rows if r.kind == "volume" and r.service == "vaultwarden")
     assert (vaultwarden.covered_by, vaultwarden.schedule, vaultwarden.retention) == ("velero", "0 3 * * *", "720h")
+    assert vaultwarden.drill == ""  # no drill covers volumes yet
+    database = next(r for r in rows if r.kind == "database" and r.service == "vaultwarden")
+    assert database.drill == "0 4 * * 0, result in ConfigMap cloudnativepg/postgres-ha-drill-result"
     schedule = next(o for p, o in testing.objects(homelab[1]).items() if p.startswith("velero/schedule-"))
     assert schedule["spec"]["schedule"] == "0 3 * * *"
     assert schedule["spec"]["template"]["ttl"] == "720h"

@@ -586,7 +586,8 @@ def test_text_settings_from_the_environment_stay_text(
 ) -> None:
     # Only the field's type decides whether an INK_* value is JSON (docs/architecture.md): a text field
     # keeps the text, however it looks, at any depth of the plugin's table.
-    value = data.draw(TEXT_SETTINGS[path].filter(lambda v: v.strip() == v and v != ""))
+    # No NUL: the operating system cannot hold one in an environment variable (os.environ refuses it).
+    value = data.draw(TEXT_SETTINGS[path].filter(lambda v: v.strip() == v and v != "" and "\x00" not in v))
     variable = "INK_PLUGINS__VAULTWARDEN__" + "__".join(part.upper() for part in path)
     with fresh_folder(tmp_path_factory) as folder, environment({variable: value}):
         settings_ = plugin_table_from_environment(folder, "vaultwarden", VaultwardenSettings)

@@ -494,6 +494,33 @@ def test_jobs_and_cronjobs_render(tmp_path: Path, crd_dir: Path) -> None:
     assert pod(cron)["restartPolicy"] == "OnFailure"
 
 
+def test_a_service_account_mounts_its_token_and_none_mounts_no_token(tmp_path: Path, crd_dir: Path) -> None:
+    def build(ctx: Any) -> list[Component]:
+        command = ["kubectl", "get", "pods"]
+        return [
+            Component(
+                name="drill",
+                kind="CronJob",
+                schedule="0 4 * * 0",
+                service_account="app-drill",
+                containers=[Container(name="drill", image="registry.k8s.io/kubectl:v1.36.0", command=command)],
+            ),
+            Component(
+                name="prune",
+                kind="CronJob",
+                schedule="17 3 * * *",
+                containers=[Container(name="prune", image="docker.io/library/busybox:1.37", command=["true"])],
+            ),
+        ]
+
+    objects = synth(tmp_path, crd_dir, Example("app", build))
+    drill = pod(objects["app/cronjob-app-drill.yaml"])
+    assert (drill["serviceAccountName"], drill["automountServiceAccountToken"]) == ("app-drill", True)
+    prune = pod(objects["app/cronjob-app-prune.yaml"])
+    assert "serviceAccountName" not in prune
+    assert prune["automountServiceAccountToken"] is False
+
+
 def test_init_containers_native_sidecars_and_exec_and_grpc_probes(tmp_path: Path, crd_dir: Path) -> None:
     def build(ctx: Any) -> list[Component]:
         return [

@@ -316,16 +316,27 @@ def graph(config_path: Path | None, policies: bool, as_json: bool) -> None:
 @_config_option
 @click.option("--strict", is_flag=True, help="Exit 1 when a volume or database is not covered by a backup.")
 def backups(config_path: Path | None, strict: bool) -> None:
-    """List every volume and database and the backup schedule that covers it."""
+    """List every volume and database, the backup schedule that covers it and its restore drill.
+
+    A drill's last result lives in the cluster (ink cannot read it offline): the column says where.
+    """
     from ink import run
 
     rows = run.backup_report(config_path)
-    table = Table("service", "kind", "name", "covered by", "schedule", "retention")
+    table = Table("service", "kind", "name", "covered by", "schedule", "retention", "restore drill")
     uncovered = 0
     for row in rows:
         covered = row.covered_by or "[bold red]NOT COVERED[/bold red]"
         uncovered += not row.covered_by
-        table.add_row(row.service, row.kind, escape(row.name), covered, row.schedule or "-", row.retention or "-")
+        table.add_row(
+            row.service,
+            row.kind,
+            escape(row.name),
+            covered,
+            row.schedule or "-",
+            row.retention or "-",
+            escape(row.drill) or "-",
+        )
     out_console.print(table)
     if uncovered:
         err_console.print(f"[yellow]{uncovered} not covered by any backup[/yellow]", markup=True)

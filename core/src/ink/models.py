@@ -393,6 +393,11 @@ class DatabaseBinding(Binding):
             return ()
         return (SecretFiles(name=self.ca.name, mount_path=self.CA_DIR, keys=(self.ca.key,), volume="database-ca"),)
 
+    drill_schedule: str = Field(default="", description="Cron schedule of the restore drill; '' for none.")
+    drill_result: str = Field(
+        default="", description="Where the last drill's result is (e.g. 'ConfigMap <namespace>/<name>'); '' for none."
+    )
+
 
 class SecretBinding(Binding):
     name: str

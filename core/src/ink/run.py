@@ -294,6 +294,7 @@ class BackupRow:
     covered_by: str  # provider plugin, or "" when nothing covers it
     schedule: str
     retention: str
+    drill: str = ""  # the restore drill's schedule and where its last result is; "" for no drill
 
 
 def backup_report(config_path: Path | None, host: PluginHost | None = None) -> list[BackupRow]:
@@ -331,7 +332,10 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
             database = plan.services[need.owner].bindings.get(need.key)
             schedule = getattr(database, "backup_schedule", "")
             provider = getattr(database, "provider", "") if schedule else ""
-            rows.append(BackupRow(need.owner, "database", need.name, provider, schedule, ""))
+            drill = getattr(database, "drill_schedule", "") if schedule else ""
+            if drill and getattr(database, "drill_result", ""):
+                drill = f"{drill}, result in {database.drill_result}"  # type: ignore[union-attr]
+            rows.append(BackupRow(need.owner, "database", need.name, provider, schedule, "", drill))
     return sorted(rows, key=lambda r: (r.service, r.kind, r.name))
 
 

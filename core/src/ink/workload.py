@@ -371,6 +371,8 @@ class Component:
     tolerations: Sequence[Mapping[str, Any]] = ()
     spread: bool = False  # prefer one replica per node
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    service_account: str | None = None
+    """A ServiceAccount the plugin creates (with its Role): its token is mounted. Default: no token."""
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -467,7 +469,8 @@ def _render_component(ctx: ServiceContext, component: Component) -> list[dict[st
                 checksums[f"checksum/{mount.volume_name}"] = mount.digest()
 
     pod_spec: dict[str, Any] = {
-        "automountServiceAccountToken": False,
+        **({"serviceAccountName": component.service_account} if component.service_account else {}),
+        "automountServiceAccountToken": component.service_account is not None,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": component.user,

@@ -198,7 +198,7 @@ def test_with_a_tls_provider_the_database_is_verified_against_the_mounted_ca(tmp
     assert mount["readOnly"] is True
     assert volume["secret"]["secretName"] == "authentik-db-ca"
     assert volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
-    ca = testing.objects(result)["cloudnativepg/certificate-authentik-db-ca.yaml"]
+    ca = testing.objects(result)["authentik/certificate-authentik-db-ca.yaml"]
     assert (ca["metadata"]["namespace"], ca["spec"]["secretName"]) == ("authentik", "authentik-db-ca")
 
 

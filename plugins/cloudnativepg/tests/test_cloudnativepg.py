@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography.hazmat.primitives import serialization
 
 from ink import hookimpl, sealing, testing
@@ -313,7 +314,7 @@ def test_with_tls_the_uri_verifies_the_server_against_the_ca_in_the_consumers_na
     (mount,) = binding.ca_mounts()
     assert (mount.name, mount.mount_path, tuple(mount.keys)) == ("notes-db-ca", "/etc/ink/database-ca", ("ca.crt",))
     # The CA's copy: a certificate from the in-cluster CA in the consumer's namespace, whose Secret has ca.crt.
-    ca = objects["cloudnativepg/certificate-notes-db-ca.yaml"]
+    ca = objects["notes/certificate-notes-db-ca.yaml"]
     assert ca["metadata"]["namespace"] == "notes"
     assert ca["spec"]["secretName"] == "notes-db-ca"
     assert ca["spec"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "ink-internal-ca"}
@@ -336,3 +337,134 @@ def test_with_tls_the_server_certificate_names_the_host_in_the_uri(with_tls) -> 
     # The issuer both certificates name exists.
     issuer = objects["cert-manager/clusterissuer-ink-internal-ca.yaml"]
     assert issuer["spec"] == {"ca": {"secretName": "ink-internal-ca"}}
+
+
+# --- the restore drill ----------------------------------------------------------------------
+
+DRILL_FILES = {
+    "cloudnativepg/serviceaccount-postgres-ha-drill.yaml",
+    "cloudnativepg/role-postgres-ha-drill.yaml",
+    "cloudnativepg/rolebinding-postgres-ha-drill.yaml",
+    "cloudnativepg/configmap-postgres-ha-drill-cluster.yaml",
+    "cloudnativepg/cronjob-postgres-ha-drill.yaml",
+}
+
+
+def drill_pod(result) -> dict:
+    cronjob = testing.objects(result)["cloudnativepg/cronjob-postgres-ha-drill.yaml"]
+    return cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def drill_cluster(result) -> dict:
+    configmap = testing.objects(result)["cloudnativepg/configmap-postgres-ha-drill-cluster.yaml"]
+    return yaml.safe_load(configmap["data"]["cluster.yaml"])
+
+
+def test_drill_recovers_the_backup_into_a_scratch_cluster_that_archives_nothing(with_s3) -> None:
+    assert set(with_s3[1].files) >= DRILL_FILES
+    cluster = drill_cluster(with_s3[1])
+    assert cluster["metadata"] == {
+        "name": "postgres-ha-drill",
+        "namespace": "cloudnativepg",
+        "labels": testing.objects(with_s3[1])["cloudnativepg/cronjob-postgres-ha-drill.yaml"]["metadata"]["labels"],
+    }
+    spec = cluster["spec"]
+    assert spec["bootstrap"] == {"recovery": {"source": "origin"}}
+    assert spec["externalClusters"] == [
+        {
+            "name": "origin",
+            "plugin": {
+                "name": "barman-cloud.cloudnative-pg.io",
+                "parameters": {"barmanObjectName": "postgres-ha-backups", "serverName": "postgres-ha"},
+            },
+        }
+    ]
+    # No WAL archiver: the drill must never write into the backup bucket.
+    assert "plugins" not in spec and "backup" not in spec
+    assert spec["instances"] == 1
+    assert spec["imageName"] == "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"
+    assert spec["enableSuperuserAccess"] is True
+
+
+def test_the_drill_cluster_validates_against_the_crd(with_s3, ink_validator: ManifestValidator) -> None:
+    report = ink_validator.validate_all([("drill/cluster.yaml", drill_cluster(with_s3[1]))])
+    assert report.problems == []
+    assert report.skipped == {}
+
+
+def test_drill_steps_in_order_then_the_cluster_is_deleted(with_s3) -> None:
+    pod = drill_pod(with_s3[1])
+    assert pod["serviceAccountName"] == "postgres-ha-drill"
+    assert pod["automountServiceAccountToken"] is True
+    steps = [(c["name"], c["image"]) for c in pod["initContainers"]]
+    kubectl = "registry.k8s.io/kubectl:v1.36.0"
+    postgres = "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"
+    assert steps == [
+        ("cleanup", kubectl),
+        ("restore", kubectl),
+        ("wait", kubectl),
+        ("check", postgres),
+        ("record", kubectl),
+    ]
+    commands = {c["name"]: c["command"] for c in (*pod["initContainers"], *pod["containers"])}
+    target = "cluster.postgresql.cnpg.io/postgres-ha-drill"
+    assert commands["restore"][2:] == ["create", "--filename=/drill/cluster.yaml"]
+    assert commands["wait"][2:] == ["wait", target, "--for=condition=Ready", "--timeout=3h"]
+    assert commands["record"][2:] == ["apply", "--filename=/result/result.yaml"]
+    assert commands["delete"][2:] == ["delete", target, "--wait=false"]
+    assert [c["name"] for c in pod["containers"]] == ["delete"]
+    # The check queries every claimed database and writes the result the next step applies.
+    script = commands["check"][2]
+    assert "for db in notes; do" in script
+    assert "name: postgres-ha-drill-result" in script
+    assert "cat > /result/result.yaml" in script
+
+
+def test_drill_may_touch_only_its_cluster_and_its_result(with_s3) -> None:
+    role = testing.objects(with_s3[1])["cloudnativepg/role-postgres-ha-drill.yaml"]
+    named = [rule for rule in role["rules"] if "resourceNames" in rule]
+    unnamed = [rule for rule in role["rules"] if "resourceNames" not in rule]
+    assert {rule["resourceNames"][0] for rule in named} == {"postgres-ha-drill", "postgres-ha-drill-result"}
+    # Only create cannot name its object.
+    assert all(rule["verbs"] == ["create"] for rule in unnamed)
+    binding = testing.objects(with_s3[1])["cloudnativepg/rolebinding-postgres-ha-drill.yaml"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "postgres-ha-drill", "namespace": "cloudnativepg"}
+    ]
+
+
+def test_no_drill_without_backups_or_when_off(default, tmp_path: Path) -> None:
+    assert not DRILL_FILES & set(default[1].files)
+    result = testing.synth(
+        tmp_path, "[plugins.cloudnativepg]\ndrill = false\n", plugins=WITH_S3, extra={"notes": App()}
+    )
+    assert not DRILL_FILES & set(result.files)
+    assert "cloudnativepg/scheduledbackup-postgres-ha-daily.yaml" in result.files  # backups stay
+
+
+def test_drill_schedule_from_ink_toml_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = '[plugins.cloudnativepg]\ndrill_schedule = "30 5 1 * *"\nstorage_size = "10Gi"\n'
+    result = testing.synth(tmp_path / "toml", config, plugins=WITH_S3, extra={"notes": App()})
+    cronjob = testing.objects(result)["cloudnativepg/cronjob-postgres-ha-drill.yaml"]
+    assert cronjob["spec"]["schedule"] == "30 5 1 * *"
+    assert drill_cluster(result)["spec"]["storage"] == {"size": "10Gi"}
+    monkeypatch.setenv("INK_PLUGINS__CLOUDNATIVEPG__DRILL_SCHEDULE", "0 3 * * 6")
+    result = testing.synth(tmp_path / "env", plugins=WITH_S3, extra={"notes": App()})
+    assert testing.objects(result)["cloudnativepg/cronjob-postgres-ha-drill.yaml"]["spec"]["schedule"] == "0 3 * * 6"
+
+
+def test_a_six_field_drill_schedule_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"drill_schedule.*must be a 5-field cron expression"):
+        testing.synth(tmp_path, '[plugins.cloudnativepg]\ndrill_schedule = "0 0 4 * * 0"\n', plugins=PLUGINS)
+
+
+def test_the_binding_says_when_the_drill_runs_and_where_its_result_is(with_s3, default, tmp_path: Path) -> None:
+    binding = with_s3[2].binding
+    assert (binding.drill_schedule, binding.drill_result) == (
+        "0 4 * * 0",
+        "ConfigMap cloudnativepg/postgres-ha-drill-result",
+    )
+    assert (default[2].binding.drill_schedule, default[2].binding.drill_result) == ("", "")  # no backups, no drill
+    app = App()
+    testing.synth(tmp_path, "[plugins.cloudnativepg]\ndrill = false\n", plugins=WITH_S3, extra={"notes": app})
+    assert (app.binding.drill_schedule, app.binding.drill_result) == ("", "")

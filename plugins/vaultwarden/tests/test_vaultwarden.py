@@ -73,7 +73,7 @@ def test_database_url_verifies_the_server_with_the_ca_mounted_where_it_points(de
     assert mounts["database-ca"] == {"name": "database-ca", "mountPath": "/etc/ink/database-ca", "readOnly": True}
     assert volumes["database-ca"]["secret"]["secretName"] == "vaultwarden-db-ca"
     assert volumes["database-ca"]["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
-    ca = testing.objects(default)["cloudnativepg/certificate-vaultwarden-db-ca.yaml"]
+    ca = testing.objects(default)["vaultwarden/certificate-vaultwarden-db-ca.yaml"]
     assert (ca["metadata"]["namespace"], ca["spec"]["secretName"]) == ("vaultwarden", "vaultwarden-db-ca")
 
 

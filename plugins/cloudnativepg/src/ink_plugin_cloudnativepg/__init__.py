@@ -33,7 +33,7 @@ from ink.models import (
     SecretTemplate,
     ServiceInfo,
 )
-from ink.settings import PluginSettings, SecondsCron
+from ink.settings import Cron, PluginSettings, SecondsCron
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -51,6 +51,11 @@ OBJECT_STORE = f"{CLUSTER}-backups"
 SERVER_CERTIFICATE = f"{CLUSTER}-server"
 # CloudNativePG docs, 'Service management': the operator makes -rw (primary), -ro (replicas), -r (any).
 SERVICES = ("rw", "ro", "r")
+DRILL = f"{CLUSTER}-drill"
+DRILL_RESULT = f"{DRILL}-result"  # the ConfigMap a successful drill writes
+# The official kubectl image (kubernetes/kubernetes CHANGELOG-1.36.md, "Container Images"): distroless
+# (build/common.sh: KUBECTL_BASE_IMAGE is go-runner), so each step runs kubectl itself, without a shell.
+KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.36.0"
 
 
 class CloudNativePGSettings(PluginSettings):
@@ -78,6 +83,15 @@ class CloudNativePGSettings(PluginSettings):
         default="30d",
         pattern=r"^[1-9][0-9]*[dwm]$",
         description="How long base backups and WAL are kept (days d, weeks w, months m).",
+    )
+    drill: bool = Field(
+        default=True,
+        description="Restore drill (with backups): on drill_schedule a CronJob recovers the latest backup into "
+        "a scratch cluster, checks every database is there, records the result and deletes the cluster.",
+    )
+    drill_schedule: Cron = Field(
+        default="0 4 * * 0",
+        description="When the restore drill runs: 5-field Kubernetes cron, in the global timezone (Sundays 04:00).",
     )
     barman_chart_version: str = Field(
         default="0.8.1", description="plugin-barman-cloud Helm chart version (ships plugin v0.15.1)."
@@ -144,7 +158,7 @@ def password_secret_name(database: str) -> str:
 
 
 @hookimpl
-def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseBinding:
+def ink_provide_database(claim: DatabaseClaim, scope: Construct, ctx: ServiceContext) -> DatabaseBinding:
     if claim.name in RESERVED:
         raise UserError(
             f"{claim.owner} claims the database {claim.name!r}, which PostgreSQL or CloudNativePG reserves; "
@@ -157,12 +171,18 @@ def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseB
             "a database belongs to one service: disable one of them"
         )
     host = f"{CLUSTER}-rw.{ctx.namespace}.svc"
+    drills = backups_enabled(ctx) and bool(ctx.settings.drill)  # type: ignore[attr-defined]
     password = GeneratedSecret(id=f"cloudnativepg/{CLUSTER}/{claim.name}/password")
     consumer_secret = f"{claim.name}-db"
     tls = tls_enabled(ctx)
     # libpq's connection parameters (PostgreSQL docs, 'Connection Strings' and 'SSL Support'): verify-full
     # checks the chain against sslrootcert and the host name against the certificate's names.
     ca = SecretKeyRef(name=ca_secret_name(claim.name), key="ca.crt") if tls else None
+    if tls:
+        from ink_plugin_cloudnativepg.construct import consumer_ca
+
+        # In the consumer's folder: its Argo CD Application creates it with the namespace it lives in.
+        consumer_ca(scope, claim=claim, ctx=ctx)
     query = f"?sslmode=verify-full&sslrootcert={DatabaseBinding.CA_DIR}/{ca.key}" if ca is not None else ""
     return DatabaseBinding(
         host=host,
@@ -174,6 +194,8 @@ def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseB
         backup_schedule=ctx.settings.backup_schedule if backups_enabled(ctx) else "",  # type: ignore[attr-defined]
         tls=tls,
         ca=ca,
+        drill_schedule=ctx.settings.drill_schedule if drills else "",  # type: ignore[attr-defined]
+        drill_result=f"ConfigMap {ctx.namespace}/{DRILL_RESULT}" if drills else "",
         secrets=(
             # In the consumer's namespace: what its pods read through secretKeyRef.
             SecretClaim(

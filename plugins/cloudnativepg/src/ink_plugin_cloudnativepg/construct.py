@@ -11,13 +11,19 @@ seconds field (6 fields), unlike Kubernetes CronJobs.
 
 from __future__ import annotations
 
+import yaml
+
 from ink import kube
 from ink.context import ServiceContext
-from ink.models import INTERNAL_CA_ISSUER, DatabaseClaim
+from ink.models import INTERNAL_CA_ISSUER, DatabaseClaim, SecretKeyRef
+from ink.workload import Mount
 from ink_plugin_cloudnativepg import (
     BACKUP_BUCKET,
     BARMAN_PLUGIN,
     CLUSTER,
+    DRILL,
+    DRILL_RESULT,
+    KUBECTL_IMAGE,
     OBJECT_STORE,
     SERVER_CERTIFICATE,
     ca_secret_name,
@@ -48,8 +54,6 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     )
     # The bucket claim is optional: with no S3 provider enabled it has no binding (core warned).
     backups = bool(ctx.setting("backups")) and ctx.bindings.get(f"s3/{BACKUP_BUCKET}") is not None
-    if backups:
-        barman_cloud(scope, ctx=ctx)
     claims = sorted((need for need, _ in ctx.served if isinstance(need, DatabaseClaim)), key=lambda c: c.name)
     tls = tls_enabled(ctx)
     # CloudNativePG docs, 'Certificates' → 'User-provided server certificate' (with a cert-manager example):
@@ -60,6 +64,10 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     storage_class = ctx.setting("storage_class") or ctx.config.storage_class
     if storage_class:
         storage["storageClass"] = storage_class
+    if backups:
+        barman_cloud(scope, ctx=ctx)
+        if ctx.setting("drill"):
+            drill(scope, ctx=ctx, databases=[claim.name for claim in claims], storage=storage)
     kube.api_object(
         scope,
         "cluster",
@@ -107,8 +115,6 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         },
     )
     for claim in claims:
-        if tls:
-            consumer_ca(scope, claim=claim, ctx=ctx)
         spec = {
             "name": claim.name,
             "owner": claim.name,
@@ -226,4 +232,170 @@ def barman_cloud(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "immediate": True,
             },
         },
+    )
+
+
+# How long the recovery may take before the drill fails (kubectl wait --timeout): a base backup plus WAL replay.
+DRILL_TIMEOUT = "3h"
+# The PostgreSQL image's postgres user (cloudnative-pg/postgres-containers Dockerfile: uid 26).
+POSTGRES_UID = 26
+
+
+def drill_cluster(ctx: ServiceContext, storage: dict[str, str]) -> dict:
+    """A one-instance Cluster recovered from the latest base backup plus the archived WAL.
+
+    plugin-barman-cloud ``hack/examples/cluster-restore.yaml``: ``bootstrap.recovery.source`` names an
+    ``externalClusters`` entry that reads the ObjectStore through the plugin; ``serverName`` is the
+    backed-up cluster's name (Barman's folder in the bucket). The drill cluster archives nothing
+    (no ``spec.plugins``), so it never writes into the bucket. Superuser access makes the operator
+    generate ``<name>-superuser``, which the check logs in with.
+    """
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": {"name": DRILL, "namespace": ctx.namespace, "labels": ctx.labels("drill")},
+        "spec": {
+            "instances": 1,
+            "imageName": ctx.setting("image"),
+            "storage": storage,
+            "enableSuperuserAccess": True,
+            "bootstrap": {"recovery": {"source": "origin"}},
+            "externalClusters": [
+                {
+                    "name": "origin",
+                    "plugin": {
+                        "name": BARMAN_PLUGIN,
+                        "parameters": {"barmanObjectName": OBJECT_STORE, "serverName": CLUSTER},
+                    },
+                }
+            ],
+        },
+    }
+
+
+# The check: every claimed database is in the restore and answers a query; then the result as a ConfigMap
+# manifest for the next step to apply (that image has kubectl but no shell, this one a shell but no kubectl).
+# A template for kube.render_template: $$ is a literal $.
+CHECK_SCRIPT = """\
+set -eu
+checked=""
+for db in $databases; do
+  relations=$$(psql -d "$$db" -tAc "select count(*) from pg_class")
+  echo "$$db: $$relations relations"
+  checked="$$checked $$db=$$relations"
+done
+count=$$(psql -d postgres -tAc "select count(*) from pg_database")
+cat > /result/result.yaml <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: $result
+  namespace: $namespace
+data:
+  lastSuccess: "$$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  databases: "$$count"
+  checked: "$${checked# }"
+EOF
+"""
+
+
+def _rbac(scope: kube.Construct, ctx: ServiceContext) -> None:
+    """The drill's ServiceAccount may touch only the drill Cluster and the result ConfigMap."""
+    meta = {"name": DRILL, "namespace": ctx.namespace, "labels": ctx.labels("drill")}
+    kube.api_object(scope, "drill-serviceaccount", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})
+    rules = [
+        # create cannot be limited to a name (Kubernetes RBAC docs, "Referring to resources").
+        {"apiGroups": ["postgresql.cnpg.io"], "resources": ["clusters"], "verbs": ["create"]},
+        {
+            "apiGroups": ["postgresql.cnpg.io"],
+            "resources": ["clusters"],
+            "resourceNames": [DRILL],
+            "verbs": ["get", "list", "watch", "delete"],
+        },
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [DRILL_RESULT], "verbs": ["get", "patch"]},
+    ]
+    rbac = "rbac.authorization.k8s.io"
+    kube.api_object(scope, "drill-role", {"apiVersion": f"{rbac}/v1", "kind": "Role", "metadata": meta, "rules": rules})
+    kube.api_object(
+        scope,
+        "drill-rolebinding",
+        {
+            "apiVersion": f"{rbac}/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": rbac, "kind": "Role", "name": DRILL},
+            "subjects": [{"kind": "ServiceAccount", "name": DRILL, "namespace": ctx.namespace}],
+        },
+    )
+
+
+def drill(scope: kube.Construct, *, ctx: ServiceContext, databases: list[str], storage: dict[str, str]) -> None:
+    """The restore drill: a CronJob that recovers the backup into ``postgres-ha-drill`` and checks it.
+
+    Init containers run one after another: delete a leftover drill cluster, create it, wait until it
+    is Ready, query each claimed database, record ``postgres-ha-drill-result``; the main container then
+    deletes the drill cluster. A failing step fails the Job and leaves the drill cluster for
+    inspection; the next drill's first step removes it.
+    """
+    _rbac(scope, ctx)
+    manifest = kube.ConfigFiles(
+        name=f"{DRILL}-cluster",
+        mount_path="/drill",
+        files={"cluster.yaml": yaml.safe_dump(drill_cluster(ctx, storage), sort_keys=False)},
+    )
+    result = kube.Scratch(name="result", mount_path="/result", size_limit="1Mi")
+    home = kube.Scratch(name="home", mount_path="/home/kubectl", size_limit="64Mi")  # kubectl's discovery cache
+    small = kube.Resources(cpu_request="10m", memory_request="64Mi", memory_limit="128Mi")
+    cluster = f"cluster.postgresql.cnpg.io/{DRILL}"
+
+    def kubectl(name: str, *args: str, mounts: tuple[Mount, ...] = ()) -> kube.Container:
+        return kube.Container(
+            name=name,
+            image=KUBECTL_IMAGE,
+            command=["kubectl", f"--namespace={ctx.namespace}", *args],
+            env={"HOME": "/home/kubectl"},
+            mounts=(home, *mounts),
+            resources=small,
+        )
+
+    script = kube.render_template(
+        CHECK_SCRIPT, {"databases": " ".join(databases), "result": DRILL_RESULT, "namespace": ctx.namespace}
+    )
+    check = kube.Container(
+        name="check",
+        image=ctx.setting("image"),
+        command=["bash", "-c", script],
+        env={
+            "PGHOST": f"{DRILL}-rw",
+            "PGUSER": "postgres",
+            "PGPASSWORD": SecretKeyRef(name=f"{DRILL}-superuser", key="password"),
+            "PGSSLMODE": "require",
+        },
+        mounts=(result,),
+        resources=small,
+    )
+    kube.Workloads(
+        scope,
+        "drill",
+        ctx=ctx,
+        components=[
+            kube.Component(
+                name="drill",
+                object_name=DRILL,
+                kind="CronJob",
+                schedule=ctx.setting("drill_schedule"),
+                service_account=DRILL,
+                user=POSTGRES_UID,
+                job=kube.SetupJob(backoff_limit=1),
+                init_containers=[
+                    kubectl("cleanup", "delete", cluster, "--ignore-not-found", "--wait=true"),
+                    kubectl("restore", "create", "--filename=/drill/cluster.yaml", mounts=(manifest,)),
+                    kubectl("wait", "wait", cluster, "--for=condition=Ready", f"--timeout={DRILL_TIMEOUT}"),
+                    check,
+                    kubectl("record", "apply", "--filename=/result/result.yaml", mounts=(result,)),
+                ],
+                containers=[kubectl("delete", "delete", cluster, "--wait=false")],
+            )
+        ],
     )

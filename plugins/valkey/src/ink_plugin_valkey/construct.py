@@ -15,6 +15,7 @@ valkey-io/valkey ``valkey.conf``):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ink import kube
@@ -108,10 +109,10 @@ def instance(scope: kube.Construct, *, need: RedisNeed, ctx: ServiceContext, con
         startup_seconds=300 if need.persistence else 60,
     )
     # The instance lives in the consumer's namespace but is labelled as Valkey's, with Valkey's version.
-    here = ServiceContext(
+    # A copy of the provider's own context, so warnings and deferred values still reach the run.
+    here = dataclasses.replace(
+        ctx,
         service=ctx.service.model_copy(update={"namespace": consumer.namespace}),
-        settings=ctx.settings,
-        config=ctx.config,
         bindings=consumer.bindings,  # the backup provider's pod annotations for the data volume
     )
     kube.Workloads(
