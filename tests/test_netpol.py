@@ -292,7 +292,7 @@ def test_ink_graph_prints_edges_without_starting_node(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines()[-1] == "False"
     edges = json.loads(done.stdout)["edges"]
     row = {"source": "vaultwarden", "target": "cloudnativepg", "kind": "need", "name": "database/vaultwarden"}
-    assert {**row, "port": None} in edges
+    assert {**row, "port": None, "transport": None} in edges  # known once the providers answer (--policies)
 
 
 def test_ink_graph_policies_shows_which_policy_allows_each_flow(tmp_path: Path) -> None:
@@ -303,8 +303,13 @@ def test_ink_graph_policies_shows_which_policy_allows_each_flow(tmp_path: Path) 
     flow = next(f for f in report["flows"] if f["why"] == "vaultwarden → cloudnativepg (database/vaultwarden)")
     assert flow["ports"] == ["5432/TCP"]
     assert flow["allowed_by"] == ["vaultwarden/allow-egress", "cloudnativepg/allow-ingress-postgres-ha"]
+    # The database edge is over TLS (cert-manager is in the default homelab); a binding without `tls` says nothing.
+    database = next(e for e in report["edges"] if e["name"] == "database/vaultwarden")
+    assert database["transport"] == "tls"
+    assert next(e for e in report["edges"] if e["name"].startswith("ingress/"))["transport"] is None
     assert report["problems"] == []
     assert report["policies"]["vaultwarden"][:2] == ["allow-dns", "allow-egress"]
     text = CliRunner().invoke(main, ["graph", "--policies", "--config", str(config)])
     assert text.exit_code == 0, text.output
     assert "vaultwarden → cloudnativepg[cnpg.io/cluster=postgres-ha] 5432/TCP" in text.stdout
+    assert "vaultwarden → cloudnativepg  need database/vaultwarden  (tls)" in text.stdout

@@ -40,7 +40,7 @@ from ink import testing
 from ink.changes import compare
 from ink.cli import main
 from ink.config import CONTROL_VARIABLES, load_config, plugin_settings, plugin_tables
-from ink.models import QUANTITY_PATTERN
+from ink.models import INTERNAL_CA_ISSUER, QUANTITY_PATTERN
 from ink.plugins import make_plugin_host
 from ink.settings import ContainerResources, InkSettings, SecretsSettings, ValidationSettings
 from ink.validate import ManifestValidator, supported_kubernetes_versions
@@ -356,7 +356,14 @@ def test_any_valid_configuration_synthesises_and_validates(
         for route in body["spec"]["routes"]
         for host in re.findall(r"Host\(`([^`]*)`\)", route["match"])
     ]
-    hosts += [n for body in objects.values() if body["kind"] == "Certificate" for n in body["spec"]["dnsNames"]]
+    certificates = [body["spec"] for body in objects.values() if body["kind"] == "Certificate"]
+    # The in-cluster CA (its own root from <ca>-selfsigned) names Services (x.<ns>.svc), not hosts under the domain.
+    internal = [
+        c for c in certificates if c["issuerRef"]["name"] in (INTERNAL_CA_ISSUER, f"{INTERNAL_CA_ISSUER}-selfsigned")
+    ]
+    hosts += [n for c in certificates if c not in internal for n in c["dnsNames"]]
+    for name in (n for c in internal for n in c.get("dnsNames", [])):
+        assert is_dns_name(name), name
     assert f"{vaultwarden['hostname']}.{config['domain']}" in hosts
     for host in hosts:
         assert is_dns_name(host), host

@@ -298,7 +298,8 @@ def graph(config_path: Path | None, policies: bool, as_json: bool) -> None:
         return
     for edge in report["edges"]:
         port = f":{edge['port']}" if edge["port"] else ""
-        click.echo(f"{edge['source']} → {edge['target']}{port}  {edge['kind']} {edge['name']}")
+        transport = f"  ({edge['transport']})" if edge.get("transport") else ""
+        click.echo(f"{edge['source']} → {edge['target']}{port}  {edge['kind']} {edge['name']}{transport}")
     if not policies:
         return
     click.echo("")

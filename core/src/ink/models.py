@@ -233,6 +233,10 @@ class BucketClaim(Need):
     bucket: DnsLabel = Field(description="Bucket name; unique across the homelab.")
 
 
+INTERNAL_CA_ISSUER = "ink-internal-ca"
+"""The TLS provider's in-cluster CA: a ClusterIssuer whose certificates carry ``ca.crt`` (issue 11 §8)."""
+
+
 class CertificateClaim(Need):
     """A TLS certificate for some DNS names, stored as a Secret in the owner's namespace."""
 
@@ -240,6 +244,11 @@ class CertificateClaim(Need):
     id_field: ClassVar[str] = "name"
     name: DnsLabel = Field(description="Name of the Certificate and of its Secret.")
     dns_names: tuple[str, ...] = Field(description="Names the certificate covers, e.g. '*.example.com'.")
+    issuer: Literal["public", "internal"] = Field(
+        default="public",
+        description="'public': the ACME issuer browsers trust; 'internal': the in-cluster CA "
+        f"(ClusterIssuer {INTERNAL_CA_ISSUER!r}), for service names only pods resolve (e.g. x.ns.svc).",
+    )
 
 
 class GeneratedSecret(_Frozen):
@@ -349,8 +358,41 @@ class DatabaseBinding(Binding):
     database: str
     user: str
     password: SecretKeyRef
-    uri: SecretKeyRef = Field(description="postgresql://user:password@host:port/database")
+    uri: SecretKeyRef = Field(
+        description="postgresql://user:password@host:port/database, with ?sslmode=verify-full&sslrootcert=... "
+        "when ``tls``: mount :meth:`ca_mounts` in the container that uses it."
+    )
     backup_schedule: str = Field(default="", description="Cron schedule of the database's backups; '' for none.")
+    tls: bool = Field(default=False, description="The server speaks TLS and the uri verifies it (verify-full).")
+    ca: SecretKeyRef | None = Field(
+        default=None, description="The CA that signed the server's certificate, in the consumer's namespace."
+    )
+
+    CA_DIR: ClassVar[str] = "/etc/ink/database-ca"
+    """Where :meth:`ca_mounts` puts the CA; ``sslrootcert`` in the uri points into it."""
+
+    @model_validator(mode="after")
+    def _ca_with_tls(self) -> DatabaseBinding:
+        if self.tls != (self.ca is not None):
+            raise ValueError("a TLS database binding carries the CA (ca), a plain one does not")
+        return self
+
+    @property
+    def ca_file(self) -> str:
+        """The CA file's path in the pod (``sslrootcert``); '' for a plain connection."""
+        return f"{self.CA_DIR}/{self.ca.key}" if self.ca is not None else ""
+
+    def ca_mounts(self) -> tuple[Any, ...]:
+        """The mounts that put :attr:`ca_file` in a container: ``mounts=[..., *database.ca_mounts()]``.
+
+        One read-only SecretFiles of the CA's key alone; nothing for a plain connection.
+        """
+        from ink.workload import SecretFiles  # ink.workload imports this module
+
+        if self.ca is None:
+            return ()
+        return (SecretFiles(name=self.ca.name, mount_path=self.CA_DIR, keys=(self.ca.key,), volume="database-ca"),)
+
     drill_schedule: str = Field(default="", description="Cron schedule of the restore drill; '' for none.")
     drill_result: str = Field(
         default="", description="Where the last drill's result is (e.g. 'ConfigMap <namespace>/<name>'); '' for none."

@@ -473,8 +473,9 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
         }
         for flow in network.flows
     ]
+    services = result.graph.services
     return {
-        "edges": [_edge_row(e) for e in result.graph.edges],
+        "edges": [_edge_row(e, _transport(services[e.source].bindings.get(e.name))) for e in result.graph.edges],
         "flows": flows,
         "policies": {ns: [p["metadata"]["name"] for p in items] for ns, items in network.policies.items()},
         "no_traffic": network.no_traffic,
@@ -482,5 +483,19 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
     }
 
 
-def _edge_row(edge: Any) -> dict[str, Any]:
-    return {"source": edge.source, "target": edge.target, "kind": edge.kind, "name": edge.name, "port": edge.port}
+def _transport(binding: object) -> str | None:
+    """ "tls" or "plain" for a binding that says (``tls``, e.g. DatabaseBinding); None when it does not."""
+    tls = getattr(binding, "tls", None)
+    return None if not isinstance(tls, bool) else "tls" if tls else "plain"
+
+
+def _edge_row(edge: Any, transport: str | None = None) -> dict[str, Any]:
+    """One edge; ``transport`` is known only once the providers have answered (``--policies``)."""
+    return {
+        "source": edge.source,
+        "target": edge.target,
+        "kind": edge.kind,
+        "name": edge.name,
+        "port": edge.port,
+        "transport": transport,
+    }

@@ -179,6 +179,29 @@ def test_database_and_secret_key_come_from_secrets(default) -> None:
     assert "cloudnativepg/database-postgres-ha-authentik.yaml" in files
 
 
+def test_without_a_tls_provider_the_database_connection_sets_no_tls(default) -> None:
+    chart = values(default[1])
+    assert not any(name.startswith("AUTHENTIK_POSTGRESQL__SSL") for name in env(chart["global"]["env"]))
+    assert "database-ca" not in {v["name"] for v in chart["global"]["volumes"]}
+
+
+def test_with_a_tls_provider_the_database_is_verified_against_the_mounted_ca(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, plugins=[*PLUGINS, "cert-manager"], extra=consumers())
+    chart = values(result)["global"]
+    common = env(chart["env"])
+    assert common["AUTHENTIK_POSTGRESQL__SSLMODE"] == "verify-full"
+    rootcert = common["AUTHENTIK_POSTGRESQL__SSLROOTCERT"]
+    # The file sslrootcert names is in the pods (global.* reach server and worker): the CA's Secret, one key.
+    (mount,) = [m for m in chart["volumeMounts"] if m["name"] == "database-ca"]
+    (volume,) = [v for v in chart["volumes"] if v["name"] == "database-ca"]
+    assert rootcert == f"{mount['mountPath']}/ca.crt"
+    assert mount["readOnly"] is True
+    assert volume["secret"]["secretName"] == "authentik-db-ca"
+    assert volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+    ca = testing.objects(result)["authentik/certificate-authentik-db-ca.yaml"]
+    assert (ca["metadata"]["namespace"], ca["spec"]["secretName"]) == ("authentik", "authentik-db-ca")
+
+
 def test_generated_secret_key_and_bootstrap_credentials(default) -> None:
     directory, result, _ = default
     assert len(opened(directory, result, "authentik/sealedsecret-authentik-secret-key.yaml", "secret-key")) == 64

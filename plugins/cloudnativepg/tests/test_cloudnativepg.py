@@ -18,6 +18,8 @@ from ink.validate import ManifestValidator
 PLUGINS = ["cloudnativepg", "sealed-secrets"]
 # With an S3 provider (minio, installed for these tests by [tool.ink] test-plugins) the backups are wired.
 WITH_S3 = ["cloudnativepg", "minio", "sealed-secrets"]
+# With a TLS provider (cert-manager, a test-plugin too) the server's certificate is from the in-cluster CA.
+WITH_TLS = ["cloudnativepg", "cert-manager", "sealed-secrets"]
 
 
 def warned_about_the_backup_bucket(result) -> bool:
@@ -61,6 +63,27 @@ def with_s3(tmp_path_factory: pytest.TempPathFactory):
     return directory, testing.synth(directory, plugins=WITH_S3, extra={"notes": app}), app
 
 
+@pytest.fixture(scope="module")
+def with_tls(tmp_path_factory: pytest.TempPathFactory):
+    """cert-manager as the TLS provider: the server's certificate from the in-cluster CA, verified."""
+    directory = tmp_path_factory.mktemp("cnpg-tls")
+    app = App()
+    return directory, testing.synth(directory, plugins=WITH_TLS, extra={"notes": app}), app
+
+
+def opener(directory: Path, objects: dict):
+    """Reads a field of a SealedSecret in dist/ with the development key."""
+    key = serialization.load_pem_private_key((directory / ".ink" / sealing.DEV_KEY_NAME).read_bytes(), None)
+
+    def opened(path: str, field: str) -> str:
+        body = objects[path]
+        meta = body["metadata"]
+        value = body["spec"]["encryptedData"][field]
+        return sealing.unseal_value(key, namespace=meta["namespace"], name=meta["name"], ciphertext=value).decode()
+
+    return opened
+
+
 def test_discovered_through_its_entry_point() -> None:
     assert make_plugin_host(environ={}).dists["cloudnativepg"].distribution == "ink-plugin-cloudnativepg"
 
@@ -74,7 +97,11 @@ def test_output_with_s3_matches_reviewed_snapshot(with_s3, snapshot) -> None:
     assert testing.snapshot_text(with_s3[1], ["cloudnativepg"]) == snapshot
 
 
-@pytest.mark.parametrize("fixture", ["default", "with_s3"])
+def test_output_with_tls_matches_reviewed_snapshot(with_tls, snapshot) -> None:
+    assert testing.snapshot_text(with_tls[1], ["cloudnativepg"]) == snapshot
+
+
+@pytest.mark.parametrize("fixture", ["default", "with_s3", "with_tls"])
 def test_output_validates(fixture: str, request: pytest.FixtureRequest, ink_validator: ManifestValidator) -> None:
     result = request.getfixturevalue(fixture)[1]
     report = ink_validator.validate_all(testing.objects(result).items())
@@ -114,14 +141,7 @@ def test_database_with_extension_and_retained_on_removal(default) -> None:
 def test_both_secrets_hold_the_same_password(default) -> None:
     directory, result, _ = default
     objects = testing.objects(result)
-    key = serialization.load_pem_private_key((directory / ".ink" / sealing.DEV_KEY_NAME).read_bytes(), None)
-
-    def opened(path: str, field: str) -> str:
-        body = objects[path]
-        meta = body["metadata"]
-        value = body["spec"]["encryptedData"][field]
-        return sealing.unseal_value(key, namespace=meta["namespace"], name=meta["name"], ciphertext=value).decode()
-
+    opened = opener(directory, objects)
     role_password = opened("cloudnativepg/sealedsecret-postgres-ha-role-notes.yaml", "password")
     assert opened("cloudnativepg/sealedsecret-postgres-ha-role-notes.yaml", "username") == "notes"
     assert opened("notes/sealedsecret-notes-db.yaml", "password") == role_password
@@ -264,6 +284,59 @@ class Second:
 def test_two_services_cannot_share_a_database(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="notes2 and notes both claim the database 'notes'"):
         testing.synth(tmp_path, plugins=PLUGINS, extra={"notes": App(), "notes2": Second()})
+
+
+def test_without_a_tls_provider_the_binding_is_plain(default) -> None:
+    _, result, app = default
+    assert app.binding.tls is False
+    assert app.binding.ca is None
+    assert app.binding.ca_file == ""
+    assert app.binding.ca_mounts() == ()
+    cluster = testing.objects(result)["cloudnativepg/cluster-postgres-ha.yaml"]
+    assert "certificates" not in cluster["spec"]  # CloudNativePG's own self-signed CA
+    assert not any("certificate" in path for path in result.files)
+
+
+def test_with_tls_the_uri_verifies_the_server_against_the_ca_in_the_consumers_namespace(with_tls) -> None:
+    directory, result, app = with_tls
+    objects = testing.objects(result)
+    opened = opener(directory, objects)
+    password = opened("notes/sealedsecret-notes-db.yaml", "password")
+    assert opened("notes/sealedsecret-notes-db.yaml", "uri") == (
+        f"postgresql://notes:{password}@postgres-ha-rw.cloudnativepg.svc:5432/notes"
+        "?sslmode=verify-full&sslrootcert=/etc/ink/database-ca/ca.crt"
+    )
+    binding = app.binding
+    assert binding.tls is True
+    assert binding.ca is not None
+    assert (binding.ca.name, binding.ca.key) == ("notes-db-ca", "ca.crt")
+    assert binding.ca_file == "/etc/ink/database-ca/ca.crt"
+    (mount,) = binding.ca_mounts()
+    assert (mount.name, mount.mount_path, tuple(mount.keys)) == ("notes-db-ca", "/etc/ink/database-ca", ("ca.crt",))
+    # The CA's copy: a certificate from the in-cluster CA in the consumer's namespace, whose Secret has ca.crt.
+    ca = objects["notes/certificate-notes-db-ca.yaml"]
+    assert ca["metadata"]["namespace"] == "notes"
+    assert ca["spec"]["secretName"] == "notes-db-ca"
+    assert ca["spec"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "ink-internal-ca"}
+
+
+def test_with_tls_the_server_certificate_names_the_host_in_the_uri(with_tls) -> None:
+    _, result, app = with_tls
+    objects = testing.objects(result)
+    server = objects["cloudnativepg/certificate-postgres-ha-server.yaml"]
+    assert server["metadata"]["namespace"] == "cloudnativepg"
+    assert server["spec"]["issuerRef"]["name"] == "ink-internal-ca"
+    assert app.binding.host in server["spec"]["dnsNames"]  # verify-full matches the host against these
+    for service in ("rw", "ro", "r"):
+        assert f"postgres-ha-{service}.cloudnativepg.svc" in server["spec"]["dnsNames"]
+    cluster = objects["cloudnativepg/cluster-postgres-ha.yaml"]
+    assert cluster["spec"]["certificates"] == {
+        "serverTLSSecret": "postgres-ha-server",
+        "serverCASecret": "postgres-ha-server",
+    }
+    # The issuer both certificates name exists.
+    issuer = objects["cert-manager/clusterissuer-ink-internal-ca.yaml"]
+    assert issuer["spec"] == {"ca": {"secretName": "ink-internal-ca"}}
 
 
 # --- the restore drill ----------------------------------------------------------------------

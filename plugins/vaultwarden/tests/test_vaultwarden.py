@@ -64,6 +64,24 @@ def test_database_url_comes_from_the_binding_secret(default) -> None:
     assert database["spec"]["owner"] == "vaultwarden"
 
 
+def test_database_url_verifies_the_server_with_the_ca_mounted_where_it_points(default) -> None:
+    # With cert-manager in the platform the binding is TLS: the uri says verify-full with sslrootcert at
+    # the binding's ca_file, and that file is in the container's mounts from the CA's Secret.
+    pod = deployment(default)["spec"]["template"]["spec"]
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert mounts["database-ca"] == {"name": "database-ca", "mountPath": "/etc/ink/database-ca", "readOnly": True}
+    assert volumes["database-ca"]["secret"]["secretName"] == "vaultwarden-db-ca"
+    assert volumes["database-ca"]["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+    ca = testing.objects(default)["vaultwarden/certificate-vaultwarden-db-ca.yaml"]
+    assert (ca["metadata"]["namespace"], ca["spec"]["secretName"]) == ("vaultwarden", "vaultwarden-db-ca")
+
+
+def test_without_a_tls_provider_no_ca_is_mounted(alone) -> None:
+    pod = deployment(alone)["spec"]["template"]["spec"]
+    assert "database-ca" not in {v["name"] for v in pod["volumes"]}
+
+
 def test_upstream_facts(default) -> None:
     container = deployment(default)["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "docker.io/vaultwarden/server:1.37.4"

@@ -15,6 +15,7 @@ from typing import Any
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import AuthClient, SecretKeyRef
+from ink.workload import mount_of
 from ink_plugin_authentik import BOOTSTRAP_SECRET, SECRET_KEY_SECRET
 from ink_plugin_authentik import clients as clients_mod
 
@@ -94,6 +95,13 @@ def authentik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "AUTHENTIK_POSTGRESQL__NAME": database.database,
             "AUTHENTIK_POSTGRESQL__USER": database.user,
             "AUTHENTIK_POSTGRESQL__PASSWORD": database.password,
+            # Over TLS, checked against the database's CA (authentik docs, Configuration → PostgreSQL
+            # TLS settings: postgresql.sslmode, postgresql.sslrootcert; libpq's meaning).
+            **(
+                {"AUTHENTIK_POSTGRESQL__SSLMODE": "verify-full", "AUTHENTIK_POSTGRESQL__SSLROOTCERT": database.ca_file}
+                if database.tls
+                else {}
+            ),
             "AUTHENTIK_LOG_LEVEL": settings.log_level,
             "AUTHENTIK_ERROR_REPORTING__ENABLED": "false",
             **_smtp_env(ctx),
@@ -124,8 +132,9 @@ def authentik(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             },
             "securityContext": POD_SECURITY,
             "env": common_env,
-            "volumes": VOLUMES,
-            "volumeMounts": VOLUME_MOUNTS,
+            # The database's CA beside the writable paths, on server and worker (both connect).
+            "volumes": [*VOLUMES, *(m.pod_volume() for m in database.ca_mounts())],
+            "volumeMounts": [*VOLUME_MOUNTS, *(mount_of(m) for m in database.ca_mounts())],
         },
         # No chart-made configuration Secret: secrets come from SealedSecrets through global.env.
         "authentik": {"enabled": False},

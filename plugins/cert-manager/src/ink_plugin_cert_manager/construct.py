@@ -6,7 +6,7 @@ from typing import Any
 
 from ink import kube
 from ink.context import ServiceContext
-from ink.models import CertificateClaim
+from ink.models import INTERNAL_CA_ISSUER, CertificateClaim
 from ink_plugin_cert_manager import TOKEN_KEY, TOKEN_SECRET
 
 CHART_REPO = "https://charts.jetstack.io"
@@ -50,6 +50,53 @@ def cert_manager(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         sync_wave=-20,
     )
     cluster_issuer(scope, ctx=ctx)
+    internal_ca(scope, ctx=ctx)
+
+
+def internal_ca(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    """The in-cluster CA (claims with ``issuer="internal"``): cert-manager docs, 'CA' issuer and
+    'SelfSigned' → 'Bootstrapping CA Issuers'. A self-signed issuer signs the CA's own certificate;
+    the CA ClusterIssuer reads its key pair from the Secret in the cluster resource namespace, which
+    is the namespace cert-manager runs in. Certificates it issues carry the CA as ``ca.crt``.
+    """
+    selfsigned = f"{INTERNAL_CA_ISSUER}-selfsigned"
+    kube.api_object(
+        scope,
+        "internal-ca-selfsigned",
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "ClusterIssuer",
+            "metadata": {"name": selfsigned, "labels": ctx.labels("issuer")},
+            "spec": {"selfSigned": {}},
+        },
+    )
+    kube.api_object(
+        scope,
+        "internal-ca-certificate",
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Certificate",
+            "metadata": {"name": INTERNAL_CA_ISSUER, "namespace": ctx.namespace, "labels": ctx.labels("issuer")},
+            "spec": {
+                "isCA": True,
+                "commonName": INTERNAL_CA_ISSUER,
+                "secretName": INTERNAL_CA_ISSUER,
+                "duration": "87600h",  # ten years: rotating the root re-issues every internal certificate
+                "privateKey": {"algorithm": "ECDSA", "size": 256},
+                "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": selfsigned},
+            },
+        },
+    )
+    kube.api_object(
+        scope,
+        "internal-ca-issuer",
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "ClusterIssuer",
+            "metadata": {"name": INTERNAL_CA_ISSUER, "labels": ctx.labels("issuer")},
+            "spec": {"ca": {"secretName": INTERNAL_CA_ISSUER}},
+        },
+    )
 
 
 def cluster_issuer(scope: kube.Construct, *, ctx: ServiceContext) -> None:
@@ -93,7 +140,11 @@ def certificate(
             "spec": {
                 "secretName": claim.name,
                 "dnsNames": list(claim.dns_names),
-                "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": ctx.config.tls_issuer},
+                "issuerRef": {
+                    "group": "cert-manager.io",
+                    "kind": "ClusterIssuer",
+                    "name": INTERNAL_CA_ISSUER if claim.issuer == "internal" else ctx.config.tls_issuer,
+                },
             },
         },
     )

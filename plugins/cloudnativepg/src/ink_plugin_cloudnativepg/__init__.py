@@ -19,6 +19,7 @@ from ink.errors import UserError
 from ink.models import (
     BucketClaim,
     Capability,
+    CertificateClaim,
     ChartService,
     DatabaseBinding,
     DatabaseClaim,
@@ -47,6 +48,9 @@ PORT = 5432
 BACKUP_BUCKET = "postgres-backups"
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 OBJECT_STORE = f"{CLUSTER}-backups"
+SERVER_CERTIFICATE = f"{CLUSTER}-server"
+# CloudNativePG docs, 'Service management': the operator makes -rw (primary), -ro (replicas), -r (any).
+SERVICES = ("rw", "ro", "r")
 DRILL = f"{CLUSTER}-drill"
 DRILL_RESULT = f"{DRILL}-result"  # the ConfigMap a successful drill writes
 # The official kubectl image (kubernetes/kubernetes CHANGELOG-1.36.md, "Container Images"): distroless
@@ -115,6 +119,31 @@ def ink_bucket_claims(ctx: ServiceContext) -> list[BucketClaim]:
     return [BucketClaim(bucket=BACKUP_BUCKET, optional=True)]
 
 
+@hookimpl
+def ink_certificate_claims(ctx: ServiceContext) -> list[CertificateClaim]:
+    # The server certificate from the in-cluster CA, for every name of every Service the operator makes
+    # (verify-full checks the host in the uri against them). Optional: without a TLS provider the
+    # cluster keeps CloudNativePG's own self-signed CA and bindings connect without verifying.
+    names = [
+        f"{CLUSTER}-{service}{suffix}"
+        for service in SERVICES
+        for suffix in ("", f".{ctx.namespace}", f".{ctx.namespace}.svc", f".{ctx.namespace}.svc.cluster.local")
+    ]
+    return [CertificateClaim(name=SERVER_CERTIFICATE, dns_names=tuple(names), issuer="internal", optional=True)]
+
+
+def tls_enabled(ctx: ServiceContext) -> bool:
+    """Whether the server presents a certificate from the in-cluster CA: a TLS provider answers the claim.
+
+    Decided from the provider, as for backups: ``ink_provide_database`` runs before certificates are.
+    """
+    return ctx.provider_of(Capability.TLS) is not None
+
+
+def ca_secret_name(database: str) -> str:
+    return f"{database}-db-ca"
+
+
 def backups_enabled(ctx: ServiceContext) -> bool:
     """Whether the cluster is backed up: ``backups`` is on and an S3 provider answers the bucket claim.
 
@@ -129,7 +158,7 @@ def password_secret_name(database: str) -> str:
 
 
 @hookimpl
-def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseBinding:
+def ink_provide_database(claim: DatabaseClaim, scope: Construct, ctx: ServiceContext) -> DatabaseBinding:
     if claim.name in RESERVED:
         raise UserError(
             f"{claim.owner} claims the database {claim.name!r}, which PostgreSQL or CloudNativePG reserves; "
@@ -145,6 +174,16 @@ def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseB
     drills = backups_enabled(ctx) and bool(ctx.settings.drill)  # type: ignore[attr-defined]
     password = GeneratedSecret(id=f"cloudnativepg/{CLUSTER}/{claim.name}/password")
     consumer_secret = f"{claim.name}-db"
+    tls = tls_enabled(ctx)
+    # libpq's connection parameters (PostgreSQL docs, 'Connection Strings' and 'SSL Support'): verify-full
+    # checks the chain against sslrootcert and the host name against the certificate's names.
+    ca = SecretKeyRef(name=ca_secret_name(claim.name), key="ca.crt") if tls else None
+    if tls:
+        from ink_plugin_cloudnativepg.construct import consumer_ca
+
+        # In the consumer's folder: its Argo CD Application creates it with the namespace it lives in.
+        consumer_ca(scope, claim=claim, ctx=ctx)
+    query = f"?sslmode=verify-full&sslrootcert={DatabaseBinding.CA_DIR}/{ca.key}" if ca is not None else ""
     return DatabaseBinding(
         host=host,
         port=PORT,
@@ -153,6 +192,8 @@ def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseB
         password=SecretKeyRef(name=consumer_secret, key="password"),
         uri=SecretKeyRef(name=consumer_secret, key="uri"),
         backup_schedule=ctx.settings.backup_schedule if backups_enabled(ctx) else "",  # type: ignore[attr-defined]
+        tls=tls,
+        ca=ca,
         drill_schedule=ctx.settings.drill_schedule if drills else "",  # type: ignore[attr-defined]
         drill_result=f"ConfigMap {ctx.namespace}/{DRILL_RESULT}" if drills else "",
         secrets=(
@@ -167,7 +208,7 @@ def ink_provide_database(claim: DatabaseClaim, ctx: ServiceContext) -> DatabaseB
                     "port": str(PORT),
                     "dbname": claim.name,
                     "uri": SecretTemplate(
-                        template=f"postgresql://{claim.name}:{{password}}@{host}:{PORT}/{claim.name}",
+                        template=f"postgresql://{claim.name}:{{password}}@{host}:{PORT}/{claim.name}{query}",
                         values={"password": password},
                     ),
                 },

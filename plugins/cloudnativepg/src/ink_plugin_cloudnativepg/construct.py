@@ -15,7 +15,7 @@ import yaml
 
 from ink import kube
 from ink.context import ServiceContext
-from ink.models import DatabaseClaim, SecretKeyRef
+from ink.models import INTERNAL_CA_ISSUER, DatabaseClaim, SecretKeyRef
 from ink.workload import Mount
 from ink_plugin_cloudnativepg import (
     BACKUP_BUCKET,
@@ -25,7 +25,10 @@ from ink_plugin_cloudnativepg import (
     DRILL_RESULT,
     KUBECTL_IMAGE,
     OBJECT_STORE,
+    SERVER_CERTIFICATE,
+    ca_secret_name,
     password_secret_name,
+    tls_enabled,
 )
 
 CHART_REPO = "https://cloudnative-pg.github.io/charts"
@@ -52,6 +55,11 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     # The bucket claim is optional: with no S3 provider enabled it has no binding (core warned).
     backups = bool(ctx.setting("backups")) and ctx.bindings.get(f"s3/{BACKUP_BUCKET}") is not None
     claims = sorted((need for need, _ in ctx.served if isinstance(need, DatabaseClaim)), key=lambda c: c.name)
+    tls = tls_enabled(ctx)
+    # CloudNativePG docs, 'Certificates' → 'User-provided server certificate' (with a cert-manager example):
+    # serverTLSSecret is a kubernetes.io/tls Secret, serverCASecret needs only ca.crt when serverTLSSecret
+    # is given; cert-manager's Secret has all three keys, so it serves as both.
+    certificates = {"serverTLSSecret": SERVER_CERTIFICATE, "serverCASecret": SERVER_CERTIFICATE} if tls else {}
     storage: dict[str, str] = {"size": ctx.setting("storage_size")}
     storage_class = ctx.setting("storage_class") or ctx.config.storage_class
     if storage_class:
@@ -78,6 +86,7 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "storage": storage,
                 "enableSuperuserAccess": False,
                 "affinity": {"podAntiAffinityType": "preferred"},
+                **({"certificates": certificates} if certificates else {}),
                 "managed": {
                     "roles": [
                         {
@@ -131,6 +140,36 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "spec": spec,
             },
         )
+
+
+def consumer_ca(scope: kube.Construct, *, claim: DatabaseClaim, ctx: ServiceContext) -> None:
+    """The in-cluster CA in the consumer's namespace, as ``ca.crt`` of a certificate for its role.
+
+    CloudNativePG's CA Secret is made at run time in this namespace, so synth cannot copy it; a
+    cert-manager Certificate from the same CA issuer, in the consumer's namespace, carries that CA
+    as ``ca.crt`` (cert-manager docs, 'CA' issuer). Its tls.crt/tls.key (CN = the role, client
+    auth) are not used: the role logs in with its password.
+    """
+    kube.api_object(
+        scope,
+        f"ca-{claim.name}",
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Certificate",
+            "metadata": {
+                "name": ca_secret_name(claim.name),
+                "namespace": claim.namespace,
+                "labels": ctx.labels("database"),
+            },
+            "spec": {
+                "secretName": ca_secret_name(claim.name),
+                "commonName": claim.name,
+                "usages": ["client auth"],
+                "privateKey": {"algorithm": "ECDSA", "size": 256},
+                "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": INTERNAL_CA_ISSUER},
+            },
+        },
+    )
 
 
 def barman_cloud(scope: kube.Construct, *, ctx: ServiceContext) -> None:

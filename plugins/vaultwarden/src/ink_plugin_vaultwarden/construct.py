@@ -59,6 +59,8 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 name="data", mount_path="/data", size=settings.storage_size, access_mode=settings.storage_access_mode
             ),
             kube.Scratch(name="tmp", mount_path="/tmp"),
+            # The database's CA for DATABASE_URL's sslrootcert (verify-full); none for a plain connection.
+            *database.ca_mounts(),
         ],
     )
     component = kube.Component(name="server", object_name=NAME, replicas=settings.replicas, containers=[server])
