@@ -231,6 +231,12 @@ class BucketClaim(Need):
     capability: ClassVar[Capability] = Capability.S3
     id_field: ClassVar[str] = "bucket"
     bucket: DnsLabel = Field(description="Bucket name; unique across the homelab.")
+    tls: bool = Field(
+        default=False,
+        description="The consumer can use an https endpoint verified with the binding's ca (it mounts "
+        "S3Binding.ca_mounts() or passes the CA Secret on). One S3 server serves every bucket on one port, so "
+        "it serves TLS only when every claim can (ink.tls.all_claims_verify); the others keep it plain.",
+    )
 
 
 INTERNAL_CA_ISSUER = "ink-internal-ca"

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from constructs import Construct
 
     from ink.context import ServiceContext
-    from ink.models import Binding
+    from ink.models import Binding, Need
 
 CA_KEY = "ca.crt"
 """The key of the CA in every Secret the in-cluster CA issues."""
@@ -40,6 +40,17 @@ def available(ctx: ServiceContext) -> bool:
     Without one, providers stay plain (and say so: their bindings' ``tls`` is False).
     """
     return ctx.provider_of(Capability.TLS) is not None
+
+
+def all_claims_verify(ctx: ServiceContext, need_type: type[Need]) -> tuple[bool, list[str]]:
+    """For a server that serves every claim of ``need_type`` on one port (one S3 server for all buckets).
+
+    :return: Whether every such claim of the run can verify TLS (its ``tls``), and the keys of those that cannot
+        (``owner's need``), for the warning that says why the server stays plain.
+    """
+    claims = [n for n in ctx.needs if isinstance(n, need_type)]
+    unable = sorted(f"{n.owner}'s {n.key}" for n in claims if not getattr(n, "tls", False))
+    return not unable, unable
 
 
 def service_names(service: str, namespace: str) -> tuple[str, ...]:
@@ -59,8 +70,9 @@ def internal_certificate(
 ) -> SecretKeyRef:
     """A server certificate from the in-cluster CA in ``namespace``: Secret ``name`` with tls.crt, tls.key, ca.crt.
 
-    For a server ink renders itself in a namespace other than its plugin's (one Valkey per consumer);
-    a server in its own namespace declares a ``CertificateClaim(issuer="internal")`` instead.
+    For a server ink renders in a namespace other than its plugin's (one Valkey per consumer), or one
+    that learns only at build time whether it serves TLS (an S3 server: :func:`all_claims_verify`);
+    otherwise a ``CertificateClaim(issuer="internal")`` in the declare phase does the same.
 
     :return: The CA's key in that Secret (what a client in the same namespace verifies with).
     """

@@ -116,7 +116,8 @@ def ink_bucket_claims(ctx: ServiceContext) -> list[BucketClaim]:
     if not ctx.settings.backups:  # type: ignore[attr-defined]
         return []
     # Optional: without an S3 provider core leaves it out with a warning (see backups_enabled).
-    return [BucketClaim(bucket=BACKUP_BUCKET, optional=True)]
+    # tls: the ObjectStore verifies an https endpoint with the CA Secret the binding names (endpointCA).
+    return [BucketClaim(bucket=BACKUP_BUCKET, optional=True, tls=True)]
 
 
 @hookimpl

@@ -195,6 +195,9 @@ def barman_cloud(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                         },
                     },
                     "wal": {"compression": "gzip"},
+                    # plugin-barman-cloud ObjectStore API: endpointCA, a key of a Secret in this namespace,
+                    # is the CA bundle barman-cloud verifies the endpoint with.
+                    **({"endpointCA": {"name": bucket.ca.name, "key": bucket.ca.key}} if bucket.ca else {}),
                 },
                 "retentionPolicy": ctx.setting("backup_retention"),
             },
