@@ -487,8 +487,9 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
 def edge_transports(graph: ResolvedGraph, network: NetworkPlan) -> dict[Edge, str | None]:
     """Edge → how its traffic travels: 'mtls', 'tls', 'tls-unverified', 'plain', or None (no traffic).
 
-    The binding says (:func:`ink.tls.transport`); a mesh's enforced mTLS (``ink_mutual_tls``) covers an
-    edge when every flow behind it runs between pods of meshed namespaces.
+    None when no flow runs behind the edge; 'mtls' when a mesh's enforced mTLS (``ink_mutual_tls``) covers
+    every flow behind it (both ends' pods in meshed namespaces); otherwise the binding says
+    (:func:`ink.tls.transport`), and a route's hop, which its binding holds no address of, is plain.
     """
     meshed = graph.meshed_namespaces
     flows: dict[str, list[Flow]] = {}
@@ -497,15 +498,14 @@ def edge_transports(graph: ResolvedGraph, network: NetworkPlan) -> dict[Edge, st
             flows.setdefault(flow.edge, []).append(flow)
     transports: dict[Edge, str | None] = {}
     for edge in graph.edges:
-        found = tls_mod.transport(graph.services[edge.source].bindings.get(edge.name))
         behind = flows.get(f"{edge.source}→{edge.target}:{edge.name}", [])
-        if (
-            found is not None
-            and behind
-            and all(_meshed(f.source, meshed) and _meshed(f.target, meshed) for f in behind)
-        ):
-            found = "mtls"
-        transports[edge] = found
+        if not behind:
+            transports[edge] = None  # a certificate, a Secret, a backup schedule: nothing between pods
+        elif all(_meshed(f.source, meshed) and _meshed(f.target, meshed) for f in behind):
+            transports[edge] = "mtls"
+        else:
+            # A route's hop (ingress controller → the app's pods) holds no address in its binding: plain HTTP.
+            transports[edge] = tls_mod.transport(graph.services[edge.source].bindings.get(edge.name)) or "plain"
     return transports
 
 
