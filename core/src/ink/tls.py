@@ -122,9 +122,10 @@ def transport(binding: Binding | None) -> str | None:
     """How the traffic of a binding travels: 'tls', 'tls-unverified' or 'plain'; None for no traffic.
 
     A :class:`~ink.models.TlsBinding` says (its ``tls``/``tls_verified``); any other binding is
-    judged by the addresses it holds (the ones NetworkPolicies open): TLS when every URL among them
-    has a TLS scheme (``https://``), plain otherwise; no address at all (a certificate, a Secret, a
-    backup schedule) carries no traffic between pods. A mesh's ``mtls`` is laid over this by the caller.
+    judged by the addresses it holds (the ones NetworkPolicies open): TLS when it holds URLs and every
+    one has a TLS scheme (``https://``), plain otherwise (a bare host and port says nothing of TLS);
+    no address at all (a certificate, a Secret, a backup schedule) carries no traffic between pods.
+    A mesh's ``mtls`` is laid over this by :func:`ink.run.edge_transports`.
     """
     if binding is None:
         return None
@@ -135,5 +136,7 @@ def transport(binding: Binding | None) -> str | None:
     found = addresses(binding)
     if not found:
         return None
-    schemes = [urlsplit(str(getattr(binding, field))).scheme for field, _, _ in found]
-    return "tls" if all(scheme in TLS_SCHEMES for scheme in schemes) else "plain"
+    # A URL says how it is dialled; a bare host and port (beside it, or alone) does not.
+    urls = [str(getattr(binding, field)) for field, _, _ in found if "://" in str(getattr(binding, field))]
+    schemes = [urlsplit(url).scheme for url in urls]
+    return "tls" if schemes and all(scheme in TLS_SCHEMES for scheme in schemes) else "plain"
