@@ -330,3 +330,22 @@ def test_a_need_for_a_plain_connection_stays_plain_beside_a_tls_provider(tmp_pat
     assert secrets.values["app/app-redis"]["url_with_ca"] == secrets.values["app/app-redis"]["url"]
     assert "app/certificate-app-redis-tls.yaml" not in testing.objects(result)
     assert result.graph.services["app"].bindings["redis/app"].transport == "plain"
+
+
+def test_an_image_older_than_9_1_gets_no_reload_directive_and_a_warning(tmp_path: Path) -> None:
+    from ink_plugin_valkey.construct import reloads_tls
+
+    assert [reloads_tls(t) for t in ("9.1.4", "9.1.3-alpine", "10.0.0", "9.0.8", "8.1", "unstable")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    # valkey-server refuses to start on a directive it does not know: 9.0 must not get it.
+    result, secrets = plain(tmp_path, '[plugins.valkey]\nimage_tag = "9.0.8"\n', plugins=("cert-manager",))
+    config = secrets.values["app/app-redis-config"]["valkey.conf"].splitlines()
+    assert "tls-port 6379" in config
+    assert not any(line.startswith("tls-auto-reload-interval") for line in config)
+    assert any("'9.0.8' is older than 9.1" in w and "restart it after each renewal" in w for w in result.warnings)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 from ink import kube, tls
 from ink.context import ServiceContext
@@ -81,6 +82,13 @@ def instance(scope: kube.Construct, *, need: RedisNeed, ctx: ServiceContext, con
     host = f"{name}.{consumer.namespace}.svc"
     # TLS when the in-cluster CA exists and the consumer's client can speak it (the need says).
     secure = need.tls and tls.available(ctx)
+    tag = ctx.settings.image_tag or ctx.service.version  # type: ignore[attr-defined]
+    reload = reloads_tls(tag)
+    if secure and not reload:
+        ctx.warn(
+            f"image tag {tag!r} is older than 9.1 (or not a version): {need.owner}'s Valkey does not re-read its "
+            "renewed certificate (tls-auto-reload-interval): restart it after each renewal, before the old one expires"
+        )
     username = need.owner
     password = password_secret(need)
     config = kube.SecretFiles(
@@ -91,7 +99,7 @@ def instance(scope: kube.Construct, *, need: RedisNeed, ctx: ServiceContext, con
         values={
             "owner": need.owner,
             "need": need.key,
-            "listen": listen(secure),
+            "listen": listen(secure, reload),
             "username": username,
             "max_memory": int(quantity_value(need.max_memory)),
             "eviction_policy": need.eviction_policy,
@@ -111,7 +119,7 @@ def instance(scope: kube.Construct, *, need: RedisNeed, ctx: ServiceContext, con
         data = kube.Scratch(name="data", mount_path="/data")
     valkey = kube.Container(
         name="valkey",
-        image=f"{IMAGE}:{ctx.settings.image_tag or ctx.service.version}",  # type: ignore[attr-defined]
+        image=f"{IMAGE}:{tag}",
         args=["valkey-server", f"{CONFIG_DIR}/valkey.conf"],
         ports=[kube.Port(name="redis", number=PORT)],
         mounts=[config, data, *server_tls(secure, name)],
@@ -168,12 +176,21 @@ def instance(scope: kube.Construct, *, need: RedisNeed, ctx: ServiceContext, con
     )
 
 
+def reloads_tls(tag: str) -> bool:
+    """Whether the image knows ``tls-auto-reload-interval`` (9.1 on; older servers refuse to start on it).
+
+    Read from the tag's leading ``major.minor``; a tag that does not start so (a digest, a name) is taken as old.
+    """
+    match = re.match(r"^(\d+)\.(\d+)", tag)
+    return match is not None and (int(match.group(1)), int(match.group(2))) >= (9, 1)
+
+
 def tls_secret(name: str) -> str:
     """The server's certificate (tls.crt, tls.key) and the CA (ca.crt), in the consumer's namespace."""
     return f"{name}-tls"
 
 
-def listen(secure: bool) -> str:
+def listen(secure: bool, reload: bool) -> str:
     if not secure:
         return f"port {PORT}"
     return "\n".join(
@@ -185,7 +202,7 @@ def listen(secure: bool) -> str:
             f"tls-key-file {TLS_DIR}/tls.key",
             f"tls-ca-cert-file {TLS_DIR}/{tls.CA_KEY}",
             "tls-auth-clients no",
-            f"tls-auto-reload-interval {RELOAD_SECONDS}",
+            *([f"tls-auto-reload-interval {RELOAD_SECONDS}"] if reload else []),
         ]
     )
 
