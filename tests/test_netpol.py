@@ -27,7 +27,12 @@ from ink.cli import main
 from ink.models import BucketClaim, MutualTls, ServiceInfo
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIGS = {"default": "", "maximal": (REPO / "tests" / "configs" / "maximal.toml").read_text()}
+CONFIGS = {
+    "default": "",
+    "maximal": (REPO / "tests" / "configs" / "maximal.toml").read_text(),
+    # MinIO serving TLS to every bucket's consumer (the default homelab's Longhorn and Velero cannot verify).
+    "s3-tls": (REPO / "tests" / "configs" / "s3-tls.toml").read_text(),
+}
 INTERNET = Pod("internet", ip="1.1.1.1")
 LAN_CLIENT = Pod("lan-client", ip="192.168.1.50")
 NODE = Pod("node", ip="192.168.1.10")
@@ -366,3 +371,23 @@ def test_a_mutual_tls_declaration_names_namespaces() -> None:
         MutualTls(namespaces=(), mesh="x")
     with pytest.raises(ValidationError):
         MutualTls(namespaces=("Not_A_Label",), mesh="x")
+
+
+def test_the_s3_tls_config_puts_the_store_on_verified_tls(tmp_path: Path) -> None:
+    """tests/configs/s3-tls.toml exists for this: every bucket's consumer verifies, so MinIO serves TLS."""
+    from ink.run import edge_transports
+
+    result = testing.synth(tmp_path, CONFIGS["s3-tls"])
+    transports = {(e.source, e.name): t for e, t in edge_transports(result.graph, result.network).items()}
+    assert transports[("cloudnativepg", "s3/postgres-backups")] == "tls"
+    assert not any("stays plain http" in w for w in result.warnings)
+    store = testing.objects(result)["cloudnativepg/objectstore-postgres-ha-backups.yaml"]["spec"]["configuration"]
+    assert store["endpointURL"].startswith("https://")
+
+
+def test_the_default_homelab_keeps_the_store_plain_and_says_why(default) -> None:
+    result, _, _ = default
+    assert any(
+        "the S3 endpoint stays plain http" in w and "longhorn's s3/longhorn" in w and "velero's s3/velero" in w
+        for w in result.warnings
+    )
