@@ -83,15 +83,23 @@ def internal_certificate(
 
 
 def internal_ca(
-    scope: Construct, id: str, *, ctx: ServiceContext, name: str, namespace: str, component: str = "tls"
+    scope: Construct,
+    id: str,
+    *,
+    ctx: ServiceContext,
+    name: str,
+    namespace: str,
+    component: str = "tls",
+    common_name: str = "",
 ) -> SecretKeyRef:
     """The in-cluster CA in ``namespace``, as ``ca.crt`` of Secret ``name``: the ``ca`` of a TLS binding.
 
     Write it under the provide hook's ``scope`` so it lands in the consumer's folder and is applied
     with the consumer's namespace. The Secret's tls.crt/tls.key (CN = ``name``, client auth) are a
     by-product nobody uses: only ``ca.crt`` is mounted (:meth:`~ink.models.TlsBinding.ca_mounts`).
+    ``common_name`` (default ``name``) names it, e.g. the database role it stands for.
     """
-    spec = {"commonName": name, "usages": ["client auth"]}
+    spec = {"commonName": common_name or name, "usages": ["client auth"]}
     _certificate(scope, id, ctx=ctx, name=name, namespace=namespace, component=component, spec=spec)
     return SecretKeyRef(name=name, key=CA_KEY)
 

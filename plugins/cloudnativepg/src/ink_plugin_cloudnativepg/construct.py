@@ -154,6 +154,7 @@ def consumer_ca(scope: kube.Construct, *, claim: DatabaseClaim, ctx: ServiceCont
         name=ca_secret_name(claim.name),
         namespace=claim.namespace,
         component="database",
+        common_name=claim.name,  # the role's name, as CloudNativePG's client certificates have it
     )
 
 
