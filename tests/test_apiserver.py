@@ -32,7 +32,12 @@ from ink import cli, dryrun, testing
 pytestmark = pytest.mark.apiserver
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIGS = {"default": "", "maximal": (REPO / "tests" / "configs" / "maximal.toml").read_text()}
+CONFIGS = {
+    "default": "",
+    "maximal": (REPO / "tests" / "configs" / "maximal.toml").read_text(),
+    # MinIO serving TLS to every bucket's consumer (the default homelab's Longhorn and Velero cannot verify).
+    "s3-tls": (REPO / "tests" / "configs" / "s3-tls.toml").read_text(),
+}
 RESTRICTED = "ink-test-restricted"
 
 

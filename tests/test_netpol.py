@@ -24,10 +24,15 @@ from netpol_eval import Evaluator, Pod
 
 from ink import hookimpl, netpol, testing
 from ink.cli import main
-from ink.models import BucketClaim, ServiceInfo
+from ink.models import BucketClaim, MutualTls, ServiceInfo
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIGS = {"default": "", "maximal": (REPO / "tests" / "configs" / "maximal.toml").read_text()}
+CONFIGS = {
+    "default": "",
+    "maximal": (REPO / "tests" / "configs" / "maximal.toml").read_text(),
+    # MinIO serving TLS to every bucket's consumer (the default homelab's Longhorn and Velero cannot verify).
+    "s3-tls": (REPO / "tests" / "configs" / "s3-tls.toml").read_text(),
+}
 INTERNET = Pod("internet", ip="1.1.1.1")
 LAN_CLIENT = Pod("lan-client", ip="192.168.1.50")
 NODE = Pod("node", ip="192.168.1.10")
@@ -306,10 +311,83 @@ def test_ink_graph_policies_shows_which_policy_allows_each_flow(tmp_path: Path) 
     # The database edge is over TLS (cert-manager is in the default homelab); a binding without `tls` says nothing.
     database = next(e for e in report["edges"] if e["name"] == "database/vaultwarden")
     assert database["transport"] == "tls"
-    assert next(e for e in report["edges"] if e["name"].startswith("ingress/"))["transport"] is None
+    # Every edge says how it travels; a route, a certificate or a Secret carries no traffic between pods.
+    assert {e["transport"] for e in report["edges"]} <= {"tls", "tls-unverified", "mtls", "plain", None}
+    no_traffic = set(report["no_traffic"])
+    for edge in report["edges"]:
+        label = f"{edge['source']} → {edge['target']} ({edge['name']})"
+        assert (edge["transport"] is None) == (label in no_traffic), edge
+    # A route's hop from the ingress controller to the app's pods is plain HTTP (TLS ends at the controller).
+    assert next(e for e in report["edges"] if e["name"].startswith("ingress/"))["transport"] == "plain"
+    # The search limiter's Valkey serves TLS from the in-cluster CA (cert-manager is in the default homelab).
+    assert next(e for e in report["edges"] if e["name"] == "redis/searxng")["transport"] == "tls"
     assert report["problems"] == []
     assert report["policies"]["vaultwarden"][:2] == ["allow-dns", "allow-egress"]
     text = CliRunner().invoke(main, ["graph", "--policies", "--config", str(config)])
     assert text.exit_code == 0, text.output
     assert "vaultwarden → cloudnativepg[cnpg.io/cluster=postgres-ha] 5432/TCP" in text.stdout
     assert "vaultwarden → cloudnativepg  need database/vaultwarden  (tls)" in text.stdout
+    assert "traefik → cert-manager  need tls/wildcard-tls  (no traffic)" in text.stdout.splitlines()
+    assert "searxng → valkey  need redis/searxng  (tls)" in text.stdout.splitlines()
+
+
+class Mesh:
+    """A stand-in service mesh: enforced mTLS between the pods of the namespaces it names."""
+
+    def __init__(self, namespaces: tuple[str, ...]) -> None:
+        self.namespaces = namespaces
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="mesh", title="Mesh", version="1", homepage="https://example.org")
+
+    @hookimpl
+    def ink_mutual_tls(self) -> list[MutualTls]:
+        return [MutualTls(namespaces=self.namespaces, mesh="a stand-in mesh (strict)")]
+
+
+def test_a_mesh_marks_the_edges_between_its_namespaces_mtls(tmp_path: Path) -> None:
+    from ink.run import edge_transports
+
+    mesh = Mesh(("vaultwarden", "cloudnativepg", "traefik"))
+    result = testing.synth(tmp_path, extra={"mesh": mesh})
+    assert result.graph is not None and result.network is not None
+    transports = {(e.source, e.name): t for e, t in edge_transports(result.graph, result.network).items()}
+    assert transports[("vaultwarden", "database/vaultwarden")] == "mtls"  # both ends meshed
+    # One end outside the mesh: the binding's own transport stays (TLS from the in-cluster CA, or plain).
+    assert transports[("searxng", "redis/searxng")] == "tls"
+    assert transports[("velero", "s3/velero")] == "plain"
+    # No traffic stays no traffic, meshed or not.
+    assert all(t is None for (source, name), t in transports.items() if name.startswith("tls/"))
+    without = testing.synth(tmp_path / "without")
+    before = edge_transports(without.graph, without.network)
+    assert "mtls" not in before.values()
+
+
+def test_a_mutual_tls_declaration_names_namespaces() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        MutualTls(namespaces=(), mesh="x")
+    with pytest.raises(ValidationError):
+        MutualTls(namespaces=("Not_A_Label",), mesh="x")
+
+
+def test_the_s3_tls_config_puts_the_store_on_verified_tls(tmp_path: Path) -> None:
+    """tests/configs/s3-tls.toml exists for this: every bucket's consumer verifies, so MinIO serves TLS."""
+    from ink.run import edge_transports
+
+    result = testing.synth(tmp_path, CONFIGS["s3-tls"])
+    transports = {(e.source, e.name): t for e, t in edge_transports(result.graph, result.network).items()}
+    assert transports[("cloudnativepg", "s3/postgres-backups")] == "tls"
+    assert not any("stays plain http" in w for w in result.warnings)
+    store = testing.objects(result)["cloudnativepg/objectstore-postgres-ha-backups.yaml"]["spec"]["configuration"]
+    assert store["endpointURL"].startswith("https://")
+
+
+def test_the_default_homelab_keeps_the_store_plain_and_says_why(default) -> None:
+    result, _, _ = default
+    assert any(
+        "the S3 endpoint stays plain http" in w and "longhorn's s3/longhorn" in w and "velero's s3/velero" in w
+        for w in result.warnings
+    )

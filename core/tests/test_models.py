@@ -55,3 +55,51 @@ def test_a_database_binding_is_tls_exactly_when_it_carries_the_ca() -> None:
         "name": "database-ca",
         "secret": {"secretName": "app-db-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}], "defaultMode": 0o440},
     }
+
+
+def test_every_tls_binding_shares_one_vocabulary_with_a_mount_path_of_its_own() -> None:
+    from ink.models import DatabaseBinding, S3Binding, SecretKeyRef, TlsBinding
+
+    ref = SecretKeyRef(name="bucket-s3", key="key")
+    ca = SecretKeyRef(name="bucket-s3-ca", key="ca.crt")
+    common = {
+        "endpoint": "https://s3.store.svc:9000",
+        "bucket": "bucket",
+        "access_key_id": ref,
+        "secret_access_key": ref,
+    }
+    with pytest.raises(ValidationError, match="a TLS S3Binding carries the CA"):
+        S3Binding(**common, tls=True)
+    s3 = S3Binding(**common, tls=True, ca=ca)
+    assert isinstance(s3, TlsBinding) and issubclass(DatabaseBinding, TlsBinding)
+    assert (s3.ca_file, s3.transport) == ("/etc/ink/s3-ca/ca.crt", "tls")
+    (mount,) = s3.ca_mounts()
+    assert mount.pod_volume()["name"] == "s3-ca"  # not database-ca: a pod may mount both
+    unverified = S3Binding(**common, tls=True, ca=ca, tls_verified=False)
+    assert unverified.transport == "tls-unverified"
+    assert S3Binding(**{**common, "endpoint": "http://s3.store.svc:9000"}).transport == "plain"
+
+
+def test_transport_of_a_binding_without_a_tls_field_comes_from_its_addresses() -> None:
+    from ink.models import CertificateBinding, LinkBinding
+    from ink.tls import transport
+
+    link = {"service": "ollama", "endpoint": "api", "host": "ollama.ollama.svc", "port": 11434}
+    assert transport(LinkBinding(**link, url="http://ollama.ollama.svc:11434")) == "plain"
+    # The URL says https; the host and port beside it say nothing either way.
+    assert transport(LinkBinding(**link, url="https://ollama.ollama.svc:11434")) == "tls"
+    assert transport(CertificateBinding(secret_name="x")) is None  # no address: no traffic
+    assert transport(None) is None
+
+
+def test_secret_files_can_put_keys_at_paths_of_their_own() -> None:
+    from ink.workload import SecretFiles
+
+    paths = {"tls.crt": "public.crt", "ca.crt": "CAs/ca.crt"}
+    volume = SecretFiles(name="server-tls", mount_path="/certs", paths=paths, volume="certs").pod_volume()
+    assert volume["secret"]["items"] == [
+        {"key": "tls.crt", "path": "public.crt"},
+        {"key": "ca.crt", "path": "CAs/ca.crt"},
+    ]
+    with pytest.raises(ValueError, match="keys or paths, not both"):
+        SecretFiles(name="server-tls", mount_path="/certs", paths=paths, keys=("tls.crt",)).pod_volume()

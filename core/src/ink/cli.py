@@ -289,7 +289,10 @@ def plugins(config_path: Path | None) -> None:
 @click.option("--policies", is_flag=True, help="Also every flow and the NetworkPolicies that allow it (synthesises).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def graph(config_path: Path | None, policies: bool, as_json: bool) -> None:
-    """The graph's edges (who needs or links to whom); with --policies, what the NetworkPolicies allow."""
+    """The graph's edges (who needs or links to whom); with --policies, how each travels and what is allowed.
+
+    Each edge's transport: tls (verified), tls-unverified, mtls (a mesh enforces it), plain, or no traffic.
+    """
     from ink import run
 
     report = run.graph_report(config_path, policies=policies)
@@ -298,7 +301,8 @@ def graph(config_path: Path | None, policies: bool, as_json: bool) -> None:
         return
     for edge in report["edges"]:
         port = f":{edge['port']}" if edge["port"] else ""
-        transport = f"  ({edge['transport']})" if edge.get("transport") else ""
+        # How it travels is known once the providers have answered (--policies): tls, mtls, plain...
+        transport = f"  ({edge['transport'] or 'no traffic'})" if policies else ""
         click.echo(f"{edge['source']} → {edge['target']}{port}  {edge['kind']} {edge['name']}{transport}")
     if not policies:
         return

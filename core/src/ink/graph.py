@@ -30,6 +30,7 @@ from ink.models import (
     Internet,
     KubeApi,
     Link,
+    MutualTls,
     NamedNeed,
     Need,
     NetworkRule,
@@ -45,6 +46,7 @@ NEEDS_HOOK = "ink_needs"
 ENDPOINTS_HOOK = "ink_endpoints"
 LINKS_HOOK = "ink_links"
 NETWORK_HOOK = "ink_network"
+MUTUAL_TLS_HOOK = "ink_mutual_tls"
 NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects)
 
 
@@ -87,6 +89,13 @@ class ResolvedGraph:
     """Service → what it needs from the cluster outside Kubernetes (k3s components off, node packages)."""
     network: dict[str, list[NetworkRule]] = field(default_factory=dict)
     """Service → what its NetworkPolicies open besides the edges (``ink_network``; see :mod:`ink.netpol`)."""
+    mutual_tls: dict[str, list[MutualTls]] = field(default_factory=dict)
+    """Service → the namespaces it declares meshed with enforced mTLS (``ink_mutual_tls``; see :mod:`ink.tls`)."""
+
+    @property
+    def meshed_namespaces(self) -> frozenset[str]:
+        """Every namespace some plugin declares meshed with enforced mTLS."""
+        return frozenset(ns for declared in self.mutual_tls.values() for d in declared for ns in d.namespaces)
 
     @property
     def edges(self) -> list[Edge]:
@@ -200,6 +209,7 @@ def resolve(config: Config, host: PluginHost) -> ResolvedGraph:
         warnings=warnings,
         cluster=cluster_mod.requirements(host, services),
         network=declare_network(host, services),
+        mutual_tls=declare_mutual_tls(host, services),
     )
 
 
@@ -341,6 +351,12 @@ def declare_network(host: PluginHost, services: dict[str, ServiceContext]) -> di
         if rules:
             network[name] = rules
     return network
+
+
+def declare_mutual_tls(host: PluginHost, services: dict[str, ServiceContext]) -> dict[str, list[MutualTls]]:
+    """Service → its ``ink_mutual_tls`` declarations."""
+    declared = {name: _declared(host, name, MUTUAL_TLS_HOOK, ctx, (MutualTls,)) for name, ctx in services.items()}
+    return {name: items for name, items in declared.items() if items}
 
 
 def declare_links(host: PluginHost, services: dict[str, ServiceContext]) -> list[Link]:

@@ -231,6 +231,12 @@ class BucketClaim(Need):
     capability: ClassVar[Capability] = Capability.S3
     id_field: ClassVar[str] = "bucket"
     bucket: DnsLabel = Field(description="Bucket name; unique across the homelab.")
+    tls: bool = Field(
+        default=False,
+        description="The consumer can use an https endpoint verified with the binding's ca (it mounts "
+        "S3Binding.ca_mounts() or passes the CA Secret on). One S3 server serves every bucket on one port, so "
+        "it serves TLS only when every claim can (ink.tls.all_claims_verify); the others keep it plain.",
+    )
 
 
 INTERNAL_CA_ISSUER = "ink-internal-ca"
@@ -352,7 +358,62 @@ class Binding(_Frozen):
     """Fields holding an address the ingress provider dials on the consumer's behalf (forward auth)."""
 
 
-class DatabaseBinding(Binding):
+class TlsBinding(Binding):
+    """A binding whose connection can run over TLS, verified against a CA in the consumer's namespace.
+
+    The one TLS vocabulary of every binding that can be TLS (database, redis, s3...): ``tls`` says
+    the server speaks TLS and the binding's address asks for it (``https://``, ``rediss://``,
+    ``sslmode=verify-full``); ``ca`` is the CA that signed the server's certificate, a key of a
+    Secret in the consumer's namespace (see :func:`ink.tls.internal_ca`). A plain binding has
+    neither. ``tls_verified=False`` marks a TLS connection the consumer cannot verify (it is
+    shown as ``tls-unverified`` in ``ink graph``); providers set it only with a reason in their
+    README, never silently.
+    """
+
+    tls: bool = Field(default=False, description="The server speaks TLS and the address asks for it.")
+    ca: SecretKeyRef | None = Field(
+        default=None, description="The CA that signed the server's certificate, in the consumer's namespace."
+    )
+    tls_verified: bool = Field(
+        default=True, description="A TLS connection checks the server's certificate against ``ca``."
+    )
+
+    CA_DIR: ClassVar[str] = "/etc/ink/ca"
+    """Where :meth:`ca_mounts` puts the CA (each binding kind has its own, so a pod can mount several)."""
+    CA_VOLUME: ClassVar[str] = "ca"
+    """The pod volume :meth:`ca_mounts` uses."""
+
+    @model_validator(mode="after")
+    def _ca_with_tls(self) -> TlsBinding:
+        if self.tls != (self.ca is not None):
+            raise ValueError(f"a TLS {type(self).__name__} carries the CA (ca), a plain one does not")
+        return self
+
+    @property
+    def ca_file(self) -> str:
+        """The CA file's path in the pod; '' for a plain connection."""
+        return f"{self.CA_DIR}/{self.ca.key}" if self.ca is not None else ""
+
+    def ca_mounts(self) -> tuple[Any, ...]:
+        """The mounts that put :attr:`ca_file` in a container: ``mounts=[..., *binding.ca_mounts()]``.
+
+        One read-only SecretFiles of the CA's key alone; nothing for a plain connection.
+        """
+        from ink.workload import SecretFiles  # ink.workload imports this module
+
+        if self.ca is None:
+            return ()
+        return (SecretFiles(name=self.ca.name, mount_path=self.CA_DIR, keys=(self.ca.key,), volume=self.CA_VOLUME),)
+
+    @property
+    def transport(self) -> str:
+        """How the connection travels: 'tls', 'tls-unverified' or 'plain' (``ink graph``)."""
+        if not self.tls:
+            return "plain"
+        return "tls" if self.tls_verified else "tls-unverified"
+
+
+class DatabaseBinding(TlsBinding):
     host: str
     port: int
     database: str
@@ -363,35 +424,10 @@ class DatabaseBinding(Binding):
         "when ``tls``: mount :meth:`ca_mounts` in the container that uses it."
     )
     backup_schedule: str = Field(default="", description="Cron schedule of the database's backups; '' for none.")
-    tls: bool = Field(default=False, description="The server speaks TLS and the uri verifies it (verify-full).")
-    ca: SecretKeyRef | None = Field(
-        default=None, description="The CA that signed the server's certificate, in the consumer's namespace."
-    )
 
     CA_DIR: ClassVar[str] = "/etc/ink/database-ca"
     """Where :meth:`ca_mounts` puts the CA; ``sslrootcert`` in the uri points into it."""
-
-    @model_validator(mode="after")
-    def _ca_with_tls(self) -> DatabaseBinding:
-        if self.tls != (self.ca is not None):
-            raise ValueError("a TLS database binding carries the CA (ca), a plain one does not")
-        return self
-
-    @property
-    def ca_file(self) -> str:
-        """The CA file's path in the pod (``sslrootcert``); '' for a plain connection."""
-        return f"{self.CA_DIR}/{self.ca.key}" if self.ca is not None else ""
-
-    def ca_mounts(self) -> tuple[Any, ...]:
-        """The mounts that put :attr:`ca_file` in a container: ``mounts=[..., *database.ca_mounts()]``.
-
-        One read-only SecretFiles of the CA's key alone; nothing for a plain connection.
-        """
-        from ink.workload import SecretFiles  # ink.workload imports this module
-
-        if self.ca is None:
-            return ()
-        return (SecretFiles(name=self.ca.name, mount_path=self.CA_DIR, keys=(self.ca.key,), volume="database-ca"),)
+    CA_VOLUME: ClassVar[str] = "database-ca"
 
     drill_schedule: str = Field(default="", description="Cron schedule of the restore drill; '' for none.")
     drill_result: str = Field(
@@ -446,8 +482,10 @@ class BackupBinding(Binding):
     )
 
 
-class S3Binding(Binding):
-    endpoint: str = Field(description="S3 endpoint URL inside the cluster.")
+class S3Binding(TlsBinding):
+    """A bucket and its key pair. Over TLS the ``endpoint`` is https and ``ca`` verifies it."""
+
+    endpoint: str = Field(description="S3 endpoint URL inside the cluster (https:// when ``tls``).")
     bucket: str
     region: str = "us-east-1"
     access_key_id: SecretKeyRef
@@ -471,6 +509,9 @@ class S3Binding(Binding):
                 f"derives, so {purpose} cannot be built; use an S3 provider that does (ink-plugin-minio does)"
             )
         return self.access_key_id_value, self.secret_access_key_value
+
+    CA_DIR: ClassVar[str] = "/etc/ink/s3-ca"
+    CA_VOLUME: ClassVar[str] = "s3-ca"
 
 
 class CertificateBinding(Binding):
@@ -656,3 +697,17 @@ class Connects(_Frozen):
 
 NetworkRule = ChartService | IngressGateway | Internet | KubeApi | Inbound | Connects
 """What ``ink_network`` returns."""
+
+
+class MutualTls(_Frozen):
+    """Namespaces whose pods reach each other over mutual TLS that a service mesh enforces. From ``ink_mutual_tls``.
+
+    ``ink graph`` marks an edge ``mtls`` when every flow behind it runs from a pod of one of these
+    namespaces to a pod of one of them (the same declaration or another). Declare only what the mesh
+    enforces (strict mTLS: a plain connection is refused), not what it merely permits.
+    """
+
+    namespaces: tuple[DnsLabel, ...] = Field(min_length=1, description="Meshed namespaces, e.g. ('vaultwarden',).")
+    mesh: str = Field(
+        min_length=1, description="What enforces it, for people, e.g. 'Linkerd (default policy all-authenticated)'."
+    )

@@ -331,6 +331,10 @@ def _addresses(binding: Binding) -> list[tuple[str, str, int]]:
     return found
 
 
+addresses = _addresses
+"""Public for :func:`ink.tls.transport`: an edge's addresses are the ones its traffic goes to."""
+
+
 def _pod_templates(obj: dict[str, Any]) -> list[tuple[str, dict[str, str], list[dict[str, Any]]]]:
     """(namespace, labels, container ports) of the pods an object would create."""
     kind = obj.get("kind")

@@ -13,12 +13,13 @@ from pydantic.json_schema import models_json_schema
 
 from ink import changes, cluster, sealing
 from ink import synth as synth_mod
+from ink import tls as tls_mod
 from ink.changes import Change
 from ink.config import CONFIG_FILE, Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed, clip, os_fault
-from ink.graph import ResolvedGraph
+from ink.graph import Edge, ResolvedGraph
 from ink.models import ClusterRequirements, DatabaseClaim
-from ink.netpol import NetworkPlan
+from ink.netpol import Flow, NetworkPlan, Peer
 from ink.output import MARKER, check_output_location, read_stamp, to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
 from ink.secrets import MasterKey, load_master_key, with_rotations, write_master_key
@@ -473,9 +474,9 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
         }
         for flow in network.flows
     ]
-    services = result.graph.services
+    transports = edge_transports(result.graph, network)
     return {
-        "edges": [_edge_row(e, _transport(services[e.source].bindings.get(e.name))) for e in result.graph.edges],
+        "edges": [_edge_row(e, transports[e]) for e in result.graph.edges],
         "flows": flows,
         "policies": {ns: [p["metadata"]["name"] for p in items] for ns, items in network.policies.items()},
         "no_traffic": network.no_traffic,
@@ -483,10 +484,33 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
     }
 
 
-def _transport(binding: object) -> str | None:
-    """ "tls" or "plain" for a binding that says (``tls``, e.g. DatabaseBinding); None when it does not."""
-    tls = getattr(binding, "tls", None)
-    return None if not isinstance(tls, bool) else "tls" if tls else "plain"
+def edge_transports(graph: ResolvedGraph, network: NetworkPlan) -> dict[Edge, str | None]:
+    """Edge → how its traffic travels: 'mtls', 'tls', 'tls-unverified', 'plain', or None (no traffic).
+
+    None when no flow runs behind the edge; 'mtls' when a mesh's enforced mTLS (``ink_mutual_tls``) covers
+    every flow behind it (both ends' pods in meshed namespaces); otherwise the binding says
+    (:func:`ink.tls.transport`), and a route's hop, which its binding holds no address of, is plain.
+    """
+    meshed = graph.meshed_namespaces
+    flows: dict[str, list[Flow]] = {}
+    for flow in network.flows:
+        if flow.edge:
+            flows.setdefault(flow.edge, []).append(flow)
+    transports: dict[Edge, str | None] = {}
+    for edge in graph.edges:
+        behind = flows.get(f"{edge.source}→{edge.target}:{edge.name}", [])
+        if not behind:
+            transports[edge] = None  # a certificate, a Secret, a backup schedule: nothing between pods
+        elif all(_meshed(f.source, meshed) and _meshed(f.target, meshed) for f in behind):
+            transports[edge] = "mtls"
+        else:
+            # A route's hop (ingress controller → the app's pods) holds no address in its binding: plain HTTP.
+            transports[edge] = tls_mod.transport(graph.services[edge.source].bindings.get(edge.name)) or "plain"
+    return transports
+
+
+def _meshed(peer: Peer, meshed: frozenset[str]) -> bool:
+    return peer.is_pods and peer.namespace in meshed
 
 
 def _edge_row(edge: Any, transport: str | None = None) -> dict[str, Any]:

@@ -201,6 +201,8 @@ class SecretFiles:
     mode: int = 0o440  # readable by the pod's group (fsGroup), nobody else
     keys: Sequence[str] | None = None  # mount only these keys (default: every key)
     volume: str | None = None  # the pod volume's name; default: ``name``
+    paths: Mapping[str, str] | None = None
+    """Mount only these keys, each at its own path under ``mount_path`` (``{"tls.crt": "public.crt"}``)."""
 
     @property
     def volume_name(self) -> str:
@@ -209,8 +211,12 @@ class SecretFiles:
     def pod_volume(self) -> dict[str, Any]:
         # The secrets provider makes a Secret of exactly the claimed name in this namespace.
         secret: dict[str, Any] = {"secretName": self.name}
+        if self.keys is not None and self.paths is not None:
+            raise ValueError(f"SecretFiles {self.name}: keys or paths, not both")
         if self.keys is not None:
             secret["items"] = [{"key": key, "path": key} for key in self.keys]
+        if self.paths is not None:
+            secret["items"] = [{"key": key, "path": path} for key, path in self.paths.items()]
         secret["defaultMode"] = self.mode
         return {"name": self.volume_name, "secret": secret}
 

@@ -166,6 +166,21 @@ storage_size = "100Gi"
     assert cluster["spec"]["storage"] == {"size": "100Gi", "storageClass": "longhorn"}
 
 
+def test_backups_verify_an_https_s3_endpoint_with_the_in_cluster_ca(tmp_path: Path, ink_validator) -> None:
+    # minio serves TLS when every bucket's consumer verifies it: here the ObjectStore is the only one.
+    result = testing.synth(tmp_path, plugins=[*WITH_S3, "cert-manager"], extra={"notes": App()})
+    objects = testing.objects(result)
+    configuration = objects["cloudnativepg/objectstore-postgres-ha-backups.yaml"]["spec"]["configuration"]
+    assert configuration["endpointURL"] == "https://minio.minio.svc:9000"
+    assert configuration["endpointCA"] == {"name": "postgres-backups-s3-ca", "key": "ca.crt"}
+    # The CA Secret is a certificate from the same issuer, in this namespace, beside the ObjectStore.
+    ca = objects["cloudnativepg/certificate-postgres-backups-s3-ca.yaml"]
+    assert ca["metadata"]["namespace"] == "cloudnativepg"
+    assert ca["spec"]["issuerRef"]["name"] == "ink-internal-ca"
+    report = ink_validator.validate_all(objects.items())
+    assert report.problems == []
+
+
 def test_operator_installed_from_the_official_chart(default) -> None:
     app = testing.objects(default[1])["cloudnativepg/application-cloudnative-pg-operator.yaml"]
     assert app["spec"]["source"]["repoURL"] == "https://cloudnative-pg.github.io/charts"

@@ -21,9 +21,12 @@ PLUGINS = ["minio", "sealed-secrets"]
 class App:
     """A consumer that claims buckets and remembers the bindings it got."""
 
-    def __init__(self, name: str = "notes", buckets: tuple[str, ...] = ("notes-uploads",)) -> None:
+    def __init__(
+        self, name: str = "notes", buckets: tuple[str, ...] = ("notes-uploads",), *, tls: bool = False
+    ) -> None:
         self.name = name
         self.buckets = buckets
+        self.tls = tls  # its client verifies an https endpoint with the binding's CA
         self.bindings: dict[str, S3Binding] = {}
 
     @hookimpl
@@ -32,11 +35,20 @@ class App:
 
     @hookimpl
     def ink_bucket_claims(self) -> list[BucketClaim]:
-        return [BucketClaim(bucket=bucket) for bucket in self.buckets]
+        return [BucketClaim(bucket=bucket, tls=self.tls) for bucket in self.buckets]
 
     @hookimpl
-    def ink_workloads(self, ctx) -> None:
+    def ink_workloads(self, scope, ctx) -> None:
+        from ink import kube
+
         self.bindings = {bucket: ctx.bucket(bucket) for bucket in self.buckets}
+        if self.tls:
+            (first,) = list(self.bindings.values())[:1]
+            env = {"AWS_ENDPOINT_URL": first.endpoint, "AWS_CA_BUNDLE": first.ca_file}
+            app = kube.Container(
+                name="app", image="docker.io/library/busybox:1.37.0", env=env, mounts=[*first.ca_mounts()]
+            )
+            kube.Workloads(scope, "app", ctx=ctx, components=[kube.Component(name="app", containers=[app])])
 
 
 def synth(directory: Path, config: str = "", **apps: App):
@@ -203,3 +215,83 @@ def test_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monke
 def test_an_unpinned_image_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="image"):
         synth(tmp_path, '[plugins.minio]\nimage = "pgsty/silo"\n')
+
+
+TLS_PLUGINS = [*PLUGINS, "cert-manager"]
+
+
+@pytest.fixture(scope="module")
+def over_tls(tmp_path_factory: pytest.TempPathFactory):
+    directory = tmp_path_factory.mktemp("minio-tls")
+    app = App(tls=True)
+    return directory, testing.synth(directory, plugins=TLS_PLUGINS, extra={"notes": app}), app
+
+
+def test_tls_output_matches_reviewed_snapshot(over_tls, snapshot) -> None:
+    assert testing.snapshot_text(over_tls[1], ["minio", "notes"]) == snapshot
+
+
+def test_tls_output_validates(over_tls, ink_validator: ManifestValidator) -> None:
+    report = ink_validator.validate_all(testing.objects(over_tls[1]).items())
+    assert report.problems == []
+    assert report.skipped == {}
+
+
+def test_with_a_tls_provider_and_verifying_consumers_the_server_serves_tls(over_tls) -> None:
+    found = objects(over_tls)
+    certificate = found["minio/certificate-minio-tls.yaml"]
+    assert certificate["spec"]["issuerRef"]["name"] == "ink-internal-ca"
+    assert certificate["spec"]["dnsNames"] == [
+        "minio",
+        "minio.minio",
+        "minio.minio.svc",
+        "minio.minio.svc.cluster.local",
+    ]
+    pod = found["minio/deployment-minio.yaml"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["args"][-2:] == ["--certs-dir", "/etc/minio/certs"]
+    assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    assert container["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    certs = next(v for v in pod["volumes"] if v["name"] == "certs")
+    # MinIO's names for cert-manager's keys: the pair at the top, the CA under CAs/.
+    assert certs["secret"]["items"] == [
+        {"key": "tls.crt", "path": "public.crt"},
+        {"key": "tls.key", "path": "private.key"},
+        {"key": "ca.crt", "path": "CAs/ca.crt"},
+    ]
+    binding = over_tls[2].bindings["notes-uploads"]
+    assert binding.endpoint == "https://minio.minio.svc:9000"
+    assert (binding.tls, binding.transport, binding.ca_file) == (True, "tls", "/etc/ink/s3-ca/ca.crt")
+    # The CA reaches the consumer's namespace as ca.crt of a Certificate there, in its folder.
+    ca = found["notes/certificate-notes-uploads-s3-ca.yaml"]
+    assert ca["metadata"]["namespace"] == "notes"
+    assert ca["spec"]["secretName"] == binding.ca.name == "notes-uploads-s3-ca"
+    # The bucket Job's mc dials https and trusts the CA.
+    mc = job(over_tls[1])["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in mc["env"]}
+    assert env["SSL_CERT_FILE"] == "/etc/ink/s3-ca/ca.crt"
+    script = found["minio/configmap-minio-buckets.yaml"]["data"]["setup.sh"]
+    assert 'export MC_HOST_ink="https://${MINIO_ROOT_USER}:${MINIO_ROOT_PASSWORD}@minio.minio.svc:9000"' in script
+    assert not any("stays plain" in w for w in over_tls[1].warnings)
+
+
+def test_one_consumer_that_cannot_verify_keeps_the_server_plain_and_says_so(tmp_path: Path) -> None:
+    apps = {"notes": App(tls=True), "photos": App("photos", ("photos-originals",))}
+    result = testing.synth(tmp_path, plugins=TLS_PLUGINS, extra=apps)
+    assert apps["notes"].bindings["notes-uploads"].endpoint == "http://minio.minio.svc:9000"
+    assert apps["notes"].bindings["notes-uploads"].transport == "plain"
+    assert not any(body["kind"] == "Certificate" and "minio" in path for path, body in testing.objects(result).items())
+    assert any(
+        "the S3 endpoint stays plain http" in w and "photos's s3/photos-originals cannot verify TLS" in w
+        for w in result.warnings
+    )
+
+
+def test_without_a_tls_provider_the_server_stays_plain(tmp_path: Path) -> None:
+    app = App(tls=True)
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra={"notes": app})
+    assert app.bindings["notes-uploads"].endpoint == "http://minio.minio.svc:9000"
+    assert app.bindings["notes-uploads"].ca is None
+    container = testing.objects(result)["minio/deployment-minio.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    assert "--certs-dir" not in container["args"]
+    assert not any("stays plain" in w for w in result.warnings)  # nothing to say: no TLS provider at all

@@ -107,7 +107,8 @@ def test_the_pods_run_hardened_as_the_images_user_with_a_read_only_config(defaul
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080, "scheme": "HTTP"}
     mounts = {m["mountPath"]: m.get("readOnly", False) for m in c["volumeMounts"]}
-    assert mounts == {"/etc/searxng": True, "/var/cache/searxng": False, "/tmp": False}
+    # The store's CA too: cert-manager is installed, so Valkey serves TLS (see the TLS test below).
+    assert mounts == {"/etc/searxng": True, "/var/cache/searxng": False, "/tmp": False, "/etc/ink/redis-ca": True}
 
 
 def test_settings_yml_json_output_base_url_and_generated_key(tmp_path: Path) -> None:
@@ -123,12 +124,43 @@ def test_settings_yml_json_output_base_url_and_generated_key(tmp_path: Path) -> 
 def test_the_limiter_is_on_with_its_own_valkey(tmp_path: Path) -> None:
     result, settings, limiter = plain(tmp_path)
     assert settings["server"]["limiter"] is True
-    assert env_of(result)["SEARXNG_VALKEY_URL"] == {"secretKeyRef": {"name": "searxng-redis", "key": "url"}}
+    assert env_of(result)["SEARXNG_VALKEY_URL"] == {"secretKeyRef": {"name": "searxng-redis", "key": "url_with_ca"}}
     store = objects(result)["searxng/deployment-searxng-redis.yaml"]
     assert store["metadata"]["namespace"] == "searxng"
     assert limiter["botdetection"]["trusted_proxies"] == ["127.0.0.0/8", "::1", "10.42.0.0/16"]
     assert limiter["botdetection"]["ip_lists"]["pass_ip"] == ["10.42.0.0/16"]
     assert not any("limiter is off" in w for w in result.warnings)
+
+
+def test_without_a_tls_provider_the_store_is_dialled_plain(tmp_path: Path) -> None:
+    secrets = Secrets()
+    result = testing.synth(tmp_path, plugins=["searxng", "valkey"], extra={"secrets": secrets})
+    values = secrets.values["searxng/searxng-redis"]
+    assert (
+        values["url_with_ca"]
+        == values["url"]
+        == f"redis://searxng:{values['password']}@searxng-redis.searxng.svc:6379/0"
+    )
+    assert "/etc/ink/redis-ca" not in {m["mountPath"] for m in container(result)["volumeMounts"]}
+
+
+def test_with_a_tls_provider_searxng_verifies_the_store_with_the_ca(tmp_path: Path) -> None:
+    secrets = Secrets()
+    result = testing.synth(tmp_path, plugins=["searxng", "valkey", "cert-manager"], extra={"secrets": secrets})
+    values = secrets.values["searxng/searxng-redis"]
+    password = values["password"]
+    # valkey-py (SearXNG's client) passes ssl_ca_certs and ssl_check_hostname on to its SSL connection.
+    assert values["url_with_ca"] == (
+        f"rediss://searxng:{password}@searxng-redis.searxng.svc:6379/0"
+        "?ssl_ca_certs=/etc/ink/redis-ca/ca.crt&ssl_check_hostname=true"
+    )
+    assert env_of(result)["SEARXNG_VALKEY_URL"] == {"secretKeyRef": {"name": "searxng-redis", "key": "url_with_ca"}}
+    pod = objects(result)["searxng/deployment-searxng.yaml"]["spec"]["template"]["spec"]
+    ca = next(v for v in pod["volumes"] if v["name"] == "redis-ca")
+    assert ca["secret"]["secretName"] == "searxng-redis-tls"
+    assert ca["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]  # the CA alone, not the server's key
+    assert {"name": "redis-ca", "mountPath": "/etc/ink/redis-ca", "readOnly": True} in container(result)["volumeMounts"]
+    assert "tls-port 6379" in secrets.values["searxng/searxng-redis-config"]["valkey.conf"].splitlines()
 
 
 def test_without_valkey_the_limiter_is_off_with_a_warning(tmp_path: Path) -> None:

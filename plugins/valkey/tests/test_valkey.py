@@ -43,7 +43,8 @@ class App:
         store = ctx.bindings["redis/app"]
         env = {"REDIS_HOST": store.host, "REDIS_PORT": str(store.port), "REDIS_USER": store.username}
         env |= {"REDIS_PASSWORD": store.password, "REDIS_URL": store.url}
-        app = kube.Container(name="app", image="docker.io/library/busybox:1.37.0", env=env)
+        # Over TLS, the CA to verify the server with (nothing is mounted for a plain connection).
+        app = kube.Container(name="app", image="docker.io/library/busybox:1.37.0", env=env, mounts=[*store.ca_mounts()])
         kube.Workloads(scope, "app", ctx=ctx, components=[kube.Component(name="app", containers=[app])])
 
 
@@ -75,17 +76,28 @@ def synth(tmp_path: Path, config: str = "", *, app: App | None = None, **extra: 
     return testing.synth(tmp_path, config, plugins=PLUGINS, extra={"app": app or App(), **extra})
 
 
-def plain(tmp_path: Path, config: str = "", app: App | None = None, **extra: object) -> tuple[Any, Secrets]:
+def plain(
+    tmp_path: Path, config: str = "", app: App | None = None, plugins: tuple[str, ...] = (), **extra: object
+) -> tuple[Any, Secrets]:
     secrets = Secrets()
     result = testing.synth(
-        tmp_path, config, plugins=["valkey"], extra={"app": app or App(), "secrets": secrets, **extra}
+        tmp_path, config, plugins=["valkey", *plugins], extra={"app": app or App(), "secrets": secrets, **extra}
     )
     return result, secrets
+
+
+TLS_PLUGINS = [*PLUGINS, "cert-manager"]
 
 
 @pytest.fixture(scope="module")
 def default(tmp_path_factory: pytest.TempPathFactory):
     return synth(tmp_path_factory.mktemp("valkey"))
+
+
+@pytest.fixture(scope="module")
+def over_tls(tmp_path_factory: pytest.TempPathFactory):
+    """With a TLS provider (cert-manager): the store serves TLS with a certificate from the in-cluster CA."""
+    return testing.synth(tmp_path_factory.mktemp("valkey-tls"), plugins=TLS_PLUGINS, extra={"app": App()})
 
 
 def deployment(result) -> dict:
@@ -151,7 +163,7 @@ def test_consumer_gets_host_port_user_and_the_secret_refs(default) -> None:
     assert env["REDIS_PASSWORD"] == {"secretKeyRef": {"name": "app-redis", "key": "password"}}
     assert env["REDIS_URL"] == {"secretKeyRef": {"name": "app-redis", "key": "url"}}
     sealed = testing.objects(default)["app/sealedsecret-app-redis.yaml"]
-    assert set(sealed["spec"]["encryptedData"]) == {"password", "url"}
+    assert set(sealed["spec"]["encryptedData"]) == {"password", "url", "url_with_ca"}
 
 
 def test_server_and_consumer_hold_the_same_password(tmp_path: Path) -> None:
@@ -231,3 +243,109 @@ def test_without_the_provider_a_required_need_is_an_error(tmp_path: Path) -> Non
 
     with pytest.raises(ResolutionError, match=r"app needs redis \(redis/app\)"):
         testing.synth(tmp_path, plugins=["sealed-secrets"], extra={"app": App()})
+
+
+def test_tls_output_matches_the_reviewed_snapshot(over_tls, snapshot) -> None:
+    assert testing.snapshot_text(over_tls, ["app"]) == snapshot
+
+
+def test_tls_output_validates(over_tls, ink_validator: ManifestValidator) -> None:
+    report = ink_validator.validate_all(testing.objects(over_tls).items())
+    assert report.problems == []
+    assert report.skipped == {}
+
+
+def test_without_a_tls_provider_the_store_stays_plain(default) -> None:
+    objects = testing.objects(default)
+    assert not any(o["kind"] == "Certificate" for o in objects.values())
+    container = valkey_container(default)
+    assert "--tls" not in container["readinessProbe"]["exec"]["command"][-1]
+    app = objects["app/deployment-app.yaml"]["spec"]["template"]["spec"]
+    assert "volumes" not in app  # no CA to mount
+
+
+def test_with_a_tls_provider_the_store_serves_tls_from_the_internal_ca(tmp_path: Path) -> None:
+    result, secrets = plain(tmp_path, plugins=("cert-manager",))
+    objects = testing.objects(result)
+    certificate = objects["app/certificate-app-redis-tls.yaml"]
+    assert certificate["metadata"]["namespace"] == "app"
+    assert certificate["spec"]["issuerRef"] == {
+        "group": "cert-manager.io",
+        "kind": "ClusterIssuer",
+        "name": "ink-internal-ca",
+    }
+    assert certificate["spec"]["dnsNames"] == [
+        "app-redis",
+        "app-redis.app",
+        "app-redis.app.svc",
+        "app-redis.app.svc.cluster.local",
+    ]
+    assert "server auth" in certificate["spec"]["usages"]
+    config = secrets.values["app/app-redis-config"]["valkey.conf"].splitlines()
+    assert {
+        "port 0",
+        "tls-port 6379",
+        "tls-cert-file /etc/valkey-tls/tls.crt",
+        "tls-key-file /etc/valkey-tls/tls.key",
+        "tls-ca-cert-file /etc/valkey-tls/ca.crt",
+        "tls-auth-clients no",
+        "tls-auto-reload-interval 3600",
+    } <= set(config)
+    assert "port 6379" not in config
+    pod = deployment(result)["spec"]["template"]["spec"]
+    tls_volume = next(v for v in pod["volumes"] if v["name"] == "tls")
+    assert tls_volume["secret"]["secretName"] == "app-redis-tls"
+    container = pod["containers"][0]
+    assert {"name": "tls", "mountPath": "/etc/valkey-tls", "readOnly": True} in container["volumeMounts"]
+    # The probes PING over TLS, checking the chain against the CA.
+    probe = "valkey-cli --tls --cacert /etc/valkey-tls/ca.crt -p 6379 ping | grep -q PONG"
+    assert container["readinessProbe"]["exec"]["command"][-1] == probe
+    assert container["livenessProbe"]["exec"]["command"][-1] == probe
+    password = secrets.values["app/app-redis"]["password"]
+    assert secrets.values["app/app-redis"]["url"] == f"rediss://app:{password}@app-redis.app.svc:6379/0"
+    assert secrets.values["app/app-redis"]["url_with_ca"] == (
+        f"rediss://app:{password}@app-redis.app.svc:6379/0"
+        "?ssl_ca_certs=/etc/ink/redis-ca/ca.crt&ssl_check_hostname=true"
+    )
+    # The consumer mounts the CA alone (not the server's key) where ca_file points.
+    app = objects["app/deployment-app.yaml"]["spec"]["template"]["spec"]
+    assert app["volumes"] == [
+        {
+            "name": "redis-ca",
+            "secret": {
+                "secretName": "app-redis-tls",
+                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                "defaultMode": 288,
+            },
+        }
+    ]
+    binding = result.graph.services["app"].bindings["redis/app"]
+    assert (binding.tls, binding.ca_file, binding.transport) == (True, "/etc/ink/redis-ca/ca.crt", "tls")
+
+
+def test_a_need_for_a_plain_connection_stays_plain_beside_a_tls_provider(tmp_path: Path) -> None:
+    result, secrets = plain(tmp_path, plugins=("cert-manager",), app=App({"tls": False}))
+    assert "port 6379" in secrets.values["app/app-redis-config"]["valkey.conf"].splitlines()
+    assert secrets.values["app/app-redis"]["url"].startswith("redis://")
+    assert secrets.values["app/app-redis"]["url_with_ca"] == secrets.values["app/app-redis"]["url"]
+    assert "app/certificate-app-redis-tls.yaml" not in testing.objects(result)
+    assert result.graph.services["app"].bindings["redis/app"].transport == "plain"
+
+
+def test_an_image_older_than_9_1_gets_no_reload_directive_and_a_warning(tmp_path: Path) -> None:
+    from ink_plugin_valkey.construct import reloads_tls
+
+    assert [reloads_tls(t) for t in ("9.1.4", "9.1.3-alpine", "10.0.0", "9.0.8", "8.1", "unstable")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    # valkey-server refuses to start on a directive it does not know: 9.0 must not get it.
+    result, secrets = plain(tmp_path, '[plugins.valkey]\nimage_tag = "9.0.8"\n', plugins=("cert-manager",))
+    config = secrets.values["app/app-redis-config"]["valkey.conf"].splitlines()
+    assert "tls-port 6379" in config
+    assert not any(line.startswith("tls-auto-reload-interval") for line in config)
+    assert any("'9.0.8' is older than 9.1" in w and "restart it after each renewal" in w for w in result.warnings)

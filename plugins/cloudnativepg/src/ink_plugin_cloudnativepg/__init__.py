@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from ink import hookimpl
+from ink import hookimpl, tls
 from ink.errors import UserError
 from ink.models import (
     BucketClaim,
@@ -116,7 +116,8 @@ def ink_bucket_claims(ctx: ServiceContext) -> list[BucketClaim]:
     if not ctx.settings.backups:  # type: ignore[attr-defined]
         return []
     # Optional: without an S3 provider core leaves it out with a warning (see backups_enabled).
-    return [BucketClaim(bucket=BACKUP_BUCKET, optional=True)]
+    # tls: the ObjectStore verifies an https endpoint with the CA Secret the binding names (endpointCA).
+    return [BucketClaim(bucket=BACKUP_BUCKET, optional=True, tls=True)]
 
 
 @hookimpl
@@ -124,11 +125,7 @@ def ink_certificate_claims(ctx: ServiceContext) -> list[CertificateClaim]:
     # The server certificate from the in-cluster CA, for every name of every Service the operator makes
     # (verify-full checks the host in the uri against them). Optional: without a TLS provider the
     # cluster keeps CloudNativePG's own self-signed CA and bindings connect without verifying.
-    names = [
-        f"{CLUSTER}-{service}{suffix}"
-        for service in SERVICES
-        for suffix in ("", f".{ctx.namespace}", f".{ctx.namespace}.svc", f".{ctx.namespace}.svc.cluster.local")
-    ]
+    names = [name for service in SERVICES for name in tls.service_names(f"{CLUSTER}-{service}", ctx.namespace)]
     return [CertificateClaim(name=SERVER_CERTIFICATE, dns_names=tuple(names), issuer="internal", optional=True)]
 
 
@@ -137,7 +134,7 @@ def tls_enabled(ctx: ServiceContext) -> bool:
 
     Decided from the provider, as for backups: ``ink_provide_database`` runs before certificates are.
     """
-    return ctx.provider_of(Capability.TLS) is not None
+    return tls.available(ctx)
 
 
 def ca_secret_name(database: str) -> str:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import yaml
 
-from ink import kube
+from ink import kube, tls
 from ink.context import ServiceContext
-from ink.models import INTERNAL_CA_ISSUER, DatabaseClaim, SecretKeyRef
+from ink.models import DatabaseClaim, SecretKeyRef
 from ink.workload import Mount
 from ink_plugin_cloudnativepg import (
     BACKUP_BUCKET,
@@ -143,32 +143,18 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
 
 
 def consumer_ca(scope: kube.Construct, *, claim: DatabaseClaim, ctx: ServiceContext) -> None:
-    """The in-cluster CA in the consumer's namespace, as ``ca.crt`` of a certificate for its role.
+    """The in-cluster CA in the consumer's namespace (:func:`ink.tls.internal_ca`).
 
-    CloudNativePG's CA Secret is made at run time in this namespace, so synth cannot copy it; a
-    cert-manager Certificate from the same CA issuer, in the consumer's namespace, carries that CA
-    as ``ca.crt`` (cert-manager docs, 'CA' issuer). Its tls.crt/tls.key (CN = the role, client
-    auth) are not used: the role logs in with its password.
+    CloudNativePG's CA Secret is made at run time in this namespace, so synth cannot copy it.
     """
-    kube.api_object(
+    tls.internal_ca(
         scope,
         f"ca-{claim.name}",
-        {
-            "apiVersion": "cert-manager.io/v1",
-            "kind": "Certificate",
-            "metadata": {
-                "name": ca_secret_name(claim.name),
-                "namespace": claim.namespace,
-                "labels": ctx.labels("database"),
-            },
-            "spec": {
-                "secretName": ca_secret_name(claim.name),
-                "commonName": claim.name,
-                "usages": ["client auth"],
-                "privateKey": {"algorithm": "ECDSA", "size": 256},
-                "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": INTERNAL_CA_ISSUER},
-            },
-        },
+        ctx=ctx,
+        name=ca_secret_name(claim.name),
+        namespace=claim.namespace,
+        component="database",
+        common_name=claim.name,  # the role's name, as CloudNativePG's client certificates have it
     )
 
 
@@ -210,6 +196,9 @@ def barman_cloud(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                         },
                     },
                     "wal": {"compression": "gzip"},
+                    # plugin-barman-cloud ObjectStore API: endpointCA, a key of a Secret in this namespace,
+                    # is the CA bundle barman-cloud verifies the endpoint with.
+                    **({"endpointCA": {"name": bucket.ca.name, "key": bucket.ca.key}} if bucket.ca else {}),
                 },
                 "retentionPolicy": ctx.setting("backup_retention"),
             },

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, Field
 
-from ink import hookimpl
+from ink import hookimpl, tls
 from ink.models import (
     BucketClaim,
     Capability,
@@ -43,6 +43,8 @@ S3_PORT = 9000
 CONSOLE_PORT = 9001
 ROOT_SECRET = "minio-root"
 ROOT_USER = "minio-root"
+
+SERVER_CERTIFICATE = "minio-tls"
 
 ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
 SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
@@ -129,12 +131,25 @@ def ink_secrets() -> list[SecretClaim]:
     ]
 
 
+def serves_tls(ctx: ServiceContext) -> bool:
+    """TLS with a certificate from the in-cluster CA: a TLS provider is enabled and every bucket's consumer
+    can verify it. One port serves every bucket, so a single consumer that cannot keeps the server plain
+    (:func:`ink.tls.all_claims_verify`; the warning names it)."""
+    return tls.available(ctx) and tls.all_claims_verify(ctx, BucketClaim)[0]
+
+
 def endpoint(ctx: ServiceContext) -> str:
-    return f"http://{SERVICE}.{ctx.namespace}.svc:{S3_PORT}"
+    scheme = "https" if serves_tls(ctx) else "http"
+    return f"{scheme}://{SERVICE}.{ctx.namespace}.svc:{S3_PORT}"
+
+
+def ca_secret(bucket: str) -> str:
+    """The in-cluster CA in the consumer's namespace, for verifying the endpoint."""
+    return f"{bucket}-s3-ca"
 
 
 @hookimpl
-def ink_provide_bucket(claim: BucketClaim, ctx: ServiceContext) -> S3Binding:
+def ink_provide_bucket(claim: BucketClaim, scope: Construct, ctx: ServiceContext) -> S3Binding:
     bucket = claim.bucket
     if not 3 <= len(bucket) <= 60:
         raise ValueError(
@@ -148,8 +163,15 @@ def ink_provide_bucket(claim: BucketClaim, ctx: ServiceContext) -> S3Binding:
         "AWS_ENDPOINT_URL": endpoint(ctx),
         "AWS_REGION": ctx.settings.region,  # type: ignore[attr-defined]
     }
+    secure = serves_tls(ctx)
+    ca = None
+    if secure:
+        # In the consumer's folder and namespace, applied with it (see ink.tls.internal_ca).
+        ca = tls.internal_ca(scope, f"s3-ca-{bucket}", ctx=ctx, name=ca_secret(bucket), namespace=claim.namespace)
     return S3Binding(
         endpoint=endpoint(ctx),
+        tls=secure,
+        ca=ca,
         bucket=bucket,
         region=ctx.settings.region,  # type: ignore[attr-defined]
         access_key_id=SecretKeyRef(name=name, key=ACCESS_KEY_ID),

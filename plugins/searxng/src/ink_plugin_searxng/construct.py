@@ -97,7 +97,9 @@ def searxng(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     env: dict[str, object] = {}
     store = ctx.bindings.get(f"redis/{NAME}")
     if store is not None:
-        env["SEARXNG_VALKEY_URL"] = store.url  # type: ignore[attr-defined]
+        # valkey.url goes to valkey-py's Valkey.from_url (searx/valkeydb.py): over TLS the url_with_ca's
+        # ssl_ca_certs and ssl_check_hostname make it verify the server against the CA mounted below.
+        env["SEARXNG_VALKEY_URL"] = getattr(store, "url_with_ca", None) or store.url  # type: ignore[attr-defined]
     env = ctx.with_user_env(env)
     container = kube.Container(
         name=NAME,
@@ -109,6 +111,8 @@ def searxng(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             # The favicon cache (faviconcache.db) and Python's temporary files; nothing to keep.
             kube.Scratch(name="cache", mount_path="/var/cache/searxng", size_limit="256Mi"),
             kube.Scratch(name="tmp", mount_path="/tmp", size_limit="64Mi"),
+            # The store's CA (its ca_file, where url_with_ca points); nothing for a plain connection.
+            *(store.ca_mounts() if store is not None else ()),  # type: ignore[attr-defined]
         ],
         resources=kube.Resources.of(settings.resources),  # type: ignore[attr-defined]
         health=kube.HttpProbe(path="/healthz", port=PORT),

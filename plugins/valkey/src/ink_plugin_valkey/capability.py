@@ -20,7 +20,7 @@ from pydantic import Field
 
 from ink.capabilities import CapabilitySpec
 from ink.hookspecs import hookspec
-from ink.models import Binding, DnsLabel, Need, Quantity, SecretKeyRef
+from ink.models import DnsLabel, Need, Quantity, SecretKeyRef, TlsBinding
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -61,19 +61,38 @@ class RedisNeed(Need):
         "'allkeys-lru' drops the least recently used keys (caches).",
     )
     storage_size: Quantity = Field(default="1Gi", description="Size of the volume, with persistence.")
+    tls: bool = Field(
+        default=True,
+        description="Connect over TLS when the provider can (a TLS provider is installed). A consumer whose "
+        "client cannot speak TLS sets False: its hop stays plain, and ink graph shows it.",
+    )
 
 
-class RedisBinding(Binding):
-    """How the consumer connects. The password reaches it only as a Secret in its own namespace."""
+class RedisBinding(TlsBinding):
+    """How the consumer connects. The password reaches it only as a Secret in its own namespace.
+
+    Over TLS (``tls``) the server presents a certificate from the in-cluster CA for its Service
+    names; ``ca`` is that CA in the consumer's namespace: mount :meth:`ca_mounts` and verify with
+    :attr:`ca_file` (the ``CA_DIR`` below).
+    """
 
     host: str = Field(description="In-cluster DNS name, e.g. searxng-redis.searxng.svc.")
     port: int
     username: str = Field(description="The consumer's user (Redis 6 ACL: AUTH <username> <password>).")
     password: SecretKeyRef
-    url: SecretKeyRef = Field(description="redis://<username>:<password>@<host>:<port>/0, for apps that take a URL.")
+    url: SecretKeyRef = Field(
+        description="redis://<username>:<password>@<host>:<port>/0 (rediss:// over TLS), for apps that take a URL."
+    )
+    url_with_ca: SecretKeyRef | None = Field(
+        default=None,
+        description="The url with the TLS parameters of redis-py and valkey-py (ssl_ca_certs=<ca_file>, "
+        "ssl_check_hostname=true), for Python clients configured by a URL alone; the url itself when plain.",
+    )
     database: int = 0
-    tls: bool = Field(default=False, description="Whether clients must connect with TLS (rediss://).")
     volume: str = Field(default="", description="The PersistentVolumeClaim holding the data; '' without persistence.")
+
+    CA_DIR: ClassVar[str] = "/etc/ink/redis-ca"
+    CA_VOLUME: ClassVar[str] = "redis-ca"
 
 
 class Hooks:
