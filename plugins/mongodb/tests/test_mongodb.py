@@ -147,9 +147,7 @@ def test_consumer_gets_members_replica_set_and_secret_refs(default) -> None:
 
 def test_operator_and_consumer_hold_the_same_password_and_a_ready_uri(tmp_path: Path) -> None:
     secrets = Secrets()
-    result = testing.synth(
-        tmp_path, plugins=["mongodb"], extra={"app": App({"oplog": True}), "secrets": secrets}
-    )
+    result = testing.synth(tmp_path, plugins=["mongodb"], extra={"app": App({"oplog": True}), "secrets": secrets})
     consumer = secrets.values["app/app-mongodb"]
     password = consumer["password"]
     assert len(password) == 32 and password.isalnum()
@@ -218,7 +216,9 @@ def test_settings_from_ink_toml_and_environment(tmp_path: Path, monkeypatch: pyt
 
 def test_members_change_every_connection_string(tmp_path: Path) -> None:
     secrets = Secrets()
-    testing.synth(tmp_path, "[plugins.mongodb]\nmembers = 1\n", plugins=["mongodb"], extra={"app": App(), "secrets": secrets})
+    testing.synth(
+        tmp_path, "[plugins.mongodb]\nmembers = 1\n", plugins=["mongodb"], extra={"app": App(), "secrets": secrets}
+    )
     uri = secrets.values["app/app-mongodb"]["uri"]
     assert "@mongodb-0.mongodb-svc.mongodb.svc.cluster.local:27017/app?replicaSet=mongodb" in uri
 

@@ -127,8 +127,11 @@ def test_mongodb_binding_gives_mongo_url_and_the_oplog_url(alone) -> None:
     ]
     # The consumer's pods may reach the members; nothing else in mongodb's namespace.
     egress = objects(alone)["rocketchat/networkpolicy-allow-egress.yaml"]["spec"]["egress"]
-    mongo = [r for r in egress if r["to"][0].get("namespaceSelector", {}).get("matchLabels") == {
-        "kubernetes.io/metadata.name": "mongodb"}]
+    mongo = [
+        r
+        for r in egress
+        if r["to"][0].get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "mongodb"}
+    ]
     assert mongo and mongo[0]["to"][0]["podSelector"] == {"matchLabels": {"app": "mongodb-svc"}}
     assert mongo[0]["ports"] == [{"port": 27017, "protocol": "TCP"}]
 

@@ -33,9 +33,7 @@ class MongoNeed(Need):
 
     capability: ClassVar[str] = NAME
     id_field: ClassVar[str] = "name"
-    name: DnsLabel = Field(
-        max_length=40, description="The database's name; also the user's. Usually the owner's name."
-    )
+    name: DnsLabel = Field(max_length=40, description="The database's name; also the user's. Usually the owner's name.")
     oplog: bool = Field(
         default=False,
         description="Also read the replica set's oplog (the 'local' database): for apps that tail it, such as "

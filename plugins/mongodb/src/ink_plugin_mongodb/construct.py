@@ -55,9 +55,7 @@ def mongodb(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "enableClusterMongoDBRoles": False,
                 # templates/operator.yaml: no usage data sent to MongoDB (it could not leave the cluster anyway).
                 "telemetry": {"enabled": False},
-                "resources": kube.Resources(
-                    cpu_request="50m", memory_request="128Mi", memory_limit="512Mi"
-                ).manifest(),
+                "resources": kube.Resources(cpu_request="50m", memory_request="128Mi", memory_limit="512Mi").manifest(),
             },
             "registry": {"pullPolicy": "IfNotPresent"},
             # The MongoDB server image flavour (quay.io/mongodb/mongodb-community-server:<version>-ubi9).
@@ -219,4 +217,3 @@ def backup(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             )
         ],
     )
-

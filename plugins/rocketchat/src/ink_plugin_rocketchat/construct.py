@@ -152,7 +152,11 @@ def rocketchat(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     )
     components = [
         kube.Component(
-            name="server", object_name=NAME, replicas=settings.replicas, user=USER, containers=[server]  # type: ignore[attr-defined]
+            name="server",
+            object_name=NAME,
+            replicas=settings.replicas,
+            user=USER,
+            containers=[server],  # type: ignore[attr-defined]
         )
     ]
     jitsi = ctx.link("jitsi")
@@ -193,7 +197,8 @@ async function main() {
     if (!got.ok) throw new Error("GET " + url + ": HTTP " + got.status);
     const { setting } = await got.json();
     if (setting.value === value) { console.log(id + " is already " + value); continue; }
-    const put = await fetch(url, { method: "POST", headers: auth, body: JSON.stringify({ setting: { ...setting, value } }) });
+    const body = JSON.stringify({ setting: { ...setting, value } });
+    const put = await fetch(url, { method: "POST", headers: auth, body });
     if (!put.ok) throw new Error("POST " + url + ": HTTP " + put.status);
     console.log(id + " set to " + value);
   }
