@@ -252,6 +252,11 @@ def test_a_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
         synth(tmp_path, "[plugins.mongodb]\nmembers = 0\n")
 
 
+def test_without_consumers_the_replica_set_has_only_inks_users(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, plugins=PLUGINS)
+    assert [u["name"] for u in replica_set(result)["spec"]["users"]] == ["ink-admin", "ink-backup"]
+
+
 def test_without_the_provider_a_required_need_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ResolutionError, match=r"app needs mongodb \(mongodb/app\)"):
         testing.synth(tmp_path, plugins=["sealed-secrets"], extra={"app": App()})

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from ink import testing
+from ink import hookimpl, testing
 from ink.errors import ConfigError
+from ink.models import ResolvedSecret, SecretBinding
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 from ink_plugin_rocketchat import VERSION
@@ -134,6 +135,32 @@ def test_mongodb_binding_gives_mongo_url_and_the_oplog_url(alone) -> None:
     ]
     assert mongo and mongo[0]["to"][0]["podSelector"] == {"matchLabels": {"app": "mongodb-svc"}}
     assert mongo[0]["ports"] == [{"port": 27017, "protocol": "TCP"}]
+
+
+class Secrets(testing.StandIn):
+    """A secrets provider that keeps the plaintext, to read the connection strings Rocket.Chat gets."""
+
+    def __init__(self) -> None:
+        super().__init__("secrets", "secrets")
+        self.values: dict[str, dict[str, str]] = {}
+
+    @hookimpl
+    def ink_provide_secret(self, secret: ResolvedSecret) -> SecretBinding:
+        self.values[f"{secret.namespace}/{secret.name}"] = dict(secret.data)
+        return SecretBinding(name=secret.name, namespace=secret.namespace, keys=tuple(sorted(secret.data)))
+
+
+def test_mongo_urls_point_at_the_providers_replica_set(tmp_path: Path) -> None:
+    secrets = Secrets()
+    testing.synth(tmp_path, plugins=["rocketchat", "mongodb"], extra={"secrets": secrets})
+    mongo = secrets.values["rocketchat/rocketchat-mongodb"]
+    password = mongo["password"]
+    members = ",".join(f"mongodb-{i}.mongodb-svc.mongodb.svc.cluster.local:27017" for i in range(3))
+    options = "replicaSet=mongodb&authSource=admin"
+    assert mongo["uri"] == f"mongodb://rocketchat:{password}@{members}/rocketchat?{options}"
+    assert mongo["oplog-uri"] == f"mongodb://rocketchat:{password}@{members}/local?{options}"
+    # The operator sets the same password on the user.
+    assert secrets.values["mongodb/mongodb-user-rocketchat"]["password"] == password
 
 
 def test_alone_root_url_admin_and_uploads_without_integrations(alone) -> None:

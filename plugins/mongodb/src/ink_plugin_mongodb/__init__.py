@@ -145,7 +145,7 @@ def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
     admin = GeneratedSecret(id=f"mongodb/{REPLICA_SET}/{ADMIN_USER}/password")
     backup = GeneratedSecret(id=f"mongodb/{REPLICA_SET}/{BACKUP_USER}/password")
     claims = [
-        # For a restore (README) and for the operator, which needs at least one user to manage the others.
+        # The administrator, for restores and maintenance (README); the operator's agent has a user of its own.
         SecretClaim(name=password_secret_name(ADMIN_USER), data={"password": admin, "username": ADMIN_USER}),
         SecretClaim(
             name=password_secret_name(BACKUP_USER),
