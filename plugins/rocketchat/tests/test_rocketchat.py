@@ -219,9 +219,27 @@ def test_together_jitsi_app_points_at_jitsis_public_url(together) -> None:
     assert container["command"] == ["node", "/setup/jitsi.mjs"]
     assert env_of(container)["RC_URL"] == "http://rocketchat.rocketchat.svc:80"
     script = objects(together)["rocketchat/configmap-rocketchat-jitsi-setup.yaml"]["data"]["jitsi.mjs"]
-    # The jitsi plugin's public URL (its route), with nothing but the domain typed by the user.
-    assert 'const wanted = { jitsi_domain: "meet.home.example.org", jitsi_ssl: true };' in script
+    assert 'JSON.parse(readFileSync("/config/jitsi.json", "utf8"))' in script
     assert f"/api/apps/{JITSI_APP}/settings/" in script
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["wanted"]["secret"]["secretName"] == "rocketchat-jitsi"
+
+
+def test_together_jitsi_settings_are_the_jitsi_plugins_public_url(tmp_path: Path) -> None:
+    secrets = Secrets()
+    plugins = [p for p in TOGETHER if p != "sealed-secrets"]
+    testing.synth(tmp_path, CONFIG, plugins=plugins, extra={"secrets": secrets})
+    # The jitsi plugin's route, with nothing but the domain typed by the user.
+    wanted = secrets.values["rocketchat/rocketchat-jitsi"]["jitsi.json"]
+    assert wanted == '{"jitsi_domain": "meet.home.example.org", "jitsi_ssl": true}\n'
+
+
+def test_the_setup_job_does_not_change_with_the_domain(tmp_path: Path) -> None:
+    other = testing.synth(tmp_path, CONFIG.replace("home.example.org", "lab.example.net"), plugins=TOGETHER)
+    assert (
+        setup_job(other)["metadata"]["name"]
+        == setup_job(testing.synth(tmp_path / "b", CONFIG, plugins=TOGETHER))["metadata"]["name"]
+    )
 
 
 def test_together_uploads_are_backed_up(together) -> None:

@@ -10,7 +10,9 @@ backed up by the backup provider.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
@@ -46,6 +48,7 @@ OAUTH_NAME = "Authentik"
 OAUTH_CALLBACK = f"/_oauth/{OAUTH_NAME.lower()}"
 ADMIN_SECRET = f"{NAME}-admin"
 LICENSE_SECRET = f"{NAME}-license"
+JITSI_SECRET = f"{NAME}-jitsi"  # what the Jitsi setup Job applies (jitsi.json)
 LICENSE = UserSecret(name=LICENSE_SECRET, description="Rocket.Chat Enterprise licence (needed for more than one pod)")
 
 
@@ -178,6 +181,18 @@ def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
     if ctx.settings.enterprise_license:  # type: ignore[attr-defined]
         claims.append(SecretClaim(name=LICENSE_SECRET, data={"license": LICENSE}))
     return claims
+
+
+@hookimpl
+def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim]:
+    # The Jitsi app's settings, from the link's public URL. In a Secret the Job mounts, not in its pod template:
+    # the Job is named by its pod's content, and a domain change must edit files, not rename them.
+    jitsi = ctx.link("jitsi")
+    if not ctx.settings.jitsi or jitsi is None or not jitsi.public_url:  # type: ignore[attr-defined]
+        return []
+    url = urlsplit(jitsi.public_url)
+    wanted = {"jitsi_domain": url.netloc, "jitsi_ssl": url.scheme == "https"}
+    return [SecretClaim(name=JITSI_SECRET, data={"jitsi.json": json.dumps(wanted, sort_keys=True) + "\n"})]
 
 
 @hookimpl

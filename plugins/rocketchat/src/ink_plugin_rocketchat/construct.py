@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import AuthBinding, SecretKeyRef
-from ink_plugin_rocketchat import ADMIN_SECRET, HTTP_PORT, LICENSE_SECRET, NAME, OAUTH_NAME
+from ink_plugin_rocketchat import ADMIN_SECRET, HTTP_PORT, JITSI_SECRET, LICENSE_SECRET, NAME, OAUTH_NAME
 
 IMAGE = "registry.rocket.chat/rocketchat/rocket.chat"
 PORT = 3000
@@ -161,14 +161,16 @@ def rocketchat(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     ]
     jitsi = ctx.link("jitsi")
     if settings.jitsi and jitsi is not None and jitsi.public_url:  # type: ignore[attr-defined]
-        components.append(jitsi_setup(ctx, image=image, jitsi_url=jitsi.public_url, admin=admin))
+        components.append(jitsi_setup(ctx, image=image, admin=admin))
     kube.Workloads(scope, NAME, ctx=ctx, components=components)
 
 
 JITSI_SCRIPT = """\
-// Written by ink: point Rocket.Chat's Jitsi app at $jitsi_url. Idempotent; changes only what differs.
+// Written by ink: point Rocket.Chat's Jitsi app at the jitsi plugin. Idempotent; changes only what differs.
+import { readFileSync } from "node:fs";
+
 const base = process.env.RC_URL;
-const wanted = { jitsi_domain: "$jitsi_domain", jitsi_ssl: $jitsi_ssl };
+const wanted = JSON.parse(readFileSync("/config/jitsi.json", "utf8"));
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 async function main() {
@@ -208,29 +210,23 @@ main().catch((error) => { console.error(error.message); process.exit(1); });
 """
 
 
-def jitsi_setup(
-    ctx: ServiceContext, *, image: str, jitsi_url: str, admin: dict[str, str | SecretKeyRef]
-) -> kube.Component:
-    """An Argo CD PostSync Job: the Jitsi app's domain and TLS, through Rocket.Chat's Apps API."""
-    url = urlsplit(jitsi_url)
+def jitsi_setup(ctx: ServiceContext, *, image: str, admin: dict[str, str | SecretKeyRef]) -> kube.Component:
+    """An Argo CD PostSync Job: the Jitsi app's domain and TLS (the Secret rocketchat-jitsi), through the Apps API."""
     script = kube.ConfigFiles(
         name=f"{NAME}-jitsi-setup",
         volume="setup",
         mount_path="/setup",
         files={"jitsi.mjs": JITSI_SCRIPT},
-        values={
-            "jitsi_url": jitsi_url,
-            "jitsi_domain": url.netloc,
-            "jitsi_ssl": "true" if url.scheme == "https" else "false",
-            "app": JITSI_APP,
-        },
+        values={"app": JITSI_APP},
     )
+    # Claimed in ink_binding_secrets; mounted without templates, so the pod does not change with the domain.
+    wanted = kube.SecretFiles(name=JITSI_SECRET, volume="wanted", mount_path="/config")
     setup = kube.Container(
         name="jitsi",
         image=image,
         command=["node", "/setup/jitsi.mjs"],
         env={"RC_URL": f"http://{NAME}.{ctx.namespace}.svc:{HTTP_PORT}", **admin},
-        mounts=[script, kube.Scratch(name="tmp", mount_path="/tmp", size_limit="64Mi")],
+        mounts=[script, wanted, kube.Scratch(name="tmp", mount_path="/tmp", size_limit="64Mi")],
         resources=kube.Resources(cpu_request="10m", memory_request="64Mi", memory_limit="256Mi"),
     )
     return kube.Component(
