@@ -43,6 +43,11 @@ FREE_FORM_MAPS = {
         # remaining key becomes a key of the argocd-cm ConfigMap.
         "configs.cm": "argocd-cm data",
     },
+    "mongodb-kubernetes": {
+        # templates/operator.yaml: `$telemetry := default dict .Values.operator.telemetry`, then .enabled,
+        # .collection.<kind>.enabled and .send.enabled, none of which values.yaml lists.
+        "operator.telemetry": "MDB_OPERATOR_TELEMETRY_* variables of the operator",
+    },
 }
 
 

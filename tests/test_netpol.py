@@ -1,7 +1,8 @@
 """The generated NetworkPolicies, evaluated: they allow exactly the graph's flows, nothing more, nothing less.
 
 The pods are the real ones: ink's workloads from the output, the charts' from an offline ``helm template``
-(tests/chartrender.py), CloudNativePG's instances from the Cluster (labels from the CloudNativePG docs),
+(tests/chartrender.py), CloudNativePG's instances from the Cluster (labels from the CloudNativePG docs), the
+MongoDB members from the MongoDBCommunity resource (labels from the operator's source),
 one stand-in pod per namespace for pods an operator creates at run time (Longhorn's CSI and instance
 managers), CoreDNS in kube-system, and three addresses outside the pod network: a host on the internet,
 a client on the LAN, a node (the API server). hostNetwork pods are left out: policies do not govern them.
@@ -78,6 +79,18 @@ def _pods(objects: list[dict]) -> list[Pod]:
                     obj["metadata"]["namespace"],
                     labels,
                     ports,
+                )
+            )
+        if obj.get("kind") == "MongoDBCommunity":
+            # mongodb/mongodb-kubernetes, mongodb-community-operator/controllers/construct/mongodbstatefulset.go: the
+            # members carry app=<name>-svc and serve MongoDB on 27017.
+            labels = {"app": f"{obj['metadata']['name']}-svc"}
+            pods.append(
+                _pod(
+                    f"{obj['metadata']['namespace']}/member-{obj['metadata']['name']}",
+                    obj["metadata"]["namespace"],
+                    labels,
+                    [{"name": "mongodb", "containerPort": 27017}],
                 )
             )
     for namespace in sorted({o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}):

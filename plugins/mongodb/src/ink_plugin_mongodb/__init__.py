@@ -1,0 +1,237 @@
+"""ink plugin: MongoDB, the provider of the ``mongodb`` capability.
+
+One replica set, ``mongodb``, run by MongoDB's own operator (MongoDB Controllers for Kubernetes, the
+``mongodb-kubernetes`` chart, which ships the Community operator): the operator initiates the
+replica set, keeps its members' configuration, and creates one SCRAM user per need, with roles on
+that need's database only. Each consumer gets the password and ready connection strings in a
+Secret of its own namespace. With ``backups`` on (the default) the plugin claims the bucket
+``mongodb-backups`` from the S3 provider and a CronJob dumps the replica set there daily
+(``mongodump --oplog``, a consistent point-in-time archive). The claim is optional: without an S3
+provider core drops it with a warning and there are no dumps.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from ink import hookimpl
+from ink.errors import UserError
+from ink.models import (
+    BucketClaim,
+    Capability,
+    ChartService,
+    GeneratedSecret,
+    Inbound,
+    KubeApi,
+    NetworkRule,
+    Quantity,
+    SecretClaim,
+    SecretKeyRef,
+    SecretTemplate,
+    ServiceInfo,
+)
+from ink.settings import ContainerResources, Cron, ImageTag, PluginSettings
+from ink_plugin_mongodb.capability import NAME, MongoBinding, MongoNeed
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ink.context import ServiceContext
+
+OPERATOR_VERSION = "1.10.1"  # chart and operator (mongodb/mongodb-kubernetes helm_chart/Chart.yaml)
+MONGODB_VERSION = "8.0.26"
+REPLICA_SET = "mongodb"  # the MongoDBCommunity resource; the operator names the replica set after it
+SERVICE = f"{REPLICA_SET}-svc"  # the operator's headless Service (api/v1 mongodbcommunity_types.go ServiceName)
+PORT = 27017
+AUTH_DB = "admin"
+BACKUP_BUCKET = "mongodb-backups"
+ADMIN_USER = "ink-admin"
+BACKUP_USER = "ink-backup"
+# Databases MongoDB itself uses, and the users ink keeps for itself: no consumer may claim them.
+RESERVED = frozenset({"admin", "local", "config", ADMIN_USER, BACKUP_USER})
+# The community database pods (controllers/construct/mongodbstatefulset.go: label app=<name>-svc).
+MEMBER_PODS = {"app": SERVICE}
+OPERATOR_PODS = {"app.kubernetes.io/name": "mongodb-kubernetes-operator"}
+WEBHOOK_PORT = 1993  # main.go: MDB_WEBHOOK_PORT default
+# The official image, for mongodump in the backup job (docker-library/mongo 8.0/Dockerfile installs the tools).
+DUMP_IMAGE = f"docker.io/library/mongo:{MONGODB_VERSION}"
+# The MinIO client the minio plugin pins (PGSTY's maintained fork), to upload the dumps.
+MC_IMAGE = "docker.io/pgsty/mc:RELEASE.2026-09-16T00-00-00Z"
+
+
+class MongoDBSettings(PluginSettings):
+    members: int = Field(
+        default=3, ge=1, le=7, description="Replica set members (1 is a valid replica set; 3 survive one loss)."
+    )
+    version: ImageTag = Field(
+        default=MONGODB_VERSION,
+        description="MongoDB server version (image quay.io/mongodb/mongodb-community-server:<version>-ubi9).",
+    )
+    storage_size: Quantity = Field(default="10Gi", description="Data volume of each member.")
+    storage_class: str | None = Field(default=None, description="StorageClass; unset uses the global storage_class.")
+    resources: ContainerResources = Field(
+        default_factory=lambda: ContainerResources(cpu_request="100m", memory_request="512Mi", memory_limit="1Gi"),
+        description="Requests and limits of each member's mongod container.",
+    )
+    chart_version: str = Field(
+        default=OPERATOR_VERSION, description="mongodb-kubernetes Helm chart version (operator of the same version)."
+    )
+    backups: bool = Field(
+        default=True,
+        description="Dump the replica set to S3 daily (mongodump --oplog). Without an enabled S3 provider there "
+        "are no dumps and synth warns; false silences that.",
+    )
+    backup_schedule: Cron = Field(
+        default="30 2 * * *", description="When the dump runs: 5-field cron, in the global timezone."
+    )
+    backup_retention_days: int = Field(default=30, ge=1, le=3650, description="Dumps older than this are removed.")
+    backup_scratch_size: Quantity = Field(
+        default="10Gi", description="Space for one compressed dump while it is uploaded (an emptyDir)."
+    )
+    dump_image: str = Field(default=DUMP_IMAGE, description="Image with mongodump (the official mongo image).")
+    mc_image: str = Field(default=MC_IMAGE, description="Image with the MinIO client, to upload dumps.")
+
+
+@hookimpl
+def ink_service_info() -> ServiceInfo:
+    return ServiceInfo(
+        name=NAME,
+        title="MongoDB",
+        version=MONGODB_VERSION,
+        homepage="https://www.mongodb.com/docs/kubernetes/",
+        description="MongoDB replica set (MongoDB's operator); a database and user of its own for each service.",
+        settings_model=MongoDBSettings,
+        provides=(NAME,),
+    )
+
+
+def members(ctx: ServiceContext) -> tuple[str, ...]:
+    """host:port of each member, the names the operator writes into the replica set's configuration."""
+    count = ctx.settings.members  # type: ignore[attr-defined]
+    return tuple(f"{REPLICA_SET}-{i}.{SERVICE}.{ctx.namespace}.svc.cluster.local:{PORT}" for i in range(count))
+
+
+def connection_string(ctx: ServiceContext, user: str, database: str, password: str = "{password}") -> str:
+    hosts = ",".join(members(ctx))
+    return f"mongodb://{user}:{password}@{hosts}/{database}?replicaSet={REPLICA_SET}&authSource={AUTH_DB}"
+
+
+def user_password(database: str) -> GeneratedSecret:
+    # One id for the operator's password Secret and the consumer's: both hold the same value.
+    return GeneratedSecret(id=f"mongodb/{REPLICA_SET}/{database}/password")
+
+
+def password_secret_name(user: str) -> str:
+    """The Secret in this namespace the operator reads a user's password from (key ``password``)."""
+    return f"{REPLICA_SET}-user-{user}"
+
+
+def backups_enabled(ctx: ServiceContext) -> bool:
+    """``backups`` is on and an S3 provider answers the (optional) bucket claim."""
+    return bool(ctx.settings.backups) and ctx.provider_of(Capability.S3) is not None  # type: ignore[attr-defined]
+
+
+@hookimpl
+def ink_bucket_claims(ctx: ServiceContext) -> list[BucketClaim]:
+    if not ctx.settings.backups:  # type: ignore[attr-defined]
+        return []
+    return [BucketClaim(bucket=BACKUP_BUCKET, optional=True)]
+
+
+@hookimpl
+def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
+    admin = GeneratedSecret(id=f"mongodb/{REPLICA_SET}/{ADMIN_USER}/password")
+    backup = GeneratedSecret(id=f"mongodb/{REPLICA_SET}/{BACKUP_USER}/password")
+    claims = [
+        # The administrator, for restores and maintenance (README); the operator's agent has a user of its own.
+        SecretClaim(name=password_secret_name(ADMIN_USER), data={"password": admin, "username": ADMIN_USER}),
+        SecretClaim(
+            name=password_secret_name(BACKUP_USER),
+            data={
+                "password": backup,
+                "uri": SecretTemplate(
+                    template=connection_string(ctx, BACKUP_USER, AUTH_DB) + "&readPreference=secondaryPreferred",
+                    values={"password": backup},
+                ),
+            },
+        ),
+    ]
+    return claims
+
+
+@hookimpl
+def ink_provide_mongodb(need: MongoNeed, ctx: ServiceContext) -> MongoBinding:
+    if need.name in RESERVED:
+        raise UserError(
+            f"{need.owner} asks for the MongoDB database {need.name!r}, which MongoDB or ink reserves for itself; "
+            f"rename it in [plugins.{need.owner}] if the plugin allows, or report it to the plugin's authors"
+        )
+    other = next((n for n, _ in ctx.served if isinstance(n, MongoNeed) and n.name == need.name), None)
+    if other is not None:
+        raise UserError(
+            f"{need.owner} and {other.owner} both ask for the MongoDB database {need.name!r}; "
+            "a database belongs to one service: disable one of them"
+        )
+    password = user_password(need.name)
+    secret = f"{need.name}-mongodb"
+    data: dict[str, str | GeneratedSecret | SecretTemplate] = {
+        "username": need.name,
+        "password": password,
+        "uri": SecretTemplate(template=connection_string(ctx, need.name, need.name), values={"password": password}),
+    }
+    if need.oplog:
+        data["oplog-uri"] = SecretTemplate(
+            template=connection_string(ctx, need.name, "local"), values={"password": password}
+        )
+    return MongoBinding(
+        host=f"{SERVICE}.{ctx.namespace}.svc",
+        port=PORT,
+        hosts=members(ctx),
+        replica_set=REPLICA_SET,
+        database=need.name,
+        username=need.name,
+        auth_source=AUTH_DB,
+        password=SecretKeyRef(name=secret, key="password"),
+        uri=SecretKeyRef(name=secret, key="uri"),
+        oplog_uri=SecretKeyRef(name=secret, key="oplog-uri") if need.oplog else None,
+        backup_schedule=ctx.settings.backup_schedule if backups_enabled(ctx) else "",  # type: ignore[attr-defined]
+        secrets=(
+            # In the consumer's namespace: what its pods read through secretKeyRef.
+            SecretClaim(owner=need.owner, name=secret, data=data),  # type: ignore[arg-type]
+            # In this namespace: the password the operator sets on the user (passwordSecretRef).
+            SecretClaim(owner=ctx.name, name=password_secret_name(need.name), data={"password": password}),
+        ),
+    )
+
+
+@hookimpl
+def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
+    from ink_plugin_mongodb.construct import mongodb
+
+    mongodb(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_network() -> list[NetworkRule]:
+    return [
+        # The operator's headless Service selects every member; a client then talks to the primary by the
+        # member names the replica set advertises, all behind the same pods.
+        ChartService(
+            name=SERVICE,
+            pods=MEMBER_PODS,
+            ports={PORT: PORT},
+            source="mongodb/mongodb-kubernetes mongodb-community-operator/controllers/replica_set_controller.go "
+            "(buildService: selector app=<name>-svc, headless) and construct/mongodbstatefulset.go (port 27017)",
+        ),
+        KubeApi(reason="the operator watches its resources and writes StatefulSets and Secrets", pods=OPERATOR_PODS),
+        # cmd/readiness/main.go: each member's readiness probe reads and patches its own Pod (agent version).
+        KubeApi(reason="the members' readiness probe patches its Pod's annotations", pods=MEMBER_PODS),
+        Inbound(
+            ports=(WEBHOOK_PORT,),
+            source="api-server",
+            pods=OPERATOR_PODS,
+            reason="the operator's validating webhook (it registers itself; failurePolicy Ignore)",
+        ),
+    ]
