@@ -61,6 +61,11 @@ class RedisNeed(Need):
         "'allkeys-lru' drops the least recently used keys (caches).",
     )
     storage_size: Quantity = Field(default="1Gi", description="Size of the volume, with persistence.")
+    password_only: bool = Field(
+        default=False,
+        description="The client logs in with a password alone (AUTH <password>, no user name; e.g. WorkAdventure): "
+        "the consumer's user is then the 'default' user, and the binding's username is 'default'.",
+    )
 
 
 class RedisBinding(Binding):
