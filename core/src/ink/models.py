@@ -167,11 +167,17 @@ class RoutePath(_Frozen):
     service: DnsLabel = Field(description="Name of the Service in the owner's namespace.")
     port: int = Field(ge=1, le=65535)
     strip_prefix: bool = Field(default=False, description="Remove the prefix before passing the request on.")
+    exact: bool = Field(default=False, description="Match this path only, not the paths under it.")
     sticky_cookie: str = Field(
         default="",
         pattern=r"^([A-Za-z0-9_-]+)?$",
         description="Name of a cookie that pins each client to one pod (sticky sessions), for websockets whose "
         "state lives in one replica; '' for none.",
+    )
+    forward_auth: bool = Field(
+        default=True,
+        description="Whether the host's forward-auth (if any) covers this path. False only for public static files "
+        "that pages on other hosts load before any login, e.g. Jitsi's external_api.js.",
     )
 
 

@@ -115,6 +115,7 @@ def ingress_route(scope: kube.Construct, *, route: Route, ctx: ServiceContext, c
         "services": [{"name": route.service, "port": route.port}],
     }
     routes = [main]
+    guarded = [main]  # the rules forward-auth covers
     labels = consumer.labels("ingress")
     for extra in route.paths:
         # Traefik's default priority is the rule's length: a longer prefix wins over the host's catch-all.
@@ -125,7 +126,7 @@ def ingress_route(scope: kube.Construct, *, route: Route, ctx: ServiceContext, c
             service["sticky"] = {"cookie": cookie}
         rule: dict[str, Any] = {
             "kind": "Rule",
-            "match": f"{host} && PathPrefix(`{extra.path}`)",
+            "match": f"{host} && {'Path' if extra.exact else 'PathPrefix'}(`{extra.path}`)",
             "services": [service],
         }
         if extra.strip_prefix:
@@ -142,6 +143,8 @@ def ingress_route(scope: kube.Construct, *, route: Route, ctx: ServiceContext, c
             )
             rule["middlewares"] = [{"name": strip}]
         routes.append(rule)
+        if extra.forward_auth:
+            guarded.append(rule)
     auth = consumer.bindings.get(f"auth/{route.host}")
     if isinstance(auth, AuthBinding) and auth.kind == "forward-auth":
         if not auth.forward_auth_url:
@@ -164,7 +167,7 @@ def ingress_route(scope: kube.Construct, *, route: Route, ctx: ServiceContext, c
             },
         )
         # Forward-auth first, on every path of the host (before a prefix is stripped).
-        for rule in routes:
+        for rule in guarded:
             rule["middlewares"] = [{"name": middleware}, *rule.get("middlewares", [])]
         outpost = auth.outpost_service
         if auth.outpost_path and outpost is not None:
