@@ -160,6 +160,27 @@ class NamedNeed(_Frozen):
         return f"{self.capability}/{self.id}"
 
 
+class RoutePath(_Frozen):
+    """A further path prefix on a Route's host, served by another Service port (e.g. an API under ``/api``)."""
+
+    path: str = Field(pattern=r"^/[^\s`]+$", description="Path prefix, e.g. '/api' or '/ws/'; not '/' itself.")
+    service: DnsLabel = Field(description="Name of the Service in the owner's namespace.")
+    port: int = Field(ge=1, le=65535)
+    strip_prefix: bool = Field(default=False, description="Remove the prefix before passing the request on.")
+    exact: bool = Field(default=False, description="Match this path only, not the paths under it.")
+    sticky_cookie: str = Field(
+        default="",
+        pattern=r"^([A-Za-z0-9_-]+)?$",
+        description="Name of a cookie that pins each client to one pod (sticky sessions), for websockets whose "
+        "state lives in one replica; '' for none.",
+    )
+    forward_auth: bool = Field(
+        default=True,
+        description="Whether the host's forward-auth (if any) covers this path. False only for public static files "
+        "that pages on other hosts load before any login, e.g. Jitsi's external_api.js.",
+    )
+
+
 class Route(Need):
     """An HTTP route from ``https://<host>.<domain><path>`` to a Service port."""
 
@@ -169,8 +190,20 @@ class Route(Need):
     port: int = Field(ge=1, le=65535)
     path: str = "/"
     public: bool = Field(default=False, description="Also expose through the external tunnel.")
+    paths: tuple[RoutePath, ...] = Field(
+        default=(),
+        description="Further path prefixes on the same host to other Services (the longest prefix wins); the "
+        "host's forward-auth, if any, covers them too.",
+    )
 
     id_field: ClassVar[str] = "host"
+
+    @model_validator(mode="after")
+    def _distinct_paths(self) -> Route:
+        prefixes = [self.path, *(p.path for p in self.paths)]
+        for duplicate in sorted({p for p in prefixes if prefixes.count(p) > 1}):
+            raise ValueError(f"route {self.host!r} lists the path {duplicate!r} twice")
+        return self
 
     def clash(self, other: Need) -> str | None:
         if isinstance(other, Route) and other.host == self.host:

@@ -201,9 +201,10 @@ class _Builder:
 
     def _route(self, route: Route, label: str, key: str) -> None:
         found = self._gateway_peer(label)
-        target = self.service_target(route.namespace, route.service, route.port, label)
-        if found and target:
-            self.add(found[0], target[0], [target[1]], label, key)
+        for service, port in [(route.service, route.port), *((p.service, p.port) for p in route.paths)]:
+            target = self.service_target(route.namespace, service, port, label)
+            if found and target:
+                self.add(found[0], target[0], [target[1]], label, key)
 
     def _binding(self, owner: str, binding: Binding, label: str, key: str) -> None:
         source = Peer(self.resolved.services[owner].namespace, name=owner)

@@ -158,10 +158,21 @@ def test_jicofo_and_the_bridge_are_single(default) -> None:
 
 def test_route_carries_the_page_and_the_xmpp_paths(default) -> None:
     route = objects(default)["jitsi/ingressroute-meet.yaml"]
-    (rule,) = route["spec"]["routes"]
+    rule, script = route["spec"]["routes"]
     assert rule["match"] == "Host(`meet.home.example.org`)"
     assert rule["services"] == [{"name": "jitsi-web", "port": 80}]
+    # The External API script by its exact path, to the same Service (it stays public behind forward-auth).
+    assert script["match"] == "Host(`meet.home.example.org`) && Path(`/external_api.js`)"
+    assert script["services"] == [{"name": "jitsi-web", "port": 80}]
     assert "middlewares" not in rule
+    assert "middlewares" not in script
+
+
+def test_without_sso_one_rule(ink_synth) -> None:
+    result = ink_synth(ADDRESSES + "sso = false\n", plugins=[*BASE, "authentik", "cloudnativepg", "minio"])
+    (rule,) = objects(result)["jitsi/ingressroute-meet.yaml"]["spec"]["routes"]
+    assert "middlewares" not in rule
+    assert "jitsi/middleware-meet-forward-auth.yaml" not in result.files
 
 
 def test_without_turn_prosody_announces_no_external_services(default) -> None:
@@ -275,12 +286,27 @@ def test_without_an_ingress_provider_the_public_url_is_still_right(ink_synth) ->
     assert not any("ingressroute" in path for path in result.files)
 
 
-def test_sso_puts_forward_auth_in_front_of_the_route(ink_synth) -> None:
-    result = ink_synth(ADDRESSES + "sso = true\n", plugins=[*BASE, "authentik", "cloudnativepg", "minio"])
+def test_login_through_authentik_by_default(ink_synth) -> None:
+    result = ink_synth(ADDRESSES, plugins=[*BASE, "authentik", "cloudnativepg", "minio"])
     route = objects(result)["jitsi/ingressroute-meet.yaml"]
-    rules = route["spec"]["routes"]
-    assert any(rule.get("middlewares") == [{"name": "meet-forward-auth"}] for rule in rules)
-    assert "jitsi/middleware-meet-forward-auth.yaml" in result.files
+    rules = {rule["match"]: rule for rule in route["spec"]["routes"]}
+    host = "Host(`meet.home.example.org`)"
+    # The page, BOSH and the XMPP websocket: behind authentik's forward-auth.
+    assert rules[host]["middlewares"] == [{"name": "meet-forward-auth"}]
+    middleware = objects(result)["jitsi/middleware-meet-forward-auth.yaml"]
+    assert middleware["spec"]["forwardAuth"]["address"] == (
+        "http://authentik-server.authentik.svc:80/outpost.goauthentik.io/auth/traefik"
+    )
+    # Only the static External API script passes without a login; authentik's callback goes to authentik.
+    assert "middlewares" not in rules[f"{host} && Path(`/external_api.js`)"]
+    outpost = rules[f"{host} && PathPrefix(`/outpost.goauthentik.io/`)"]
+    assert outpost["services"][0]["namespace"] == "authentik"
+    assert not any("auth/meet is left out" in w for w in result.warnings)
+
+
+def test_sso_without_an_auth_provider_is_dropped_with_a_warning(default) -> None:
+    assert any("auth/meet is left out" in w for w in default.warnings)
+    assert "jitsi/middleware-meet-forward-auth.yaml" not in default.files
 
 
 class Chat:

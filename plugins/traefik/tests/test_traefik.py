@@ -8,7 +8,7 @@ import pytest
 
 from ink import hookimpl, testing
 from ink.errors import ConfigError, ResolutionError
-from ink.models import AuthBinding, AuthClient, Capability, Route, ServiceInfo, ServiceRef
+from ink.models import AuthBinding, AuthClient, Capability, Route, RoutePath, ServiceInfo, ServiceRef
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 
@@ -147,6 +147,55 @@ def test_forward_auth_middleware_is_created_and_attached(default) -> None:
     }
     assert outpost["priority"] > len(app["match"])
     assert values_of(default)["providers"]["kubernetesCRD"]["allowCrossNamespace"] is True
+
+
+class Office(App):
+    """A consumer whose host has further paths: an API (prefix stripped), a sticky websocket, a public file."""
+
+    @hookimpl
+    def ink_ingress_routes(self) -> list[Route]:
+        paths = (
+            RoutePath(path="/api", service="office-back", port=8080, strip_prefix=True),
+            RoutePath(path="/ws/", service="office", port=3001, sticky_cookie="office_ws"),
+            RoutePath(path="/embed.js", service="office", port=3000, exact=True, forward_auth=False),
+        )
+        return [Route(host=self.host, service=self.name, port=self.port, paths=paths)]
+
+
+def test_further_paths_strip_stick_and_skip_forward_auth(tmp_path: Path, crd_dir: Path) -> None:
+    office = Office("office", host="office", port=3000, protected=True)
+    result = synth(tmp_path, extra={"office": office, "idp": IdentityProvider()})
+    objects = testing.objects(result)
+    rules = {r["match"]: r for r in objects["office/ingressroute-office.yaml"]["spec"]["routes"]}
+    host = "Host(`office.example.com`)"
+    assert rules[host]["middlewares"] == [{"name": "office-forward-auth"}]
+    # Forward-auth first, then the prefix is stripped.
+    api = rules[f"{host} && PathPrefix(`/api`)"]
+    assert api["services"] == [{"name": "office-back", "port": 8080}]
+    assert api["middlewares"] == [{"name": "office-forward-auth"}, {"name": "office-strip-api"}]
+    assert objects["office/middleware-office-strip-api.yaml"]["spec"] == {"stripPrefix": {"prefixes": ["/api"]}}
+    ws = rules[f"{host} && PathPrefix(`/ws/`)"]
+    cookie = {"name": "office_ws", "httpOnly": True, "secure": True, "sameSite": "lax"}
+    assert ws["services"] == [{"name": "office", "port": 3001, "sticky": {"cookie": cookie}}]
+    assert ws["middlewares"] == [{"name": "office-forward-auth"}]
+    # An exact path, outside the login; longer rules win over the host's catch-all (Traefik's default priority).
+    embed = rules[f"{host} && Path(`/embed.js`)"]
+    assert "middlewares" not in embed
+    assert all(len(match) > len(host) for match in rules if match != host)
+    strict = ManifestValidator("1.33", [crd_dir]).validate_all(objects.items())
+    assert [str(p) for p in strict.problems] == []
+
+
+def test_a_route_lists_each_path_once() -> None:
+    with pytest.raises(ValueError, match="lists the path '/api' twice"):
+        Route(
+            host="office",
+            service="office",
+            port=80,
+            paths=(RoutePath(path="/api", service="a", port=1), RoutePath(path="/api", service="b", port=2)),
+        )
+    with pytest.raises(ValueError, match="path"):
+        RoutePath(path="/", service="a", port=1)
 
 
 def test_wildcard_certificate_is_the_default_tls_store(default) -> None:

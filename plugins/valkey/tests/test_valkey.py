@@ -179,6 +179,19 @@ def test_server_and_consumer_hold_the_same_password(tmp_path: Path) -> None:
     assert password not in testing.snapshot_text(_)
 
 
+def test_password_only_makes_the_consumer_the_default_user(tmp_path: Path) -> None:
+    result, secrets = plain(tmp_path, app=App({"password_only": True}))
+    password = secrets.values["app/app-redis"]["password"]
+    config = secrets.values["app/app-redis-config"]["valkey.conf"].splitlines()
+    assert f"user default on >{password} ~* &* +@all" in config
+    assert not any(line.startswith("user app ") or "nopass" in line for line in config)
+    assert app_env(result)["REDIS_USER"] == "default"
+    assert secrets.values["app/app-redis"]["url"] == f"redis://default:{password}@app-redis.app.svc:6379/0"
+    # The probes' PING needs the password now: valkey-cli reads it from REDISCLI_AUTH.
+    env = {e["name"]: e["valueFrom"] for e in valkey_container(result)["env"]}
+    assert env == {"REDISCLI_AUTH": {"secretKeyRef": {"name": "app-redis", "key": "password"}}}
+
+
 def test_need_params_set_memory_eviction_and_persistence(tmp_path: Path) -> None:
     params = {"max_memory": "256Mi", "eviction_policy": "allkeys-lru", "persistence": True, "storage_size": "4Gi"}
     result, secrets = plain(tmp_path, app=App(params, backup=True), backup=Backup())

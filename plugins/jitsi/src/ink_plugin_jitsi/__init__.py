@@ -24,6 +24,7 @@ from ink.models import (
     NamedNeed,
     NetworkRule,
     Route,
+    RoutePath,
     SecretClaim,
     ServiceInfo,
 )
@@ -40,6 +41,8 @@ NAME = "jitsi"
 WEB_PORT = 8000  # unprivileged since stable-11146 (web/Dockerfile EXPOSE 8000 8443)
 HTTP_PORT = 80  # the web Service's port
 JVB_PORT = 10000
+# nginx serves the IFrame API here (web/rootfs/defaults/meet.conf: location = /external_api.js).
+EXTERNAL_API = "/external_api.js"
 SECRET = "jitsi-xmpp"
 # The internal XMPP accounts' passwords (gen-passwords.sh): prosody registers the accounts with them,
 # jicofo and jvb log in with them; one GeneratedSecret id each, so every copy holds one value.
@@ -79,9 +82,10 @@ class JitsiSettings(PluginSettings):
         "enabled. Without one, clients use upstream's public STUN server only.",
     )
     sso: bool = Field(
-        default=False,
-        description="Put the whole site behind the auth provider's forward-auth login. Guests without an account "
-        "then cannot join, and the mobile apps cannot log in: see the README.",
+        default=True,
+        description="Put the site behind the auth provider's forward-auth login, when one is installed. Guests "
+        "without an account then cannot join, and the mobile apps cannot log in: set false for open meetings "
+        "(see the README).",
     )
     public: bool = Field(default=False, description="Also expose the web route through the external tunnel.")
     web_replicas: int = Field(
@@ -143,7 +147,24 @@ def ink_ingress_routes(ctx: ServiceContext) -> list[Route]:
     settings: JitsiSettings = ctx.settings  # type: ignore[assignment]
     # One route for the page, BOSH (/http-bind) and XMPP over websocket (/xmpp-websocket): nginx in
     # the web container proxies those to prosody, and Traefik passes websocket upgrades as they are.
-    return [Route(host=settings.hostname, service="jitsi-web", port=HTTP_PORT, public=settings.public, optional=True)]
+    # Behind forward-auth, the External API script stays public: pages on other hosts (WorkAdventure,
+    # Rocket.Chat) load it with a <script> tag, which cannot follow a login; it is the same static file
+    # for everybody, and the meeting it opens (an iframe) is behind the login.
+    paths = (
+        (RoutePath(path=EXTERNAL_API, service="jitsi-web", port=HTTP_PORT, exact=True, forward_auth=False),)
+        if settings.sso
+        else ()
+    )
+    return [
+        Route(
+            host=settings.hostname,
+            service="jitsi-web",
+            port=HTTP_PORT,
+            paths=paths,
+            public=settings.public,
+            optional=True,
+        )
+    ]
 
 
 @hookimpl

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ink import kube
@@ -100,6 +101,11 @@ def values(ctx: ServiceContext) -> dict[str, Any]:
     return chart_values
 
 
+def _slug(path: str) -> str:
+    """``/map-storage/`` → ``map-storage``: a path prefix as part of an object name."""
+    return "-".join(part for part in re.split(r"[^a-z0-9]+", path.lower()) if part) or "root"
+
+
 def ingress_route(scope: kube.Construct, *, route: Route, ctx: ServiceContext, consumer: ServiceContext) -> None:
     host = f"Host(`{route.host}.{ctx.domain}`)"
     match = host if route.path == "/" else f"{host} && PathPrefix(`{route.path}`)"
@@ -109,7 +115,36 @@ def ingress_route(scope: kube.Construct, *, route: Route, ctx: ServiceContext, c
         "services": [{"name": route.service, "port": route.port}],
     }
     routes = [main]
+    guarded = [main]  # the rules forward-auth covers
     labels = consumer.labels("ingress")
+    for extra in route.paths:
+        # Traefik's default priority is the rule's length: a longer prefix wins over the host's catch-all.
+        service: dict[str, Any] = {"name": extra.service, "port": extra.port}
+        if extra.sticky_cookie:
+            # The cookie names the pod that served the client first (Traefik's sticky sessions).
+            cookie = {"name": extra.sticky_cookie, "httpOnly": True, "secure": True, "sameSite": "lax"}
+            service["sticky"] = {"cookie": cookie}
+        rule: dict[str, Any] = {
+            "kind": "Rule",
+            "match": f"{host} && {'Path' if extra.exact else 'PathPrefix'}(`{extra.path}`)",
+            "services": [service],
+        }
+        if extra.strip_prefix:
+            strip = f"{route.host}-strip-{_slug(extra.path)}"
+            kube.api_object(
+                scope,
+                f"middleware-{strip}",
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "Middleware",
+                    "metadata": {"name": strip, "namespace": route.namespace, "labels": labels},
+                    "spec": {"stripPrefix": {"prefixes": [extra.path]}},
+                },
+            )
+            rule["middlewares"] = [{"name": strip}]
+        routes.append(rule)
+        if extra.forward_auth:
+            guarded.append(rule)
     auth = consumer.bindings.get(f"auth/{route.host}")
     if isinstance(auth, AuthBinding) and auth.kind == "forward-auth":
         if not auth.forward_auth_url:
@@ -131,7 +166,9 @@ def ingress_route(scope: kube.Construct, *, route: Route, ctx: ServiceContext, c
                 "spec": {"forwardAuth": forward_auth},
             },
         )
-        main["middlewares"] = [{"name": middleware}]
+        # Forward-auth first, on every path of the host (before a prefix is stripped).
+        for rule in guarded:
+            rule["middlewares"] = [{"name": middleware}, *rule.get("middlewares", [])]
         outpost = auth.outpost_service
         if auth.outpost_path and outpost is not None:
             # The identity provider answers its callback path on the application's own host.

@@ -66,6 +66,11 @@ class RedisNeed(Need):
         description="Connect over TLS when the provider can (a TLS provider is installed). A consumer whose "
         "client cannot speak TLS sets False: its hop stays plain, and ink graph shows it.",
     )
+    password_only: bool = Field(
+        default=False,
+        description="The client logs in with a password alone (AUTH <password>, no user name; e.g. WorkAdventure): "
+        "the consumer's user is then the 'default' user, and the binding's username is 'default'.",
+    )
 
 
 class RedisBinding(TlsBinding):

@@ -45,9 +45,7 @@ CONFIG = """\
 bind * -::*
 $listen
 protected-mode no
-# The probes PING without logging in; everything else needs the consumer's user.
-user default on nopass resetchannels -@all +ping
-user $username on >$password ~* &* +@all
+$users
 dir /data
 maxmemory $max_memory
 maxmemory-policy $eviction_policy
@@ -55,6 +53,17 @@ save ""
 appendonly $appendonly
 appendfsync everysec
 """
+
+
+ACL_USERS = """\
+# The probes PING without logging in; everything else needs the consumer's user.
+user default on nopass resetchannels -@all +ping
+user $username on >$password ~* &* +@all"""
+# A client that sends AUTH <password> alone logs in as the default user (Redis < 6 style): the
+# default user is then the consumer's, and the probes log in with REDISCLI_AUTH.
+PASSWORD_USERS = """\
+# The consumer logs in with a password alone: it is the default user.
+user default on >$password ~* &* +@all"""
 
 
 def object_name(need: RedisNeed) -> str:
@@ -89,13 +98,14 @@ def instance(scope: kube.Construct, *, need: RedisNeed, ctx: ServiceContext, con
             f"image tag {tag!r} is older than 9.1 (or not a version): {need.owner}'s Valkey does not re-read its "
             "renewed certificate (tls-auto-reload-interval): restart it after each renewal, before the old one expires"
         )
-    username = need.owner
+    username = "default" if need.password_only else need.owner
     password = password_secret(need)
+    users = PASSWORD_USERS if need.password_only else ACL_USERS
     config = kube.SecretFiles(
         name=f"{name}-config",
         volume="config",
         mount_path=CONFIG_DIR,
-        files={"valkey.conf": CONFIG},
+        files={"valkey.conf": CONFIG.replace("$users", users)},
         values={
             "owner": need.owner,
             "need": need.key,
@@ -121,6 +131,8 @@ def instance(scope: kube.Construct, *, need: RedisNeed, ctx: ServiceContext, con
         name="valkey",
         image=f"{IMAGE}:{tag}",
         args=["valkey-server", f"{CONFIG_DIR}/valkey.conf"],
+        # valkey-cli reads the password from REDISCLI_AUTH (the probe's PING needs it then).
+        env={"REDISCLI_AUTH": SecretKeyRef(name=name, key="password")} if need.password_only else {},
         ports=[kube.Port(name="redis", number=PORT)],
         mounts=[config, data, *server_tls(secure, name)],
         resources=resources(ctx, need),
