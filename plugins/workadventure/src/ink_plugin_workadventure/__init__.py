@@ -192,11 +192,18 @@ def ink_needs(ctx: ServiceContext) -> list[NamedNeed]:
     settings: WorkAdventureSettings = ctx.settings  # type: ignore[assignment]
     # By name: neither package is imported. WorkAdventure's Redis client sends a password without a user name
     # (back/src/Services/RedisClient.ts), and the uploader keeps chat files there (no S3): persisted, no eviction.
+    # Its clients take only REDIS_HOST/PORT/PASSWORD, no TLS option, so this hop stays plain (ink graph shows it).
     needs = [
         NamedNeed(
             capability="redis",
             id=NAME,
-            params={"password_only": True, "persistence": True, "max_memory": "256Mi", "storage_size": "2Gi"},
+            params={
+                "password_only": True,
+                "tls": False,
+                "persistence": True,
+                "max_memory": "256Mi",
+                "storage_size": "2Gi",
+            },
         )
     ]
     if settings.turn:
