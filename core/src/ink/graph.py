@@ -33,6 +33,7 @@ from ink.models import (
     NamedNeed,
     Need,
     NetworkRule,
+    OwnedNamespace,
     ServiceInfo,
 )
 from ink.settings import PluginSettings
@@ -45,6 +46,7 @@ NEEDS_HOOK = "ink_needs"
 ENDPOINTS_HOOK = "ink_endpoints"
 LINKS_HOOK = "ink_links"
 NETWORK_HOOK = "ink_network"
+NAMESPACES_HOOK = "ink_namespaces"
 NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects)
 
 
@@ -87,6 +89,12 @@ class ResolvedGraph:
     """Service → what it needs from the cluster outside Kubernetes (k3s components off, node packages)."""
     network: dict[str, list[NetworkRule]] = field(default_factory=dict)
     """Service → what its NetworkPolicies open besides the edges (``ink_network``; see :mod:`ink.netpol`)."""
+    owned_namespaces: dict[str, list[OwnedNamespace]] = field(default_factory=dict)
+    """Service → the namespaces it owns besides its own (``ink_namespaces``, asked after the build phase)."""
+
+    def sealed_namespaces(self) -> dict[str, str]:
+        """Every namespace a service owns besides its own (sealed: deny-all policies) → that service."""
+        return {ns.name: name for name, declared in self.owned_namespaces.items() for ns in declared}
 
     @property
     def edges(self) -> list[Edge]:
@@ -341,6 +349,30 @@ def declare_network(host: PluginHost, services: dict[str, ServiceContext]) -> di
         if rules:
             network[name] = rules
     return network
+
+
+def declare_namespaces(host: PluginHost, services: dict[str, ServiceContext]) -> dict[str, list[OwnedNamespace]]:
+    """Service → the namespaces it owns besides its own; no name twice, none a service's namespace."""
+    owned: dict[str, list[OwnedNamespace]] = {}
+    taken = {ctx.namespace: f"the namespace of {name}" for name, ctx in services.items()}
+    for name, ctx in services.items():
+        declared: list[OwnedNamespace] = _declared(host, name, NAMESPACES_HOOK, ctx, (OwnedNamespace,))
+        for namespace in declared:
+            if namespace.name in taken:
+                raise PluginError(
+                    name, NAMESPACES_HOOK, f"declares namespace {namespace.name!r}, which is {taken[namespace.name]}"
+                )
+            for other in namespace.pod_security_of:
+                if other not in services:
+                    raise PluginError(
+                        name,
+                        NAMESPACES_HOOK,
+                        f"namespace {namespace.name!r} takes the Pod Security level of {other!r}, which is not enabled",
+                    )
+            taken[namespace.name] = f"declared by {name}"
+        if declared:
+            owned[name] = declared
+    return owned
 
 
 def declare_links(host: PluginHost, services: dict[str, ServiceContext]) -> list[Link]:
