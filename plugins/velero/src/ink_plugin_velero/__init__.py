@@ -68,7 +68,7 @@ class VeleroSettings(PluginSettings):
         "backup into the scratch namespace drill-<namespace>, checks every backed-up volume is there and not empty, "
         "records the result and cleans up. false: no drills.",
     )
-    drill_namespaces: tuple[DrillNamespace, ...] | None = Field(
+    drill_namespaces: list[DrillNamespace] | None = Field(
         default=None,
         description="Which namespaces are drilled: unset = every namespace with backup targets that name a pod "
         "volume; a list = only those (each must have such targets); [] = none.",
@@ -96,7 +96,7 @@ class VeleroSettings(PluginSettings):
 
     @field_validator("drill_namespaces")
     @classmethod
-    def _no_repeats(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    def _no_repeats(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and len(set(value)) != len(value):
             repeated = sorted({n for n in value if value.count(n) > 1})
             raise ValueError(f"lists {', '.join(repeated)} more than once")
