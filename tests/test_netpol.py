@@ -95,6 +95,14 @@ def _pods(objects: list[dict]) -> list[Pod]:
             )
     for namespace in sorted({o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}):
         pods.append(Pod(f"{namespace}/other", namespace, (("ink.test/stand-in", "true"),)))
+    # A second stand-in in each namespace a service owns besides its own (sealed, no pod rendered there), so
+    # traffic inside it is probed too.
+    for namespace in sorted(
+        o["metadata"]["name"]
+        for o in objects
+        if o["kind"] == "Namespace" and "ink.homelab/purpose" in o["metadata"].get("annotations", {})
+    ):
+        pods.append(Pod(f"{namespace}/another", namespace, (("ink.test/stand-in", "again"),), (("http", 8080, "TCP"),)))
     return [*pods, KUBE_DNS, INTERNET, LAN_CLIENT, NODE]
 
 
@@ -110,8 +118,10 @@ def _in_peer(pod: Pod, peer: netpol.Peer) -> bool:
     return not pod.external and pod.namespace == peer.namespace and all(labels.get(k) == v for k, v in peer.pods)
 
 
-def _expected(plan: netpol.NetworkPlan, pods: list[Pod], probed: set) -> set[tuple[str, str, int, str]]:
-    """What the graph says may flow, expanded over the pods."""
+def _expected(
+    plan: netpol.NetworkPlan, pods: list[Pod], probed: set, sealed: frozenset[str] = frozenset()
+) -> set[tuple[str, str, int, str]]:
+    """What the graph says may flow, expanded over the pods; nothing inside a sealed namespace."""
     expected: set[tuple[str, str, int, str]] = set()
     for flow in plan.flows:
         for source in (p for p in pods if _in_peer(p, flow.source)):
@@ -133,7 +143,8 @@ def _expected(plan: netpol.NetworkPlan, pods: list[Pod], probed: set) -> set[tup
                         }
     for source in pods:  # the pods of one namespace reach each other on every port
         for target in pods:
-            if source is not target and not source.external and source.namespace == target.namespace:
+            same = not source.external and source.namespace == target.namespace
+            if source is not target and same and source.namespace not in sealed:
                 ports = probed | {(num, proto) for _, num, proto in target.ports}
                 expected |= {(source.name, target.name, port, proto) for port, proto in ports}
     return expected
@@ -164,7 +175,8 @@ def test_policies_allow_exactly_the_graph(evaluated) -> None:
     result, evaluator, pods = evaluated
     assert result.network is not None and not result.network.problems
     # Pairs between pods of namespaces ink does not write (kube-system) and outside addresses are not ink's.
-    namespaces = {ctx.namespace for ctx in result.graph.services.values()}
+    sealed = frozenset(result.graph.sealed_namespaces())
+    namespaces = {ctx.namespace for ctx in result.graph.services.values()} | sealed
     ours = {p.name for p in pods if p.namespace in namespaces}
     named = {
         (number, p.protocol)
@@ -174,7 +186,7 @@ def test_policies_allow_exactly_the_graph(evaluated) -> None:
         for number in _probes(p)
     }
     actual = {r for r in evaluator.reachable(pods, PROBED | named) if r[0] in ours or r[1] in ours}
-    expected = {r for r in _expected(result.network, pods, PROBED | named) if r[0] in ours or r[1] in ours}
+    expected = {r for r in _expected(result.network, pods, PROBED | named, sealed) if r[0] in ours or r[1] in ours}
     assert sorted(expected - actual) == [], "flows of the graph the policies block"
     assert sorted(actual - expected) == [], "traffic the policies allow that the graph does not declare"
 
@@ -202,6 +214,24 @@ def test_every_namespace_denies_by_default(evaluated) -> None:
     namespaces = {ctx.namespace for ctx in result.graph.services.values()}
     deny = {p["metadata"]["namespace"] for p in evaluator.policies if p["metadata"]["name"] == "default-deny"}
     assert deny == namespaces
+    sealed = result.graph.sealed_namespaces()
+    assert {
+        p["metadata"]["namespace"]: p["metadata"]["name"]
+        for p in evaluator.policies
+        if p["metadata"]["namespace"] in sealed
+    } == {namespace: netpol.sealed_policy_name(namespace) for namespace in sealed}
+
+
+def test_a_sealed_namespace_is_reachable_by_nothing_and_reaches_nothing(evaluated) -> None:
+    # The scratch namespaces of Velero's restore drills: not even DNS, not even each other.
+    result, evaluator, pods = evaluated
+    sealed = result.graph.sealed_namespaces()
+    assert sealed, "the homelab has no sealed namespace (a Velero drill) to check"
+    inside = [p for p in pods if p.namespace in sealed]
+    assert len(inside) >= 2 * len(sealed)
+    reachable = evaluator.reachable(pods, PROBED | {(8080, "TCP")})
+    touching = sorted(r for r in reachable if r[0] in {p.name for p in inside} or r[1] in {p.name for p in inside})
+    assert touching == []
 
 
 def test_every_edge_opens_its_path_or_carries_no_traffic(evaluated) -> None:

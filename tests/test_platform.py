@@ -171,7 +171,8 @@ def test_every_stateful_thing_is_backed_up_or_exempt(homelab) -> None:
         assert row.covered_by, f"{row.kind} {row.name} of {row.service} is not covered by any backup"
     vaultwarden = next(r for r in rows if r.kind == "volume" and r.service == "vaultwarden")
     assert (vaultwarden.covered_by, vaultwarden.schedule, vaultwarden.retention) == ("velero", "0 3 * * *", "720h")
-    assert vaultwarden.drill == ""  # no drill covers volumes yet
+    # Velero's weekly drill of the namespace (the first in name order with a pod volume target: no stagger).
+    assert vaultwarden.drill == "0 5 * * 0, result in ConfigMap velero/drill-vaultwarden-result"
     database = next(r for r in rows if r.kind == "database" and r.service == "vaultwarden")
     assert database.drill == "0 4 * * 0, result in ConfigMap cloudnativepg/postgres-ha-drill-result"
     schedule = next(o for p, o in testing.objects(homelab[1]).items() if p.startswith("velero/schedule-"))

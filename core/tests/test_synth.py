@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from ink import hookimpl, run, sealing, testing
 from ink.cli import main
 from ink.errors import PluginError, SecretsError
-from ink.models import GeneratedSecret, ServiceInfo
+from ink.models import GeneratedSecret, OwnedNamespace, ServiceInfo
+from ink.podsecurity import RunAsRoot
 from ink.secrets import MasterKey
 from ink.validate import ManifestValidator
 
@@ -258,3 +259,78 @@ def test_a_failing_value_from_the_output_names_the_plugin_and_the_object(tmp_pat
 
     with pytest.raises(PluginError, match=r"counter.*object ink/counter/kinds cannot be rendered: 'spec'"):
         testing.synth(tmp_path, plugins=[], extra={"counter": _Counter(broken)})
+
+
+class _Owner:
+    """A stand-in service that owns namespaces besides its own (ink_namespaces)."""
+
+    def __init__(self, *owned: OwnedNamespace, name: str = "owner") -> None:
+        self.owned, self.name = owned, name
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name=self.name, title="Owner", version="1", homepage="https://example.org")
+
+    @hookimpl
+    def ink_namespaces(self) -> list[OwnedNamespace]:
+        return list(self.owned)
+
+
+class _Root:
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(
+            name="root",
+            title="Root",
+            version="1",
+            homepage="https://example.org",
+            exemptions=(RunAsRoot(reason="upstream image"),),
+        )
+
+
+def test_an_owned_namespace_is_emitted_in_its_owners_folder_and_sealed(tmp_path: Path) -> None:
+    owned = (
+        OwnedNamespace(name="scratch", reason="copies"),
+        OwnedNamespace(name="copies-of-root", reason="copies of root's pods", pod_security_of=("root",)),
+    )
+    result = testing.synth(tmp_path, plugins=[], extra={"owner": _Owner(*owned), "root": _Root()})
+    found = testing.objects(result)
+    scratch = found["owner/namespace-scratch.yaml"]["metadata"]
+    assert scratch["annotations"] == {
+        "argocd.argoproj.io/sync-options": "Delete=false,Prune=false",
+        "ink.homelab/purpose": "copies",
+    }
+    assert scratch["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert scratch["labels"]["app.kubernetes.io/instance"] == "owner"
+    level = found["owner/namespace-copies-of-root.yaml"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+    assert level == "baseline"  # root's RunAsRoot
+    for namespace in ("scratch", "copies-of-root"):
+        policies = [
+            b for b in found.values() if b["kind"] == "NetworkPolicy" and b["metadata"]["namespace"] == namespace
+        ]
+        assert [(p["metadata"]["name"], p["spec"]) for p in policies] == [
+            (f"default-deny-{namespace}", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+        ]
+    assert result.graph.sealed_namespaces() == {"scratch": "owner", "copies-of-root": "owner"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"owner": _Owner(OwnedNamespace(name="root", reason="x")), "root": _Root()}, "which is the namespace of root"),
+        (
+            {
+                "owner": _Owner(OwnedNamespace(name="scratch", reason="x")),
+                "other": _Owner(OwnedNamespace(name="scratch", reason="y"), name="other"),
+            },
+            "'scratch', which is declared by",
+        ),
+        (
+            {"owner": _Owner(OwnedNamespace(name="scratch", reason="x", pod_security_of=("absent",)))},
+            "level of 'absent', which is not enabled",
+        ),
+    ],
+)
+def test_owned_namespace_clashes_are_errors_naming_the_plugin(tmp_path: Path, extra: dict, message: str) -> None:
+    with pytest.raises(PluginError, match=message):
+        testing.synth(tmp_path, plugins=[], extra=extra)

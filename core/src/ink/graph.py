@@ -34,6 +34,7 @@ from ink.models import (
     NamedNeed,
     Need,
     NetworkRule,
+    OwnedNamespace,
     ServiceInfo,
 )
 from ink.settings import PluginSettings
@@ -47,6 +48,7 @@ ENDPOINTS_HOOK = "ink_endpoints"
 LINKS_HOOK = "ink_links"
 NETWORK_HOOK = "ink_network"
 MUTUAL_TLS_HOOK = "ink_mutual_tls"
+NAMESPACES_HOOK = "ink_namespaces"
 NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects)
 
 
@@ -92,10 +94,17 @@ class ResolvedGraph:
     mutual_tls: dict[str, list[MutualTls]] = field(default_factory=dict)
     """Service → the namespaces it declares meshed with enforced mTLS (``ink_mutual_tls``; see :mod:`ink.tls`)."""
 
+    owned_namespaces: dict[str, list[OwnedNamespace]] = field(default_factory=dict)
+    """Service → the namespaces it owns besides its own (``ink_namespaces``, asked after the build phase)."""
+
     @property
     def meshed_namespaces(self) -> frozenset[str]:
         """Every namespace some plugin declares meshed with enforced mTLS."""
         return frozenset(ns for declared in self.mutual_tls.values() for d in declared for ns in d.namespaces)
+
+    def sealed_namespaces(self) -> dict[str, str]:
+        """Every namespace a service owns besides its own (sealed: deny-all policies) → that service."""
+        return {ns.name: name for name, declared in self.owned_namespaces.items() for ns in declared}
 
     @property
     def edges(self) -> list[Edge]:
@@ -357,6 +366,30 @@ def declare_mutual_tls(host: PluginHost, services: dict[str, ServiceContext]) ->
     """Service → its ``ink_mutual_tls`` declarations."""
     declared = {name: _declared(host, name, MUTUAL_TLS_HOOK, ctx, (MutualTls,)) for name, ctx in services.items()}
     return {name: items for name, items in declared.items() if items}
+
+
+def declare_namespaces(host: PluginHost, services: dict[str, ServiceContext]) -> dict[str, list[OwnedNamespace]]:
+    """Service → the namespaces it owns besides its own; no name twice, none a service's namespace."""
+    owned: dict[str, list[OwnedNamespace]] = {}
+    taken = {ctx.namespace: f"the namespace of {name}" for name, ctx in services.items()}
+    for name, ctx in services.items():
+        declared: list[OwnedNamespace] = _declared(host, name, NAMESPACES_HOOK, ctx, (OwnedNamespace,))
+        for namespace in declared:
+            if namespace.name in taken:
+                raise PluginError(
+                    name, NAMESPACES_HOOK, f"declares namespace {namespace.name!r}, which is {taken[namespace.name]}"
+                )
+            for other in namespace.pod_security_of:
+                if other not in services:
+                    raise PluginError(
+                        name,
+                        NAMESPACES_HOOK,
+                        f"namespace {namespace.name!r} takes the Pod Security level of {other!r}, which is not enabled",
+                    )
+            taken[namespace.name] = f"declared by {name}"
+        if declared:
+            owned[name] = declared
+    return owned
 
 
 def declare_links(host: PluginHost, services: dict[str, ServiceContext]) -> list[Link]:

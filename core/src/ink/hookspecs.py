@@ -11,7 +11,7 @@ The hooks are grouped in the order core calls them:
    gives (built-ins: ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
    ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress``, so an ingress provider
    sees the consumer's auth binding), then links, ``ink_binding_secrets`` and ``ink_provide_secret``
-4. build:    ``ink_workloads``
+4. build:    ``ink_workloads``, then ``ink_namespaces`` (namespaces a plugin owns besides its own)
 
 A package that defines a capability adds its provide hook's spec through the
 ``ink.capabilities`` entry point (see :mod:`ink.capabilities`).
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         NamedNeed,
         Need,
         NetworkRule,
+        OwnedNamespace,
         ResolvedSecret,
         Route,
         RouteBinding,
@@ -377,4 +378,20 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     :return: None; the objects are the constructs added under ``scope``.
     :param scope: The construct core created for this service's output folder.
     :param ctx: The plugin's own context, now with bindings.
+    """
+
+
+@hookspec
+def ink_namespaces(ctx: ServiceContext) -> list[OwnedNamespace] | None:
+    """Declare namespaces this service owns besides its own, e.g. the scratch namespace of a restore drill.
+
+    Called after ``ink_workloads``, so ``ctx.served`` and ``ctx.bindings`` are complete. Core emits each
+    Namespace in the service's folder (its Argo CD Application owns it) with the Pod Security level the
+    declaration asks for, and *seals* it: a ``default-deny`` NetworkPolicy and no allow rule, so nothing
+    reaches its pods and they reach nothing (not even DNS). Objects the plugin puts in it (RBAC, say)
+    come from ``ink_workloads`` with an explicit ``metadata.namespace``. A name that is a service's
+    namespace, or that two services declare, stops synth with an error naming both.
+
+    :return: The namespaces, or None for none.
+    :param ctx: The plugin's own context, with bindings and served needs.
     """

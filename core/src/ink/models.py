@@ -109,6 +109,26 @@ class ServiceInfo(_Frozen):
     )
 
 
+class OwnedNamespace(_Frozen):
+    """A namespace a plugin owns besides its own (``ink_namespaces``), e.g. the scratch namespace of a restore drill.
+
+    Core emits it in the plugin's folder (so its Argo CD Application owns it), with the same keep-on-delete
+    annotation as a service's namespace, and seals it: a ``default-deny`` NetworkPolicy and no allow rule at
+    all, not even DNS or traffic inside it (see docs/network-policies.md). Its Pod Security level is
+    ``pod_security``, raised to the level of each service in ``pod_security_of`` (for pods that come from
+    those services' namespaces, such as restored copies).
+    """
+
+    name: DnsLabel = Field(description="The namespace's name; must not be any service's namespace.")
+    reason: str = Field(min_length=1, description="What it is for, shown in its annotation and in docs.")
+    pod_security: Literal["restricted", "baseline", "privileged"] = Field(
+        default="restricted", description="The least Pod Security level enforced on it."
+    )
+    pod_security_of: tuple[DnsLabel, ...] = Field(
+        default=(), description="Services whose namespace's level it needs at least (pods copied from there)."
+    )
+
+
 # --- declare ----------------------------------------------------------------------------
 
 
@@ -512,6 +532,12 @@ class BackupBinding(Binding):
     method: str = Field(default="", description="How, e.g. 'velero file-system backup'.")
     pod_annotations: dict[str, str] = Field(
         default_factory=dict, description="Annotations the consumer's pods need for the backup to include the volume."
+    )
+    drill_schedule: str = Field(
+        default="", description="Cron schedule of the restore drill that covers it; '' for none."
+    )
+    drill_result: str = Field(
+        default="", description="Where the last drill's result is (e.g. 'ConfigMap <namespace>/<name>'); '' for none."
     )
 
 

@@ -10,6 +10,10 @@ reason it exists. Flows come from:
   the ``egress_internet_ports`` setting every plugin table has;
 - DNS (kube-dns in kube-system) for every namespace, and all traffic between the pods of one namespace.
 
+A namespace a service owns besides its own (``ink_namespaces``, e.g. a restore drill's scratch namespace)
+is *sealed*: its only policy is ``default-deny-<namespace>`` (deny all), so its pods reach nothing and nothing
+reaches them.
+
 Policies see pod addresses and container ports: kube-proxy has already replaced the Service address
 (DNAT). A Service ink renders is resolved through its selector and ``targetPort``; a Service a chart or
 operator creates is resolved through the :class:`~ink.models.ChartService` its plugin declares; a public
@@ -431,6 +435,11 @@ def _policies(resolved: ResolvedGraph, flows: list[Flow]) -> tuple[dict[str, lis
         spec = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{"from": [{"podSelector": {}}]}]}
         spec["egress"] = [{"to": [{"podSelector": {}}]}]
         policies[namespace].append(_object(namespace, "allow-same-namespace", spec))
+    # A namespace a service owns besides its own (ink_namespaces) is sealed: one deny-all policy and nothing else.
+    # Named after the namespace: it is written into the owner's folder, next to the owner's own default-deny.
+    for namespace in sorted(resolved.sealed_namespaces()):
+        spec = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        policies[namespace] = [_object(namespace, sealed_policy_name(namespace), spec)]
     for (namespace, name), (pods, direction, rules) in groups.items():
         rendered = []
         for peer_dict, ports in sorted(rules.values(), key=lambda r: repr(r[0])):
@@ -443,6 +452,11 @@ def _policies(resolved: ResolvedGraph, flows: list[Flow]) -> tuple[dict[str, lis
     for namespace in policies:
         policies[namespace].sort(key=lambda o: o["metadata"]["name"])
     return policies, allowed_by
+
+
+def sealed_policy_name(namespace: str) -> str:
+    """The only NetworkPolicy of a sealed namespace: it denies all traffic, in and out."""
+    return f"default-deny-{namespace}"
 
 
 def _port_entry(port: Port) -> dict[str, Any]:

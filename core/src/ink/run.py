@@ -326,6 +326,7 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
                 getattr(binding, "provider", ""),
                 getattr(binding, "schedule", ""),
                 getattr(binding, "ttl", ""),
+                _drill(binding),
             )
         )
     for need in plan.needs:
@@ -333,11 +334,16 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
             database = plan.services[need.owner].bindings.get(need.key)
             schedule = getattr(database, "backup_schedule", "")
             provider = getattr(database, "provider", "") if schedule else ""
-            drill = getattr(database, "drill_schedule", "") if schedule else ""
-            if drill and getattr(database, "drill_result", ""):
-                drill = f"{drill}, result in {database.drill_result}"  # type: ignore[union-attr]
+            drill = _drill(database) if schedule else ""
             rows.append(BackupRow(need.owner, "database", need.name, provider, schedule, "", drill))
     return sorted(rows, key=lambda r: (r.service, r.kind, r.name))
+
+
+def _drill(binding: object) -> str:
+    """A binding's restore drill for `ink backups`: its schedule, and where its last result is."""
+    drill = getattr(binding, "drill_schedule", "")
+    result = getattr(binding, "drill_result", "")
+    return f"{drill}, result in {result}" if drill and result else drill
 
 
 def plugin_tables(config_path: Path | None) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:

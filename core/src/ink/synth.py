@@ -23,19 +23,20 @@ from ink import secrets as secrets_mod
 from ink.capabilities import SECRETS
 from ink.context import ServiceContext
 from ink.errors import PluginError, ResolutionError
-from ink.graph import ResolvedGraph, ResolvedLink, declare, describe
+from ink.graph import ResolvedGraph, ResolvedLink, declare, declare_namespaces, describe
 from ink.graph import resolve as plan
 from ink.models import (
     Binding,
     LinkBinding,
     Need,
+    OwnedNamespace,
     Route,
     SecretBinding,
     SecretClaim,
     SecretKeyRef,
     is_dns_label,
 )
-from ink.podsecurity import required_level
+from ink.podsecurity import LEVELS, required_level
 from ink.workload import load_balancer_clashes
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from ink.secrets import MasterKey
 
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+# What a namespace a service owns besides its own is for (OwnedNamespace.reason).
+OWNED_REASON = "ink.homelab/purpose"
 # API groups built into Kubernetes; objects of other groups are custom resources.
 BUILTIN_GROUPS = frozenset(
     {
@@ -266,13 +269,16 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
     for name, ctx in resolved.services.items():
         if host.implements(name, "ink_workloads"):
             host.call(name, "ink_workloads", scope=scopes[name], ctx=ctx)
+    resolved.owned_namespaces = declare_namespaces(host, resolved.services)
 
     resolved.warnings.extend(user_secrets.warnings())
     manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches, origins)
     network = netpol.plan(resolved, [m.body for m in manifests])
     for service, ctx in resolved.services.items():
-        for body in network.policies.get(ctx.namespace, []):
-            manifests.append(Manifest(service, _finish(body, ctx), ("ink", "netpol")))
+        owned = [ns.name for ns in resolved.owned_namespaces.get(service, [])]
+        for namespace in (ctx.namespace, *owned):
+            for body in network.policies.get(namespace, []):
+                manifests.append(Manifest(service, _finish(body, ctx), ("ink", "netpol")))
     manifests.sort(key=lambda m: (m.folder, m.filename))
     resolved.warnings.extend(f"network policies: {problem}" for problem in network.problems)
     unused = sorted(set(master_key.rotations) - generated.keys())
@@ -394,6 +400,8 @@ def _collect(
     for name, scope in scopes.items():
         ctx = resolved.services[name]
         manifests.append(Manifest(name, _namespace_object(ctx), ("ink", "core")))
+        for owned in resolved.owned_namespaces.get(name, []):
+            manifests.append(Manifest(name, _owned_namespace_object(resolved, ctx, owned), (name, "ink_namespaces")))
         for node in scope.node.find_all():
             if not isinstance(node, api_object_type):
                 continue
@@ -450,6 +458,30 @@ def _namespace_object(ctx: ServiceContext) -> dict[str, Any]:
             "name": ctx.namespace,
             # Removing a service must never delete its namespace, and with it the volumes inside.
             "annotations": {SYNC_OPTIONS: "Delete=false,Prune=false"},
+            "labels": dict(
+                sorted(
+                    {
+                        **ctx.labels(),
+                        "pod-security.kubernetes.io/enforce": level,
+                        "pod-security.kubernetes.io/warn": level,
+                    }.items()
+                )
+            ),
+        },
+    }
+
+
+def _owned_namespace_object(resolved: Plan, ctx: ServiceContext, owned: OwnedNamespace) -> dict[str, Any]:
+    """A namespace a service owns besides its own: its level, raised to that of the services it copies pods from."""
+    exemptions = [e for other in owned.pod_security_of for e in resolved.services[other].service.exemptions]
+    floors = [owned.pod_security, *(resolved.services[other].service.pod_security for other in owned.pod_security_of)]
+    level = required_level(exemptions, max(floors, key=LEVELS.index))
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": owned.name,
+            "annotations": {SYNC_OPTIONS: "Delete=false,Prune=false", OWNED_REASON: owned.reason},
             "labels": dict(
                 sorted(
                     {

@@ -2,16 +2,19 @@
 
 Provides ``backup``: one daily ``Schedule`` that backs up every namespace that declared backup
 targets, with file-system backup (node agent, kopia) of exactly the pod volumes the targets name.
-Backups go to a bucket claimed from the S3 provider.
+Backups go to a bucket claimed from the S3 provider. A weekly restore drill per namespace restores
+the latest backup into a sealed scratch namespace and checks every volume came back (see drill.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ink import hookimpl
+from ink.errors import UserError
 from ink.models import (
     BackupBinding,
     BackupTarget,
@@ -19,6 +22,7 @@ from ink.models import (
     Capability,
     KubeApi,
     NetworkRule,
+    OwnedNamespace,
     SecretClaim,
     SecretTemplate,
     ServiceInfo,
@@ -42,6 +46,10 @@ METHOD = "velero file-system backup"
 # A Go duration as Velero's ttl reads it, e.g. "720h" or "720h0m0s".
 Duration = Annotated[str, Field(pattern=r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$")]
 Tag = Annotated[str, Field(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")]
+# A namespace to drill: a DNS label short enough for the CronJob `drill-<namespace>` (CronJob names are at most
+# 52 characters: the Job controller appends 11) and the scratch namespace `drill-<namespace>`.
+DRILL_PREFIX = "drill-"
+DrillNamespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=52 - len(DRILL_PREFIX))]
 
 
 class VeleroSettings(PluginSettings):
@@ -54,6 +62,45 @@ class VeleroSettings(PluginSettings):
         description="Tag of docker.io/velero/velero-plugin-for-aws, the S3 object-store plugin "
         "(v1.14.x goes with Velero 1.18).",
     )
+    drill: bool = Field(
+        default=True,
+        description="Restore drills: on drill_schedule a CronJob per drilled namespace restores its latest completed "
+        "backup into the scratch namespace drill-<namespace>, checks every backed-up volume is there and not empty, "
+        "records the result and cleans up. false: no drills.",
+    )
+    drill_namespaces: list[DrillNamespace] | None = Field(
+        default=None,
+        description="Which namespaces are drilled: unset = every namespace with backup targets that name a pod "
+        "volume; a list = only those (each must have such targets); [] = none.",
+    )
+    drill_schedule: Cron = Field(
+        default="0 5 * * 0",
+        description="When the first namespace's drill runs (5-field cron, global timezone; Sundays 05:00, after the "
+        "03:00 backup); each next namespace, in name order, starts drill_spacing minutes later. Minute and hour must "
+        "be plain numbers.",
+    )
+    drill_spacing: int = Field(
+        default=30, ge=1, le=720, description="Minutes between the drills of two namespaces (they never overlap)."
+    )
+
+    @field_validator("drill_schedule")
+    @classmethod
+    def _plain_start(cls, value: str) -> str:
+        minute, hour = value.split()[:2]
+        if not (minute.isdigit() and hour.isdigit()):
+            raise ValueError(
+                f"minute and hour must be plain numbers (e.g. '0 5 * * 0'), not {minute!r} {hour!r}: each "
+                "namespace's drill starts drill_spacing minutes after the previous one"
+            )
+        return value
+
+    @field_validator("drill_namespaces")
+    @classmethod
+    def _no_repeats(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            repeated = sorted({n for n in value if value.count(n) > 1})
+            raise ValueError(f"lists {', '.join(repeated)} more than once")
+        return value
 
 
 @hookimpl
@@ -111,19 +158,110 @@ def ink_provide_backup(target: BackupTarget, ctx: ServiceContext) -> BackupBindi
             f"{target.owner}'s backup target {target.volume} names no pod volume: its namespace is backed up, "
             "but not the volume's files (set BackupTarget.pod_volume)"
         )
+    drill = next((d for d in drills(ctx) if d.namespace == target.namespace), None)
     return BackupBinding(
         schedule=settings.schedule,  # type: ignore[attr-defined]
         ttl=settings.ttl,  # type: ignore[attr-defined]
         method=METHOD,
         pod_annotations=annotations,
+        drill_schedule=drill.schedule if drill and target.pod_volume else "",
+        drill_result=f"ConfigMap {ctx.namespace}/{drill.result}" if drill and target.pod_volume else "",
     )
+
+
+@dataclass(frozen=True)
+class Drill:
+    """The restore drill of one backed-up namespace."""
+
+    namespace: str
+    schedule: str
+    targets: tuple[BackupTarget, ...]  # its targets that name a pod volume: the volumes a restore brings back
+
+    @property
+    def name(self) -> str:
+        """The CronJob, the Restore and the scratch namespace."""
+        return f"{DRILL_PREFIX}{self.namespace}"
+
+    @property
+    def result(self) -> str:
+        return f"{self.name}-result"
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        return tuple(sorted({t.owner for t in self.targets}))
+
+
+def drills(ctx: ServiceContext) -> list[Drill]:
+    """Every drilled namespace in name order, each starting drill_spacing minutes after the one before.
+
+    Read from every backup target of the run (``ctx.needs``), so the provide hook and the build phase agree;
+    worked out once per run.
+    """
+    if "drills" not in ctx.cache:
+        ctx.cache["drills"] = _drills(ctx)
+    return ctx.cache["drills"]
+
+
+def _drills(ctx: ServiceContext) -> list[Drill]:
+    settings = ctx.settings
+    if not settings.drill:  # type: ignore[attr-defined]
+        return []
+    targets: dict[str, list[BackupTarget]] = {}
+    for need in ctx.needs:
+        if isinstance(need, BackupTarget) and need.pod_volume:
+            targets.setdefault(need.namespace, []).append(need)
+    chosen = settings.drill_namespaces  # type: ignore[attr-defined]
+    if chosen is None:
+        chosen = sorted(ns for ns in targets if len(ns) <= 52 - len(DRILL_PREFIX))
+        for namespace in sorted(set(targets) - set(chosen)):
+            ctx.warn(f"namespace {namespace!r} is too long for a restore drill (drill-<namespace> is a CronJob name)")
+    for namespace in chosen:
+        if namespace not in targets:
+            having = ", ".join(sorted(targets)) or "none"
+            raise UserError(
+                f"[plugins.velero] drill_namespaces lists {namespace!r}, which has no backup target with a pod "
+                f"volume (namespaces that have: {having}); remove it"
+            )
+    minute, hour, *rest = settings.drill_schedule.split()  # type: ignore[attr-defined]
+    start = int(hour) * 60 + int(minute)
+    spacing = settings.drill_spacing  # type: ignore[attr-defined]
+    result = []
+    for index, namespace in enumerate(sorted(chosen)):
+        at = start + index * spacing
+        if at >= 24 * 60:
+            raise UserError(
+                f"[plugins.velero] the drill of {namespace!r} would start past midnight ({len(chosen)} namespaces, "
+                f"drill_spacing = {spacing} minutes from {hour}:{int(minute):02d}); start drill_schedule earlier "
+                "or lower drill_spacing"
+            )
+        schedule = " ".join([str(at % 60), str(at // 60), *rest])
+        found = tuple(sorted(targets[namespace], key=lambda t: (t.owner, t.volume)))
+        result.append(Drill(namespace, schedule, found))
+    return result
+
+
+@hookimpl
+def ink_namespaces(ctx: ServiceContext) -> list[OwnedNamespace]:
+    # The scratch namespace of each drill. Its Pod Security level is that of the services whose pods are restored
+    # into it: a restored pod keeps its pod-level securityContext, and Velero's restore-wait init container copies
+    # the first container's (pkg/restore/actions/pod_volume_restore_action.go).
+    return [
+        OwnedNamespace(
+            name=drill.name,
+            reason=f"velero restore drill of {drill.namespace}: restored copies, sealed, cleaned after each drill",
+            pod_security_of=drill.owners,
+        )
+        for drill in drills(ctx)
+    ]
 
 
 @hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_velero.construct import velero
+    from ink_plugin_velero.drill import drill_all
 
     velero(scope, ctx=ctx)
+    drill_all(scope, ctx=ctx, drills=drills(ctx))
 
 
 @hookimpl
