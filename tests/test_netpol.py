@@ -226,6 +226,9 @@ def test_a_sealed_namespace_is_reachable_by_nothing_and_reaches_nothing(evaluate
     # The scratch namespaces of Velero's restore drills: not even DNS, not even each other.
     result, evaluator, pods = evaluated
     sealed = result.graph.sealed_namespaces()
+    if "velero" not in result.graph.services:  # s3-tls.toml leaves Velero out (it cannot verify the S3 store yet)
+        assert sealed == {}
+        return
     assert sealed, "the homelab has no sealed namespace (a Velero drill) to check"
     inside = [p for p in pods if p.namespace in sealed]
     assert len(inside) >= 2 * len(sealed)

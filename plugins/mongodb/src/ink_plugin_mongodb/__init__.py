@@ -137,7 +137,7 @@ def backups_enabled(ctx: ServiceContext) -> bool:
 def ink_bucket_claims(ctx: ServiceContext) -> list[BucketClaim]:
     if not ctx.settings.backups:  # type: ignore[attr-defined]
         return []
-    return [BucketClaim(bucket=BACKUP_BUCKET, optional=True)]
+    return [BucketClaim(bucket=BACKUP_BUCKET, optional=True, tls=True)]  # the upload verifies an https store
 
 
 @hookimpl

@@ -196,8 +196,10 @@ def backup(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "MC_CONFIG_DIR": "/tmp/.mc",
             "AWS_ACCESS_KEY_ID": bucket.access_key_id,
             "AWS_SECRET_ACCESS_KEY": bucket.secret_access_key,
+            # Over TLS mc (Go) verifies the store with the CA: SSL_CERT_FILE adds it to the roots it trusts.
+            **({"SSL_CERT_FILE": bucket.ca_file} if bucket.tls else {}),
         },
-        mounts=[scratch, tmp],
+        mounts=[scratch, tmp, *bucket.ca_mounts()],
         resources=kube.Resources(cpu_request="10m", memory_request="32Mi", memory_limit="256Mi"),
     )
     kube.Workloads(
