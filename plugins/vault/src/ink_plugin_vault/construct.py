@@ -341,9 +341,10 @@ def chart_values(ctx: ServiceContext) -> dict[str, Any]:
                     **({"cpu": resources.cpu_limit} if resources.cpu_limit else {}),
                 },
             },
-            # Real health endpoint: ready when unsealed (active, or standby with standbyok); alive while sealed
-            # or uninitialised too, so a sealed server is not restarted (API docs, 'sys/health').
-            "readinessProbe": {"enabled": True, "path": "/v1/sys/health?standbyok=true"},
+            # Readiness: the chart's `vault status` (`bao status`) exec probe, 0 only when unsealed. Liveness on
+            # sys/health, answering 204 when sealed or uninitialised too, so a sealed server is not restarted
+            # (API docs, 'sys/health').
+            "readinessProbe": {"enabled": True},
             "livenessProbe": {
                 "enabled": True,
                 "path": "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204",
