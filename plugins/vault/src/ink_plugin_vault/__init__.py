@@ -205,7 +205,9 @@ class VaultSettings(PluginSettings):
         description="Auto-unseal: a table with type = 'transit', 'awskms', 'gcpckms' or 'azurekeyvault' and that "
         "seal's parameters. Unset: Shamir keys, unsealed by hand after every restart (README runbook).",
     )
-    sso: bool = Field(default=True, description="OIDC login through the auth provider (authentik), when one is installed.")
+    sso: bool = Field(
+        default=True, description="OIDC login through the auth provider (authentik), when one is installed."
+    )
     admin_group: str = Field(
         default="authentik Admins",
         min_length=1,

@@ -323,7 +323,14 @@ def chart_values(ctx: ServiceContext) -> dict[str, Any]:
         "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
         "securityContext": restricted_container(),
     }
-    pods = server_pods(ctx)
+    # Preferred, not required (the chart's default): a homelab may have fewer nodes than servers.
+    anti_affinity = {
+        "weight": 100,
+        "podAffinityTerm": {
+            "labelSelector": {"matchLabels": server_pods(ctx)},
+            "topologyKey": "kubernetes.io/hostname",
+        },
+    }
     return {
         "global": {"tlsDisable": False},
         # ink delivers secrets as Kubernetes Secrets (External Secrets, Sealed Secrets): no pod gets an agent
@@ -371,11 +378,7 @@ def chart_values(ctx: ServiceContext) -> dict[str, Any]:
                     "container": restricted_container(),
                 }
             },
-            # Preferred, not required: a homelab may have fewer nodes than servers.
-            "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 100, "podAffinityTerm": {
-                    "labelSelector": {"matchLabels": pods}, "topologyKey": "kubernetes.io/hostname"}}
-            ]}},  # fmt: skip
+            "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [anti_affinity]}},
             "ha": {
                 "enabled": True,
                 "replicas": ctx.setting("replicas"),
@@ -440,9 +443,7 @@ def bootstrap(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     if auth is not None:
         files["oidc-role-default.json"] = oidc_role(ctx, admin=False)
         files["oidc-role-admin.json"] = oidc_role(ctx, admin=True)
-        env.update(
-            OIDC_ISSUER=auth.issuer_url, OIDC_CLIENT_ID=auth.client_id, OIDC_CLIENT_SECRET=auth.client_secret
-        )
+        env.update(OIDC_ISSUER=auth.issuer_url, OIDC_CLIENT_ID=auth.client_id, OIDC_CLIENT_SECRET=auth.client_secret)
     values = {
         "cli": dist.cli,
         "title": dist.title,
