@@ -164,22 +164,12 @@ def namespace_levels(config: str) -> dict[str, str | None]:
     }
 
 
-def helm_test_hook(obj: dict[str, Any]) -> bool:
-    """A pod only `helm test` creates (``helm.sh/hook: test``, or the Helm 2 test-success/test-failure).
-
-    Argo CD never runs them: its Helm hook mapping has no equivalent for test hooks (Argo CD docs,
-    'Helm' → 'Helm Hooks'), so such a pod (e.g. the vault chart's vault-server-test) never reaches the cluster.
-    """
-    hooks = (obj.get("metadata", {}).get("annotations") or {}).get("helm.sh/hook", "")
-    return bool({"test", "test-success", "test-failure"} & {h.strip() for h in hooks.split(",")})
-
-
 def pod_security_problems(objects: list[dict[str, Any]], levels: dict[str, str | None], default: str) -> list[str]:
     """Pods among ``objects`` their namespace's level would refuse (``default``: namespace of unnamespaced ones)."""
     problems = []
     for obj in objects:
         pod = podsecurity.pod_template(obj)
-        if pod is None or helm_test_hook(obj):
+        if pod is None:
             continue
         namespace = obj.get("metadata", {}).get("namespace") or default
         level = levels.get(namespace)
@@ -517,3 +507,13 @@ def test_plugin_readme_names_the_snapshot_and_the_pinned_chart_version(case: tup
     readme = (chartrender.REPO / "plugins" / app.service / "README.md").read_text()
     section = readme[readme.index("hart checks") :]
     assert snapshot in section and app.version in section, f"plugins/{app.service}/README.md: chart checks section"
+
+
+@pytest.mark.parametrize(
+    ("hook", "dropped"),
+    [("test", True), ("test-success", True), ("pre-install, test", True), ("post-install", False), (None, False)],
+)
+def test_helm_test_hooks_are_left_out_as_argo_cd_does(hook: str | None, dropped: bool) -> None:
+    annotations = {"helm.sh/hook": hook} if hook else {}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "t", "annotations": annotations}}
+    assert chartrender.helm_test_hook(pod) is dropped
