@@ -310,7 +310,18 @@ def render(app: ChartApp, *, kube_version: str) -> list[dict]:
     if key not in _RENDERS:
         _RENDERS[key] = _helm_template(app, kube_version)
     text = _RENDERS[key]
-    return [doc for doc in yaml.load_all(text, Loader=_LOADER) if isinstance(doc, dict)]
+    return [doc for doc in yaml.load_all(text, Loader=_LOADER) if isinstance(doc, dict) and not helm_test_hook(doc)]
+
+
+def helm_test_hook(obj: Mapping[str, Any]) -> bool:
+    """An object only ``helm test`` creates (``helm.sh/hook: test``, or Helm 2's test-success/test-failure).
+
+    Argo CD never applies one: any ``helm.sh/hook`` annotation makes an object a hook, and only pre-/post-
+    install/upgrade map to a sync phase (argoproj/gitops-engine pkg/sync/hook/hook.go, pkg/sync/hook/helm/type.go),
+    so a test pod (e.g. the vault chart's vault-server-test) never reaches the cluster; render() leaves it out.
+    """
+    hooks = ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
+    return bool({"test", "test-success", "test-failure"} & {h.strip() for h in str(hooks).split(",")})
 
 
 def crds(rendered: Iterable[Mapping[str, Any]]) -> list[dict]:

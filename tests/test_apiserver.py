@@ -32,12 +32,9 @@ from ink import cli, dryrun, testing
 pytestmark = pytest.mark.apiserver
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIGS = {
-    "default": "",
-    "maximal": (REPO / "tests" / "configs" / "maximal.toml").read_text(),
-    # MinIO serving TLS to every bucket's consumer (the default homelab's Longhorn and Velero cannot verify).
-    "s3-tls": (REPO / "tests" / "configs" / "s3-tls.toml").read_text(),
-}
+# The embedded default and every config in tests/configs/ (maximal.toml: every option on; openbao.toml:
+# the settings a service switches to an alternative with, e.g. Vault → OpenBao).
+CONFIGS = {"default": "", **{p.stem: p.read_text() for p in sorted((REPO / "tests" / "configs").glob("*.toml"))}}
 RESTRICTED = "ink-test-restricted"
 
 

@@ -34,7 +34,9 @@ from ink.synth import CLUSTER_KINDS
 from ink.validate import ManifestValidator
 
 KUBERNETES_VERSION = "1.33"  # ink's default kubernetes_version; both configs keep it
-CONFIGS = {"default": "", "maximal": (Path(__file__).parent / "configs" / "maximal.toml").read_text()}
+# The embedded default and every config in tests/configs/ (maximal.toml: every option on; openbao.toml:
+# the settings a service switches to an alternative with, e.g. Vault → OpenBao).
+CONFIGS = {"default": "", **{p.stem: p.read_text() for p in sorted((Path(__file__).parent / "configs").glob("*.toml"))}}
 PSS_LABEL = "pod-security.kubernetes.io/enforce"
 # Maps a chart reads key by key in a way maps_rendered_whole cannot see; each with where it is read.
 FREE_FORM_MAPS = {
@@ -48,6 +50,11 @@ FREE_FORM_MAPS = {
         # .collection.<kind>.enabled and .send.enabled, none of which values.yaml lists.
         "operator.telemetry": "MDB_OPERATOR_TELEMETRY_* variables of the operator",
     },
+}
+# Keys a chart's templates read that its values.yaml leaves out (so the key check cannot see them), each
+# with what reads it; test_undefaulted_keys_are_read_by_the_templates keeps this list honest.
+UNDEFAULTED_KEYS = {
+    "openbao": {"fullnameOverride": 'templates/_helpers.tpl "openbao.fullname"'},
 }
 
 
@@ -129,7 +136,15 @@ def test_values_keys_exist_in_chart(case: tuple[str, ChartApp]) -> None:
     unknown = chartrender.unknown_value_keys(
         app.values, chartrender.chart_defaults(chart_dir), chartrender.values_schema(chart_dir), free_form
     )
+    unknown = [key for key in unknown if key not in UNDEFAULTED_KEYS.get(app.chart, {})]
     assert unknown == [], f"{app.label}: keys {chart_dir}/values.yaml does not have (Helm ignores them)"
+
+
+@pytest.mark.parametrize(("chart", "key"), [(c, k) for c, keys in UNDEFAULTED_KEYS.items() for k in keys])
+def test_undefaulted_keys_are_read_by_the_templates(chart: str, key: str) -> None:
+    folder = chartrender.CHARTS_DIR / chart / "templates"
+    templates = "".join(p.read_text() for p in sorted(folder.rglob("*")) if p.suffix in (".tpl", ".yaml"))
+    assert f".Values.{key}" in templates, f"{chart} no longer reads .Values.{key}: drop it from UNDEFAULTED_KEYS"
 
 
 def test_values_pass_chart_schema(case: tuple[str, ChartApp]) -> None:
@@ -497,3 +512,13 @@ def test_plugin_readme_names_the_snapshot_and_the_pinned_chart_version(case: tup
     readme = (chartrender.REPO / "plugins" / app.service / "README.md").read_text()
     section = readme[readme.index("hart checks") :]
     assert snapshot in section and app.version in section, f"plugins/{app.service}/README.md: chart checks section"
+
+
+@pytest.mark.parametrize(
+    ("hook", "dropped"),
+    [("test", True), ("test-success", True), ("pre-install, test", True), ("post-install", False), (None, False)],
+)
+def test_helm_test_hooks_are_left_out_as_argo_cd_does(hook: str | None, dropped: bool) -> None:
+    annotations = {"helm.sh/hook": hook} if hook else {}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "t", "annotations": annotations}}
+    assert chartrender.helm_test_hook(pod) is dropped
