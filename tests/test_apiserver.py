@@ -32,7 +32,10 @@ from ink import cli, dryrun, testing
 pytestmark = pytest.mark.apiserver
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIGS = {"default": "", "maximal": (REPO / "tests" / "configs" / "maximal.toml").read_text()}
+CONFIGS = {
+    "default": "",
+    **{name: (REPO / "tests" / "configs" / f"{name}.toml").read_text() for name in ("maximal", "eso")},
+}
 RESTRICTED = "ink-test-restricted"
 
 

@@ -34,7 +34,10 @@ from ink.synth import CLUSTER_KINDS
 from ink.validate import ManifestValidator
 
 KUBERNETES_VERSION = "1.33"  # ink's default kubernetes_version; both configs keep it
-CONFIGS = {"default": "", "maximal": (Path(__file__).parent / "configs" / "maximal.toml").read_text()}
+CONFIGS = {
+    "default": "",
+    **{name: (Path(__file__).parent / "configs" / f"{name}.toml").read_text() for name in ("maximal", "eso")},
+}
 PSS_LABEL = "pod-security.kubernetes.io/enforce"
 # Maps a chart reads key by key in a way maps_rendered_whole cannot see; each with where it is read.
 FREE_FORM_MAPS = {

@@ -1,4 +1,4 @@
-"""ResolvedSecret carries the declared values and rotation generations beside the plaintext (for in-cluster providers)."""
+"""ResolvedSecret carries the declared values and rotation generations (for providers that generate in-cluster)."""
 
 from __future__ import annotations
 
