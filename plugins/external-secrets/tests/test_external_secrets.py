@@ -195,6 +195,14 @@ def test_with_vault_the_policies_open_the_path_to_it_and_no_warning(tmp_path: Pa
     ), egress
 
 
+def test_user_secrets_are_named_with_the_command_that_writes_them(tmp_path: Path) -> None:
+    warnings = [w for w in synth(tmp_path).warnings if "user secrets from Vault" in w]
+    assert warnings == [
+        "external-secrets: services read user secrets from Vault: ink/user/api-key; write each with "
+        "`vault kv put ink/user/<name> value=...` (until then their Secrets are not made)"
+    ]
+
+
 def test_without_vault_it_synthesises_with_a_warning(tmp_path: Path) -> None:
     result = synth(tmp_path, vault=False)
     assert any("no Vault installed" in w and "install ink-plugin-vault" in w for w in result.warnings)

@@ -23,7 +23,8 @@ AUTH_ROLE = "external-secrets"
 SERVICE_ACCOUNT = "external-secrets"
 PROPERTY = "value"  # every KV entry ink reads or writes holds its value under this property
 GENERATOR_API = "generators.external-secrets.io/v1alpha1"
-PUSHED = "pushed"  # ctx.cache key: (credential id, generation) → spec, collected while Secrets are provided
+PUSHED = "pushed"  # ctx.cache key: KV path → GeneratedSecret, collected while Secrets are provided
+USERS = "users"  # ctx.cache key: names of the user secrets the ExternalSecrets read
 
 
 def remote_key(spec_id: str, generation: int) -> str:
@@ -78,6 +79,7 @@ def external_secret(scope: kube.Construct, *, secret: ResolvedSecret, ctx: Servi
             pushed[path] = spec
         if isinstance(value, UserSecret):
             remote.setdefault(user_key(value.name), "")
+            ctx.cache.setdefault(USERS, set()).add(value.name)
     refs = {path: f"v{number}" for number, path in enumerate(sorted(remote))}
     data: dict[str, str] = {}
     for key, value in sorted(secret.sources.items()):
@@ -152,6 +154,12 @@ def _generator(spec: GeneratedSecret) -> dict:
 def generated_credentials(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     """Once per credential: a PushSecret writing a generated password to Vault if, and only if, it is not there."""
     pushed: dict[str, GeneratedSecret] = ctx.cache.get(PUSHED, {})
+    if users := sorted(ctx.cache.get(USERS, ())):
+        paths = ", ".join(f"{KV_MOUNT}/{user_key(name)}" for name in users)
+        ctx.warn(
+            f"services read user secrets from Vault: {paths}; write each with "
+            f"`vault kv put {KV_MOUNT}/{user_key('<name>')} {PROPERTY}=...` (until then their Secrets are not made)"
+        )
     generators = {_generator_name(spec): spec for spec in pushed.values()}
     for name, spec in sorted(generators.items()):
         kube.api_object(
