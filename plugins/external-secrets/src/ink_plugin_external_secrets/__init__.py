@@ -44,7 +44,8 @@ class ExternalSecretsSettings(PluginSettings):
     refresh_interval: str = Field(
         default="1h",
         pattern=r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
-        description="How often each ExternalSecret re-reads Vault (a Go duration, e.g. '15m', '1h').",
+        description="How often ExternalSecrets re-read Vault and PushSecrets check their path (a Go duration, "
+        "e.g. '15m', '1h').",
     )
     resources: ContainerResources = Field(default_factory=_resources, description="The controller's container.")
     webhook_resources: ContainerResources = Field(default_factory=_resources, description="The webhook's container.")
