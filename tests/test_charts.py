@@ -46,6 +46,15 @@ FREE_FORM_MAPS = {
         # remaining key becomes a key of the argocd-cm ConfigMap.
         "configs.cm": "argocd-cm data",
     },
+    "external-secrets": {
+        # _helpers.tpl "external-secrets.renderSecurityContext": omit $adaptedContext "enabled" | toYaml, from
+        # `with .Values.<part>.podSecurityContext` / `securityContext` in each Deployment template.
+        **{
+            f"{part}{context}": "a pod's or container's securityContext"
+            for part in ("", "webhook.", "certController.")
+            for context in ("podSecurityContext", "securityContext")
+        },
+    },
 }
 
 

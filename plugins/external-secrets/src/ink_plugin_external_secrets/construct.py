@@ -243,9 +243,25 @@ def store(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     )
 
 
+# The image's own user (Dockerfile `USER 65534`), not the chart's 1000; the chart's security contexts already meet
+# "restricted" otherwise (values.yaml), and the pod-level one it leaves empty gets the same.
+POD_SECURITY = {
+    "enabled": True,
+    "runAsNonRoot": True,
+    "runAsUser": 65534,
+    "runAsGroup": 65534,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY = {"runAsUser": 65534}
+
+
 def controller(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     tag = ctx.setting("image_tag")
     image = {"repository": "ghcr.io/external-secrets/external-secrets", "tag": tag}
+    hardened = {"podSecurityContext": POD_SECURITY, "securityContext": CONTAINER_SECURITY}
+    # The chart's probes, off by default: /healthz and /readyz on the controller's port "live" (8082),
+    # /healthz on the webhook's and cert-controller's health port (8081; their readiness probes are on already).
+    liveness = {"livenessProbe": {"enabled": True}}
     kube.helm_application(
         scope,
         ctx=ctx,
@@ -264,11 +280,20 @@ def controller(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "serviceAccount": {"name": SERVICE_ACCOUNT},
             "image": image,
             "resources": kube.Resources.of(ctx.setting("resources")).manifest(),
-            # The chart's own pod and container security contexts already meet "restricted" (values.yaml).
-            "webhook": {"image": image, "resources": kube.Resources.of(ctx.setting("webhook_resources")).manifest()},
+            **hardened,
+            **liveness,
+            "readinessProbe": {"enabled": True},
+            "webhook": {
+                "image": image,
+                "resources": kube.Resources.of(ctx.setting("webhook_resources")).manifest(),
+                **hardened,
+                **liveness,
+            },
             "certController": {
                 "image": image,
                 "resources": kube.Resources.of(ctx.setting("cert_controller_resources")).manifest(),
+                **hardened,
+                **liveness,
             },
         },
         sync_wave=-20,
