@@ -50,6 +50,15 @@ FREE_FORM_MAPS = {
         # .collection.<kind>.enabled and .send.enabled, none of which values.yaml lists.
         "operator.telemetry": "MDB_OPERATOR_TELEMETRY_* variables of the operator",
     },
+    "external-secrets": {
+        # _helpers.tpl "external-secrets.renderSecurityContext": omit $adaptedContext "enabled" | toYaml, from
+        # `with .Values.<part>.podSecurityContext` / `securityContext` in each Deployment template.
+        **{
+            f"{part}{context}": "a pod's or container's securityContext"
+            for part in ("", "webhook.", "certController.")
+            for context in ("podSecurityContext", "securityContext")
+        },
+    },
 }
 # Keys a chart's templates read that its values.yaml leaves out (so the key check cannot see them), each
 # with what reads it; test_undefaulted_keys_are_read_by_the_templates keeps this list honest.

@@ -1,6 +1,6 @@
 """checkov's Kubernetes checks over what reaches the cluster: ink's output and the charts it installs.
 
-For the embedded default and the maximal config (``tests/configs/maximal.toml``), ink's objects (dist/)
+For the embedded default and the configs of tests/test_charts.py (``tests/configs/*.toml``), ink's objects (dist/)
 and every chart it installs, rendered with ink's values (tests/chartrender.py), are written to one folder
 and scanned by one checkov process (``--framework kubernetes``). Every failed check must be in the
 reviewed allowlist ``tests/checkov-allowlist.yaml`` (check id, resource, one-line reason), and every

@@ -343,6 +343,9 @@ def ink_provide_secret(secret: ResolvedSecret, scope: Construct, ctx: ServiceCon
     Called only on the plugin that provides ``secrets``, once per secret, with values already
     derived from the master key. Add exactly one object under ``scope`` (e.g. a SealedSecret)
     that makes the cluster hold a Secret named ``secret.name`` in ``secret.namespace``.
+    A provider that generates the values in the cluster instead (e.g. into Vault) reads
+    ``secret.sources`` (the declared values: literals, GeneratedSecret specs, templates, user
+    secrets) and ``secret.generations`` (each credential's rotation generation) and ignores ``data``.
 
     Stops at first non-None result.
 

@@ -586,6 +586,16 @@ class ResolvedSecret(_Frozen):
     type: str
     labels: dict[str, str]
     data: dict[str, str]
+    sources: dict[str, SecretValue] = Field(
+        default_factory=dict,
+        description="The claim's values as declared, before resolution (same keys as ``data``): for a provider "
+        "that generates credentials in the cluster instead of sealing ``data`` (e.g. into Vault).",
+    )
+    generations: dict[str, int] = Field(
+        default_factory=dict,
+        description="Credential id → rotation generation (``[secrets.rotations]``; 0 when never rotated), for "
+        "every GeneratedSecret in ``sources``.",
+    )
 
     def __repr__(self) -> str:  # never print values, even in a traceback
         return f"ResolvedSecret({self.namespace}/{self.name}, keys={sorted(self.data)})"

@@ -215,7 +215,14 @@ def resolve(claim: SecretClaim, key: MasterKey, user: UserSecrets | None = None)
     """Compute every value of a claim."""
     data = {name: _value(value, key, user) for name, value in sorted(claim.data.items())}
     return ResolvedSecret(
-        owner=claim.owner, namespace=claim.namespace, name=claim.name, type=claim.type, labels=claim.labels, data=data
+        owner=claim.owner,
+        namespace=claim.namespace,
+        name=claim.name,
+        type=claim.type,
+        labels=claim.labels,
+        data=data,
+        sources=dict(sorted(claim.data.items())),
+        generations={spec.id: key.rotations.get(spec.id, 0) for _, spec in generated_specs(claim)},
     )
 
 

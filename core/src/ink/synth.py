@@ -81,6 +81,7 @@ CLUSTER_KINDS: dict[str, str] = {
     "PriorityClass": "scheduling.k8s.io",
     "IngressClass": "networking.k8s.io",
     "ClusterIssuer": "cert-manager.io",
+    "ClusterSecretStore": "external-secrets.io",
     "ValidatingWebhookConfiguration": "admissionregistration.k8s.io",
     "MutatingWebhookConfiguration": "admissionregistration.k8s.io",
     "APIService": "apiregistration.k8s.io",

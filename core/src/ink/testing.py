@@ -17,6 +17,7 @@ The same helpers are pytest fixtures (``ink_synth``, ``ink_objects``, ``ink_host
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -208,3 +209,26 @@ class StandIn:
     @hookimpl
     def ink_provide_secret(self, secret: ResolvedSecret) -> SecretBinding:
         return SecretBinding(name=secret.name, namespace=secret.namespace, keys=tuple(sorted(secret.data)))
+
+
+@cache
+def go_module_dir(module: str, version: str) -> Path:
+    """The extracted tree of a Go module from the Go module proxy (``go mod download``; cached by Go).
+
+    For test data an upstream repository ships only in its released artifacts, e.g. the CRDs of an
+    operator whose chart source has none (they are generated when the chart is packaged) but whose
+    module zip has them. Needs the ``go`` tool; fails with the tool's words when the proxy refuses.
+    """
+    import json
+    import shutil
+    import subprocess
+
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    done = subprocess.run(
+        [go, "mod", "download", "-json", f"{module}@{version}"], capture_output=True, text=True, env=env, check=False
+    )
+    info = json.loads(done.stdout or "{}")
+    if done.returncode != 0 or "Dir" not in info:
+        raise RuntimeError(f"go mod download {module}@{version} failed: {info.get('Error') or done.stderr.strip()}")
+    return Path(info["Dir"])
