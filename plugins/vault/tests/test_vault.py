@@ -131,7 +131,7 @@ def test_bootstrap_configures_the_contract(tmp_path: Path) -> None:
     assert role["token_policies"] == ["ink-secrets"]
     assert files["ink-secrets.hcl"] == (
         'path "ink/data/*" {\n  capabilities = ["create", "read", "update"]\n}\n\n'
-        'path "ink/metadata/*" {\n  capabilities = ["read", "list"]\n}\n'
+        'path "ink/metadata/*" {\n  capabilities = ["create", "read", "update", "list"]\n}\n'
     )
     env = container_env(objs)
     assert env["VAULT_ADDR"]["value"] == "https://vault-active.vault.svc:8200"

@@ -48,14 +48,15 @@ SEAL_DIR = "/ink/seal"
 UID = 100  # the images' vault / openbao user (hashicorp/vault and openbao Dockerfiles; the charts' default uid)
 GID = 1000  # the charts' default gid and fsGroup
 
-# The contract with ink-plugin-external-secrets: what ESO may do under ink/ (no delete).
+# The contract with ink-plugin-external-secrets: what ESO may do under ink/ (no delete). A PushSecret writes
+# custom_metadata to <mount>/metadata/<key> before the value (external-secrets providers/v1/vault/client_push.go).
 SECRETS_POLICY_HCL = f"""\
 path "{KV_MOUNT}/data/*" {{
   capabilities = ["create", "read", "update"]
 }}
 
 path "{KV_MOUNT}/metadata/*" {{
-  capabilities = ["read", "list"]
+  capabilities = ["create", "read", "update", "list"]
 }}
 """
 
