@@ -30,6 +30,7 @@ from ink.models import (
     Internet,
     KubeApi,
     Link,
+    Mesh,
     NamedNeed,
     Need,
     NetworkRule,
@@ -45,7 +46,7 @@ NEEDS_HOOK = "ink_needs"
 ENDPOINTS_HOOK = "ink_endpoints"
 LINKS_HOOK = "ink_links"
 NETWORK_HOOK = "ink_network"
-NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects)
+NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects, Mesh)
 
 
 @dataclass(frozen=True)

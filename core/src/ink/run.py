@@ -475,7 +475,12 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
     ]
     services = result.graph.services
     return {
-        "edges": [_edge_row(e, _transport(services[e.source].bindings.get(e.name))) for e in result.graph.edges],
+        "edges": [
+            _edge_row(e, network.transport.get(_edge_key(e)) or _transport(services[e.source].bindings.get(e.name)))
+            for e in result.graph.edges
+        ],
+        "meshed": network.meshed,
+        "not_meshed": dict(network.mesh.left_out) if network.mesh else {},
         "flows": flows,
         "policies": {ns: [p["metadata"]["name"] for p in items] for ns, items in network.policies.items()},
         "no_traffic": network.no_traffic,
@@ -483,8 +488,16 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
     }
 
 
+def _edge_key(edge: Any) -> str:
+    """The key :class:`ink.netpol.Flow` ``edge`` and ``NetworkPlan.transport`` use."""
+    return f"{edge.source}→{edge.target}:{edge.name}"
+
+
 def _transport(binding: object) -> str | None:
-    """ "tls" or "plain" for a binding that says (``tls``, e.g. DatabaseBinding); None when it does not."""
+    """ "tls" or "plain" for a binding that says (``tls``, e.g. DatabaseBinding); None when it does not.
+
+    An edge a service mesh carries end to end is "mtls" instead (``NetworkPlan.transport``, :class:`ink.models.Mesh`).
+    """
     tls = getattr(binding, "tls", None)
     return None if not isinstance(tls, bool) else "tls" if tls else "plain"
 
