@@ -181,3 +181,14 @@ def ink_network_objects(plan: NetworkPlan) -> list[dict[str, Any]]:
     from ink_plugin_istio.construct import entry_exceptions
 
     return entry_exceptions(plan)
+
+
+@hookimpl(optionalhook=True)
+def ink_mutual_tls(ctx: ServiceContext) -> list[Any] | None:
+    """wip-tls's hook (ink.models.MutualTls), for ``ink graph`` once both branches are merged; optional
+    until then (pluggy ignores an implementation of a hook no spec declares when it is marked optional)."""
+    from ink.models import MutualTls  # type: ignore[attr-defined]  # defined on wip-tls
+
+    meshed = meshed_namespaces(ctx)[0]
+    mesh = "Istio ambient: PeerAuthentication STRICT; ztunnel carries every TCP connection between meshed pods"
+    return [MutualTls(namespaces=tuple(meshed), mesh=mesh)] if meshed else None
