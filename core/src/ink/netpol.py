@@ -151,7 +151,7 @@ def plan(resolved: ResolvedGraph, objects: Iterable[dict[str, Any]]) -> NetworkP
     policies, allowed_by = _policies(resolved, builder.flows)
     network = NetworkPlan(builder.flows, policies, allowed_by, builder.no_traffic, builder.problems)
     if mesh is not None:
-        _apply_mesh(network, mesh, resolved)
+        _apply_mesh(network, mesh)
     return network
 
 
@@ -187,7 +187,7 @@ def _mesh(resolved: ResolvedGraph, builder: _Builder) -> Mesh | None:
     return mesh.model_copy(update={"namespaces": tuple(sorted(meshed))})
 
 
-def _apply_mesh(network: NetworkPlan, mesh: Mesh, resolved: ResolvedGraph) -> None:
+def _apply_mesh(network: NetworkPlan, mesh: Mesh) -> None:
     meshed = set(mesh.namespaces)
     network.mesh, network.meshed = mesh, sorted(meshed)
     probes = {Peer(cidr=cidr, name="kubelet probes (mesh)") for cidr in mesh.probe_sources}
