@@ -306,6 +306,10 @@ def graph(config_path: Path | None, policies: bool, as_json: bool) -> None:
         click.echo(f"{edge['source']} → {edge['target']}{port}  {edge['kind']} {edge['name']}{transport}")
     if not policies:
         return
+    if report.get("meshed"):
+        click.echo(f"meshed (mtls between their pods): {', '.join(report['meshed'])}")
+    for namespace, why in report.get("not_meshed", {}).items():
+        click.echo(f"not meshed: {namespace} ({why})")
     click.echo("")
     for flow in report["flows"]:
         allowed = ", ".join(flow["allowed_by"]) or "no policy: outside ink's namespaces"

@@ -30,6 +30,7 @@ from ink.models import (
     Internet,
     KubeApi,
     Link,
+    Mesh,
     MutualTls,
     NamedNeed,
     Need,
@@ -49,7 +50,7 @@ LINKS_HOOK = "ink_links"
 NETWORK_HOOK = "ink_network"
 MUTUAL_TLS_HOOK = "ink_mutual_tls"
 NAMESPACES_HOOK = "ink_namespaces"
-NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects)
+NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects, Mesh)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ The hooks are grouped in the order core calls them:
    gives (built-ins: ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
    ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress``, so an ingress provider
    sees the consumer's auth binding), then links, ``ink_binding_secrets`` and ``ink_provide_secret``
-4. build:    ``ink_workloads``, then ``ink_namespaces`` (namespaces a plugin owns besides its own)
+4. build:    ``ink_workloads``, then ``ink_namespaces`` (namespaces a plugin owns besides its own),
+   then (once the NetworkPolicies are planned) ``ink_network_objects``
 
 A package that defines a capability adds its provide hook's spec through the
 ``ink.capabilities`` entry point (see :mod:`ink.capabilities`).
@@ -23,7 +24,7 @@ Implementations may accept fewer arguments than a spec lists (pluggy's opt-in ru
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
         SecretClaim,
         ServiceInfo,
     )
+    from ink.netpol import NetworkPlan
 
 PROJECT = "ink"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -198,8 +200,9 @@ def ink_network(ctx: ServiceContext) -> list[NetworkRule] | None:
     routes itself; a plugin declares only what the graph cannot know: egress to the internet
     (:class:`~ink.models.Internet`) or the API server (:class:`~ink.models.KubeApi`), ingress from
     outside the pod network (:class:`~ink.models.Inbound`), other addresses it dials
-    (:class:`~ink.models.Connects`), and the pods behind Services a chart creates
-    (:class:`~ink.models.ChartService`, :class:`~ink.models.IngressGateway`).
+    (:class:`~ink.models.Connects`), the pods behind Services a chart creates
+    (:class:`~ink.models.ChartService`, :class:`~ink.models.IngressGateway`), and a service mesh
+    (:class:`~ink.models.Mesh`: its tunnel port on the flows between meshed pods, its probe source).
 
     :return: Rules, or None for none.
     :param ctx: The plugin's own context.
@@ -397,4 +400,20 @@ def ink_namespaces(ctx: ServiceContext) -> list[OwnedNamespace] | None:
 
     :return: The namespaces, or None for none.
     :param ctx: The plugin's own context, with bindings and served needs.
+    """
+
+
+@hookspec
+def ink_network_objects(plan: NetworkPlan, ctx: ServiceContext) -> list[dict[str, Any]] | None:
+    """Add objects that follow from the planned flows, e.g. a service mesh's exceptions for traffic from
+    outside the mesh (``plan.mesh_entries``). Called once every service's workloads are built and the
+    NetworkPolicies planned (:mod:`ink.netpol`).
+
+    Each object names its namespace (``metadata.namespace``), a namespace ink writes: it goes in the
+    folder of the service that owns that namespace, so that service's Application applies it with the
+    namespace's other objects. Core adds the standard labels, as for ``ink_workloads``' objects.
+
+    :return: Kubernetes objects (plain dicts), or None for none.
+    :param plan: The flows, the policies and the mesh (:class:`~ink.netpol.NetworkPlan`); read it, never change it.
+    :param ctx: The plugin's own context.
     """

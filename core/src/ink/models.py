@@ -10,11 +10,21 @@ A plugin *describes* itself with :class:`ServiceInfo`, *declares* what it needs
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, InstanceOf, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from ink.podsecurity import Exemption
 
@@ -764,7 +774,41 @@ class Connects(_Frozen):
     pods: PodLabels = Field(default_factory=dict)
 
 
-NetworkRule = ChartService | IngressGateway | Internet | KubeApi | Inbound | Connects
+class Mesh(_Frozen):
+    """A service mesh carrying the traffic between the pods of ``namespaces`` over mutual TLS.
+
+    The mesh plugin declares it (``ink_network``; at most one service may). The NetworkPolicies follow
+    (:mod:`ink.netpol`): every flow between pods of two meshed namespaces also opens ``tunnel_ports`` (the
+    mesh re-addresses it to its tunnel, and policies see the tunnel's port); every meshed namespace admits
+    ``probe_sources`` (the address the kubelet's probes arrive from once the mesh re-addresses them); each
+    meshed Namespace carries ``namespace_labels`` (what enrols it); the edges whose every flow runs between
+    meshed pods are ``mtls`` in ``ink graph``; and :attr:`ink.netpol.NetworkPlan.mesh_entries` lists the
+    meshed pods' ports that receive traffic from outside the mesh, for the plugin's ``ink_network_objects``.
+    """
+
+    namespaces: tuple[DnsLabel, ...] = Field(description="The meshed namespaces (namespaces ink writes).")
+    tunnel_ports: tuple[PortNumber, ...] = Field(default=(), description="TCP ports of the tunnel between pods.")
+    probe_sources: tuple[str, ...] = Field(
+        default=(), description="CIDRs the kubelet's probes come from in a meshed pod (e.g. a link-local SNAT)."
+    )
+    namespace_labels: dict[str, str] = Field(default_factory=dict, description="Labels of each meshed Namespace.")
+    left_out: dict[str, str] = Field(
+        default_factory=dict, description="Namespaces ink writes that the mesh leaves out → why (ink graph shows it)."
+    )
+    protocols: tuple[Protocol, ...] = Field(
+        default=("TCP",), description="What the mesh carries (Istio ambient and Linkerd: TCP; UDP passes plain)."
+    )
+    reason: str = Field(min_length=1)
+
+    @field_validator("probe_sources")
+    @classmethod
+    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            ipaddress.ip_network(cidr)  # ValueError names the bad block
+        return value
+
+
+NetworkRule = ChartService | IngressGateway | Internet | KubeApi | Inbound | Connects | Mesh
 """What ``ink_network`` returns."""
 
 

@@ -8,7 +8,9 @@ reason it exists. Flows come from:
   (``Binding.not_dialled``, ``Binding.dialled_by_ingress``); a route is dialled by the ingress provider;
 - what plugins declare through ``ink_network`` (internet, the API server, webhooks, other addresses) and
   the ``egress_internet_ports`` setting every plugin table has;
-- DNS (kube-dns in kube-system) for every namespace, and all traffic between the pods of one namespace.
+- DNS (kube-dns in kube-system) for every namespace, and all traffic between the pods of one namespace;
+- a service mesh (:class:`~ink.models.Mesh`, declared by the mesh plugin): its tunnel port on every flow
+  between pods of two meshed namespaces, and the kubelet's re-addressed probes into every meshed namespace.
 
 A namespace a service owns besides its own (``ink_namespaces``, e.g. a restore drill's scratch namespace)
 is *sealed*: its only policy is ``default-deny-<namespace>`` (deny all), so its pods reach nothing and nothing
@@ -24,6 +26,7 @@ explains each choice and what is not expressed exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -39,6 +42,7 @@ from ink.models import (
     IngressGateway,
     Internet,
     KubeApi,
+    Mesh,
     Route,
     ServiceRef,
 )
@@ -115,6 +119,8 @@ class Flow:
     """The edge or declaration it comes from, e.g. 'vaultwarden → cloudnativepg (database/vaultwarden)'."""
     edge: str = ""
     """``<source>→<target>:<key>`` of the graph edge behind it, '' for declarations and fixed flows."""
+    public: bool = False
+    """Dialled at a public address (a route's name, the LoadBalancer's address), not at a Service's."""
 
 
 @dataclass
@@ -128,6 +134,16 @@ class NetworkPlan:
     """Edges that carry no traffic between pods (a certificate, a Secret, a backup schedule)."""
     problems: list[str] = field(default_factory=list)
     """Addresses that could not be resolved to pods: their traffic stays blocked."""
+    mesh: Mesh | None = None
+    """The service mesh a plugin declared, if any (:class:`~ink.models.Mesh`)."""
+    meshed: list[str] = field(default_factory=list)
+    """The namespaces the mesh carries (those of ``mesh.namespaces`` that ink writes), sorted."""
+    mesh_entries: list[Flow] = field(default_factory=list)
+    """Flows into meshed pods from outside the mesh (unmeshed pods, the API server, the LAN): the mesh must
+    accept plain traffic on their ports. The probe flows are not among them (the kubelet's bypass the mesh)."""
+    transport: dict[str, str] = field(default_factory=dict)
+    """Edge key (``<source>→<target>:<key>``) → ``"mtls"`` for the edges whose every flow runs between pods
+    of meshed namespaces; other edges' transport is their binding's (``ink graph``)."""
 
 
 def plan(resolved: ResolvedGraph, objects: Iterable[dict[str, Any]]) -> NetworkPlan:
@@ -135,8 +151,73 @@ def plan(resolved: ResolvedGraph, objects: Iterable[dict[str, Any]]) -> NetworkP
     objects = list(objects)
     builder = _Builder(resolved, objects)
     builder.build()
+    mesh = _mesh(resolved, builder)
     policies, allowed_by = _policies(resolved, builder.flows)
-    return NetworkPlan(builder.flows, policies, allowed_by, builder.no_traffic, builder.problems)
+    network = NetworkPlan(builder.flows, policies, allowed_by, builder.no_traffic, builder.problems)
+    if mesh is not None:
+        _apply_mesh(network, mesh)
+    return network
+
+
+def _mesh(resolved: ResolvedGraph, builder: _Builder) -> Mesh | None:
+    """The one Mesh declared; its tunnel ports join the flows between meshed pods before policies are written."""
+    declared = [(name, rule) for name, rules in resolved.network.items() for rule in rules if isinstance(rule, Mesh)]
+    if not declared:
+        return None
+    if len(declared) > 1:
+        names = ", ".join(sorted({name for name, _ in declared}))
+        builder.problems.append(f"more than one service mesh is declared ({names}): none is applied")
+        return None
+    owner, mesh = declared[0]
+    namespaces = set(builder.namespaces)
+    unknown = sorted(set(mesh.namespaces) - namespaces)
+    if unknown:
+        builder.problems.append(f"{owner}: the mesh names namespaces ink does not write: {', '.join(unknown)}")
+    meshed = set(mesh.namespaces) & namespaces
+    tunnel = {Port(p) for p in mesh.tunnel_ports}
+    flows = []
+    for flow in builder.flows:
+        source, target = flow.source, flow.target
+        between_meshed = source.is_pods and target.is_pods and {source.namespace, target.namespace} <= meshed
+        carried = any(p.protocol in mesh.protocols for p in flow.ports)
+        if between_meshed and carried and source.namespace != target.namespace:
+            flow = dataclasses.replace(flow, ports=tuple(sorted(set(flow.ports) | tunnel)))
+        flows.append(flow)
+    builder.flows[:] = flows
+    for namespace in sorted(meshed):
+        for cidr in mesh.probe_sources:
+            probes = Peer(cidr=cidr, name="kubelet probes (mesh)")
+            builder.add(probes, Peer(namespace, name=builder.namespaces[namespace]), (), f"{owner}: {mesh.reason}")
+    return mesh.model_copy(update={"namespaces": tuple(sorted(meshed))})
+
+
+def _apply_mesh(network: NetworkPlan, mesh: Mesh) -> None:
+    meshed = set(mesh.namespaces)
+    network.mesh, network.meshed = mesh, sorted(meshed)
+    probes = {Peer(cidr=cidr, name="kubelet probes (mesh)") for cidr in mesh.probe_sources}
+
+    def inside(peer: Peer) -> bool:
+        return peer.is_pods and peer.namespace in meshed
+
+    carried = set(mesh.protocols)
+    for flow in network.flows:
+        if inside(flow.target) and not inside(flow.source) and flow.source not in probes:
+            ports = tuple(p for p in flow.ports if p.protocol in carried)
+            if ports or not flow.ports:  # what the mesh does not carry passes it untouched
+                network.mesh_entries.append(dataclasses.replace(flow, ports=ports))
+    by_edge: dict[str, list[Flow]] = {}
+    for flow in network.flows:
+        if flow.edge:
+            by_edge.setdefault(flow.edge, []).append(flow)
+    network.transport = {
+        edge: "mtls"
+        for edge, flows in sorted(by_edge.items())
+        # A public address is the LoadBalancer's: whether the mesh carries that hop depends on the mesh.
+        if all(
+            inside(f.source) and inside(f.target) and not f.public and {p.protocol for p in f.ports} <= carried
+            for f in flows
+        )
+    }
 
 
 class _Builder:
@@ -169,8 +250,10 @@ class _Builder:
             f"{need.host}.{self.domain}": need for need in resolved.needs if isinstance(need, Route) and self.domain
         }
 
-    def add(self, source: Peer, target: Peer, ports: Iterable[Port], why: str, edge: str = "") -> None:
-        flow = Flow(source, target, tuple(sorted(set(ports))), why, edge)
+    def add(
+        self, source: Peer, target: Peer, ports: Iterable[Port], why: str, edge: str = "", public: bool = False
+    ) -> None:
+        flow = Flow(source, target, tuple(sorted(set(ports))), why, edge, public)
         if flow not in self.flows:
             self.flows.append(flow)
 
@@ -239,7 +322,7 @@ class _Builder:
             if port not in gateway.ports:
                 self.problems.append(f"{label}: the ingress gateway serves no port {port} (it serves {gateway.ports})")
                 return
-            self.add(source, peer, [Port(gateway.ports[port])], f"{label}, through the ingress controller", key)
+            self.add(source, peer, [Port(gateway.ports[port])], f"{label}, through the ingress controller", key, True)
             return
         try:
             address = ipaddress.ip_address(host.strip("[]"))
@@ -291,6 +374,8 @@ class _Builder:
         for rule in rules:
             pods = tuple(sorted(getattr(rule, "pods", {}).items()))
             here = Peer(namespace, pods, name=name)
+            if isinstance(rule, Mesh):
+                continue  # applied to the flows once they are all known (_mesh)
             if isinstance(rule, Internet):
                 internet = Peer(cidr="0.0.0.0/0", excepts=PRIVATE_RANGES, name="internet")
                 self.add(here, internet, _declared_ports(rule), f"{name}: {rule.reason}")

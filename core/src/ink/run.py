@@ -483,6 +483,8 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
     transports = edge_transports(result.graph, network)
     return {
         "edges": [_edge_row(e, transports[e]) for e in result.graph.edges],
+        "meshed": network.meshed,
+        "not_meshed": dict(network.mesh.left_out) if network.mesh else {},
         "flows": flows,
         "policies": {ns: [p["metadata"]["name"] for p in items] for ns, items in network.policies.items()},
         "no_traffic": network.no_traffic,
@@ -493,8 +495,9 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
 def edge_transports(graph: ResolvedGraph, network: NetworkPlan) -> dict[Edge, str | None]:
     """Edge → how its traffic travels: 'mtls', 'tls', 'tls-unverified', 'plain', or None (no traffic).
 
-    None when no flow runs behind the edge; 'mtls' when a mesh's enforced mTLS (``ink_mutual_tls``) covers
-    every flow behind it (both ends' pods in meshed namespaces); otherwise the binding says
+    None when no flow runs behind the edge; 'mtls' when a mesh carries every flow behind it (the ``Mesh`` network
+    rule's plan, ``NetworkPlan.transport``) or a mesh's enforced mTLS (``ink_mutual_tls``) covers every flow
+    behind it (both ends' pods in meshed namespaces); otherwise the binding says
     (:func:`ink.tls.transport`), and a route's hop, which its binding holds no address of, is plain.
     """
     meshed = graph.meshed_namespaces
@@ -504,10 +507,13 @@ def edge_transports(graph: ResolvedGraph, network: NetworkPlan) -> dict[Edge, st
             flows.setdefault(flow.edge, []).append(flow)
     transports: dict[Edge, str | None] = {}
     for edge in graph.edges:
-        behind = flows.get(f"{edge.source}→{edge.target}:{edge.name}", [])
+        key = f"{edge.source}→{edge.target}:{edge.name}"
+        behind = flows.get(key, [])
         if not behind:
             transports[edge] = None  # a certificate, a Secret, a backup schedule: nothing between pods
-        elif all(_meshed(f.source, meshed) and _meshed(f.target, meshed) for f in behind):
+        elif network.transport.get(key) == "mtls" or all(
+            _meshed(f.source, meshed) and _meshed(f.target, meshed) for f in behind
+        ):
             transports[edge] = "mtls"
         else:
             # A route's hop (ingress controller → the app's pods) holds no address in its binding: plain HTTP.

@@ -9,6 +9,7 @@ land in the consumer's folder and Argo CD syncs them with the consumer.
 from __future__ import annotations
 
 import base64
+import copy
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -280,6 +281,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         for namespace in (ctx.namespace, *owned):
             for body in network.policies.get(namespace, []):
                 manifests.append(Manifest(service, _finish(body, ctx), ("ink", "netpol")))
+    manifests += _network_objects(host, resolved, network, manifests)
     manifests.sort(key=lambda m: (m.folder, m.filename))
     resolved.warnings.extend(f"network policies: {problem}" for problem in network.problems)
     unused = sorted(set(master_key.rotations) - generated.keys())
@@ -296,6 +298,49 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         kept_files=kept_files,
         network=network,
     )
+
+
+def _network_objects(
+    host: PluginHost, resolved: Plan, network: netpol.NetworkPlan, manifests: list[Manifest]
+) -> list[Manifest]:
+    """Label the meshed Namespaces, and collect ``ink_network_objects``, each in its namespace owner's folder."""
+    if network.mesh is not None:
+        meshed = set(network.meshed)
+        for manifest in manifests:
+            if manifest.kind == "Namespace" and manifest.name in meshed:
+                labels = manifest.body["metadata"].setdefault("labels", {})
+                labels.update(network.mesh.namespace_labels)
+                manifest.body["metadata"]["labels"] = dict(sorted(labels.items()))
+    owners = {ctx.namespace: name for name, ctx in resolved.services.items()}
+    added: list[Manifest] = []
+    hook = "ink_network_objects"
+    for name, ctx in resolved.services.items():
+        if not host.implements(name, hook):
+            continue
+        objects = host.call(name, hook, plan=network, ctx=ctx) or []
+        if not isinstance(objects, list | tuple) or not all(isinstance(o, dict) for o in objects):
+            raise PluginError(name, hook, f"must return a list of objects (dicts), got {objects!r:.120}")
+        for body in objects:
+            namespace = (body.get("metadata") or {}).get("namespace")
+            owner = owners.get(namespace or "")
+            if owner is None:
+                raise PluginError(
+                    name,
+                    hook,
+                    f"object {body.get('kind')} {body.get('metadata', {}).get('name')!r} must name a "
+                    f"namespace ink writes (metadata.namespace), got {namespace!r}",
+                )
+            added.append(Manifest(owner, _finish(copy.deepcopy(body), resolved.services[owner]), (name, hook)))
+    identities = {m.identity: m for m in manifests}
+    for manifest in added:
+        other = identities.setdefault(manifest.identity, manifest)
+        if other is not manifest:
+            raise PluginError(
+                *manifest.origin,
+                f"{manifest.kind} {manifest.namespace}/{manifest.name} is also emitted by {other.origin[0]!r} "
+                f"({other.origin[1]}); object names must be unique",
+            )
+    return added
 
 
 def _declared_secrets(host: PluginHost, name: str, ctx: ServiceContext, hook: str) -> list[SecretClaim]:
