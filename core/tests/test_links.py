@@ -217,3 +217,20 @@ def test_a_link_whose_credentials_secret_name_would_be_too_long(tmp_path: Path) 
     long = Link(name="a" * 60, kind="openai-tts")  # webui-link-aaa… exceeds 63 characters
     with pytest.raises(PluginError, match="is too long; shorten it"):
         synth(tmp_path, kokoro=Tts(), webui=WebUi(long))
+
+
+def test_a_link_only_browsers_follow_opens_no_network_path(tmp_path: Path) -> None:
+    from ink import netpol
+
+    dialled = synth(tmp_path / "dialled", ollama=Ollama(), webui=WebUi(LLM))
+    public = synth(tmp_path / "public", ollama=Ollama(), webui=WebUi(Link(name="llm", service="ollama", dialled=False)))
+    # NetworkPolicies open a path to every address a binding holds (ink.netpol): the public link holds none.
+    assert netpol.addresses(dialled.graph.services["webui"].bindings["link/llm"]) == [
+        ("host", "ollama.ollama.svc", 11434),
+        ("url", "ollama.ollama.svc", 11434),
+    ]
+    assert netpol.addresses(public.graph.services["webui"].bindings["link/llm"]) == []
+    # The binding still says where the browsers go, and the edge still orders the waves.
+    data = testing.objects(public)["webui/configmap-wiring.yaml"]["data"]
+    assert data["llm-public"] == "https://ollama.example.com"
+    assert any((e.source, e.target, e.name) == ("webui", "ollama", "link/llm") for e in public.graph.edges)

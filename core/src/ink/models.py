@@ -645,6 +645,11 @@ class Link(_Frozen):
     endpoint: DnsLabel | None = Field(default=None, description="The target's endpoint; needed if it has several.")
     kind: str = Field(default="", pattern=r"^([a-z0-9][-a-z0-9]*)?$", description="Any service serving this kind.")
     optional: bool = Field(default=False, description="Without a target, drop the link (no binding, no warning).")
+    dialled: bool = Field(
+        default=True,
+        description="False when only the target's public URL is used (a browser opens it, e.g. an embedded "
+        "video call): the consumer's pods never connect, so no NetworkPolicy path is opened.",
+    )
     owner: str = ""
 
     @model_validator(mode="after")
@@ -680,6 +685,12 @@ class LinkBinding(Binding):
     credentials: dict[str, SecretKeyRef] = Field(
         default_factory=dict, description="Credential name → key of a Secret in the consumer's namespace."
     )
+
+
+class PublicLinkBinding(LinkBinding):
+    """A link whose consumer only hands its ``public_url`` to browsers (``Link(dialled=False)``): no pod dials it."""
+
+    not_dialled: ClassVar[frozenset[str]] = frozenset({"public_url", "url", "host"})
 
 
 JsonDict = dict[str, Any]

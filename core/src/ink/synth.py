@@ -31,6 +31,7 @@ from ink.models import (
     LinkBinding,
     Need,
     OwnedNamespace,
+    PublicLinkBinding,
     Route,
     SecretBinding,
     SecretClaim,
@@ -396,7 +397,8 @@ def _link_binding(resolved: Plan, found: ResolvedLink) -> tuple[LinkBinding, Sec
             raise PluginError(link.owner, "ink_links", f"{link.key}: the Secret name {name!r} is too long; shorten it")
         claim = SecretClaim(name=name, data=dict(endpoint.credentials), owner=link.owner, namespace=consumer.namespace)
         refs = {key: SecretKeyRef(name=name, key=key) for key in endpoint.credentials}
-    binding = LinkBinding(
+    # A link only its browsers follow opens no path between pods (netpol reads no address from it).
+    binding = (LinkBinding if link.dialled else PublicLinkBinding)(
         provider=found.service,
         service=found.service,
         endpoint=endpoint.name,

@@ -138,7 +138,7 @@ def ink_links(ctx: ServiceContext) -> list[Link]:
     if not ctx.settings.jitsi:  # type: ignore[attr-defined]
         return []
     # Any service serving a Jitsi Meet web endpoint; only its public URL is used (browsers open it).
-    return [Link(name="jitsi", kind="jitsi", optional=True)]
+    return [Link(name="jitsi", kind="jitsi", optional=True, dialled=False)]
 
 
 @hookimpl

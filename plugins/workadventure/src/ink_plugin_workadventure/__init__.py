@@ -216,7 +216,7 @@ def ink_links(ctx: ServiceContext) -> list[Link]:
     if not ctx.settings.jitsi:  # type: ignore[attr-defined]
         return []
     # Any service serving kind "jitsi" (the jitsi plugin): the browser opens its public URL in an iframe.
-    return [Link(name="jitsi", kind="jitsi", optional=True)]
+    return [Link(name="jitsi", kind="jitsi", optional=True, dialled=False)]
 
 
 @hookimpl
