@@ -152,8 +152,12 @@ def test_forward_auth_both_sides(objects) -> None:
     assert outpost_rule["services"][0]["namespace"] == "authentik"
     blueprint = _blueprint(objects)
     proxies = [e for e in blueprint["entries"] if e["model"].endswith("proxyprovider")]
-    # The wiki of this test and SearXNG (forward-auth in front of its UI) from the installed plugins.
-    assert [p["attrs"]["external_host"] for p in proxies] == ["https://search.example.com", "https://wiki.example.com"]
+    # The wiki of this test, Jitsi's web and SearXNG (forward-auth in front of their UIs) from the installed plugins.
+    assert [p["attrs"]["external_host"] for p in proxies] == [
+        "https://meet.example.com",
+        "https://search.example.com",
+        "https://wiki.example.com",
+    ]
     outpost = next(e for e in blueprint["entries"] if e["model"] == "authentik_outposts.outpost")
     assert len(outpost["attrs"]["providers"]) == len(proxies)
 
@@ -173,8 +177,9 @@ def test_every_stateful_thing_is_backed_up_or_exempt(homelab) -> None:
         assert row.covered_by, f"{row.kind} {row.name} of {row.service} is not covered by any backup"
     vaultwarden = next(r for r in rows if r.kind == "volume" and r.service == "vaultwarden")
     assert (vaultwarden.covered_by, vaultwarden.schedule, vaultwarden.retention) == ("velero", "0 3 * * *", "720h")
-    # Velero's weekly drill of the namespace (the first in name order with a pod volume target: no stagger).
-    assert vaultwarden.drill == "0 5 * * 0, result in ConfigMap velero/drill-vaultwarden-result"
+    # Velero's weekly drill of the namespace: the second in name order with a pod volume target (rocketchat first),
+    # so it starts one drill_spacing (30 minutes) after the drill_schedule.
+    assert vaultwarden.drill == "30 5 * * 0, result in ConfigMap velero/drill-vaultwarden-result"
     database = next(r for r in rows if r.kind == "database" and r.service == "vaultwarden")
     assert database.drill == "0 4 * * 0, result in ConfigMap cloudnativepg/postgres-ha-drill-result"
     schedule = next(o for p, o in testing.objects(homelab[1]).items() if p.startswith("velero/schedule-"))

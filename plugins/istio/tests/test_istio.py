@@ -243,7 +243,10 @@ def test_ink_graph_marks_the_hops_the_mesh_carries_mtls(tmp_path: Path, monkeypa
     plain, meshed = report(""), report(ON)
     postgres, route = "vaultwarden→cloudnativepg:database/vaultwarden", "vaultwarden→traefik:ingress/vault"
     assert (transports(plain)[postgres], transports(meshed)[postgres]) == ("tls", "mtls")
-    assert (transports(plain)[route], transports(meshed)[route]) == (None, "mtls")
+    assert (transports(plain)[route], transports(meshed)[route]) == (
+        "plain",
+        "mtls",
+    )  # the ingress → app hop is plain HTTP unmeshed
     assert meshed["meshed"] == ["cert-manager", "cloudnativepg", "sealed-secrets", "traefik", "vaultwarden"]
     assert set(meshed["not_meshed"]) == {"istio-system", "metallb"} and plain["not_meshed"] == {}
     text = CliRunner().invoke(main, ["graph", "--policies", "--config", str(tmp_path / str(len(ON)) / "ink.toml")])
