@@ -526,8 +526,13 @@ class ServiceRef(_Frozen):
 class AuthBinding(Binding):
     # The issuer is dialled by the consumer (OIDC discovery, token and userinfo: the back-channel).
     dialled_by_ingress: ClassVar[frozenset[str]] = frozenset({"forward_auth_url", "outpost_service"})
+    not_dialled: ClassVar[frozenset[str]] = frozenset({"authorization_url"})  # the browser opens it
     kind: Literal["oidc", "forward-auth"]
     issuer_url: str = Field(default="", description="OIDC issuer (discovery at <issuer>.well-known/...).")
+    # For clients without OIDC discovery (plain OAuth 2.0 settings, one URL at a time); the IdP's, never guessed.
+    authorization_url: str = Field(default="", description="OAuth 2.0 authorization endpoint (browser).")
+    token_url: str = Field(default="", description="OAuth 2.0 token endpoint (back-channel).")
+    userinfo_url: str = Field(default="", description="OIDC userinfo endpoint (back-channel).")
     client_id: str = ""
     client_secret: SecretKeyRef | None = None
     forward_auth_url: str = Field(default="", description="Where the ingress asks whether a request may pass.")

@@ -188,6 +188,9 @@ class StandIn:
         return AuthBinding(
             kind=client.kind,
             issuer_url="https://sso.example.com/",
+            authorization_url="https://sso.example.com/authorize/",
+            token_url="https://sso.example.com/token/",
+            userinfo_url="https://sso.example.com/userinfo/",
             client_id=client.owner,
             client_secret=SecretKeyRef(name=f"{client.owner}-oidc", key="client-secret"),
             forward_auth_url="http://sso.example.com/outpost",

@@ -291,6 +291,10 @@ def test_oidc_binding(default) -> None:
     assert binding.kind == "oidc"
     assert binding.provider == "authentik"
     assert binding.issuer_url == "https://auth.example.com/application/o/notes/"
+    # The endpoints clients without discovery need, shared by all of authentik's applications.
+    assert binding.authorization_url == "https://auth.example.com/application/o/authorize/"
+    assert binding.token_url == "https://auth.example.com/application/o/token/"
+    assert binding.userinfo_url == "https://auth.example.com/application/o/userinfo/"
     assert binding.client_id == "notes"
     assert binding.client_secret is not None
     assert (binding.client_secret.name, binding.client_secret.key) == ("notes-oidc", "client-secret")

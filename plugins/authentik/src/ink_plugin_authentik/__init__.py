@@ -162,6 +162,10 @@ def ink_provide_auth(client: AuthClient, ctx: ServiceContext) -> AuthBinding:
     return AuthBinding(
         kind="oidc",
         issuer_url=ctx.url(ctx.settings.hostname, f"/application/o/{named.slug}/"),
+        # Shared by every application (goauthentik docs, "OAuth 2.0 provider": endpoints).
+        authorization_url=ctx.url(ctx.settings.hostname, "/application/o/authorize/"),
+        token_url=ctx.url(ctx.settings.hostname, "/application/o/token/"),
+        userinfo_url=ctx.url(ctx.settings.hostname, "/application/o/userinfo/"),
         client_id=named.slug,
         client_secret=SecretKeyRef(name=named.consumer_secret, key="client-secret"),
         secrets=(

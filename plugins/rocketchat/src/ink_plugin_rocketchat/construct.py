@@ -34,11 +34,6 @@ PORT = 3000
 USER = 65533  # rocketchat:rocketchat in the image (chart values: podSecurityContext.runAsUser)
 UPLOADS = "/app/uploads"
 JITSI_APP = "3b387ba9-f57c-44c6-9810-8c0256abd64c"
-# authentik's OAuth2 endpoints, shared by every application (goauthentik docs, "OAuth 2.0 provider"): Rocket.Chat
-# has no OIDC discovery, so its Custom OAuth takes the paths one by one.
-AUTHORIZE_PATH = "/application/o/authorize/"
-TOKEN_PATH = "/application/o/token/"
-USERINFO_PATH = "/application/o/userinfo/"
 
 
 def public_url(ctx: ServiceContext) -> str:
@@ -53,14 +48,18 @@ def oauth_env(ctx: ServiceContext) -> dict[str, str | SecretKeyRef]:
         return {}
     if oidc.client_secret is None:
         raise ValueError(f"the auth provider {oidc.provider!r} returned no client secret for {NAME}")
+    # No OIDC discovery in Rocket.Chat: its Custom OAuth takes a server URL and the endpoints' paths one by one.
     issuer = urlsplit(oidc.issuer_url)
+    if not (oidc.authorization_url and oidc.token_url and oidc.userinfo_url):
+        raise ValueError(f"the auth provider {oidc.provider!r} returned no OAuth 2.0 endpoint URLs for {NAME}")
+    paths = {url: urlsplit(url).path for url in (oidc.authorization_url, oidc.token_url, oidc.userinfo_url)}
     prefix = f"OVERWRITE_SETTING_Accounts_OAuth_Custom-{OAUTH_NAME}"
     settings: dict[str, str | SecretKeyRef] = {
         "": "true",
         "-url": f"{issuer.scheme}://{issuer.netloc}",
-        "-authorize_path": AUTHORIZE_PATH,
-        "-token_path": TOKEN_PATH,
-        "-identity_path": USERINFO_PATH,
+        "-authorize_path": paths[oidc.authorization_url],
+        "-token_path": paths[oidc.token_url],
+        "-identity_path": paths[oidc.userinfo_url],
         "-scope": "openid email profile",
         "-id": oidc.client_id,
         "-secret": oidc.client_secret,
