@@ -25,7 +25,7 @@ from netpol_eval import Evaluator, Pod
 
 from ink import hookimpl, netpol, testing
 from ink.cli import main
-from ink.models import BucketClaim, MutualTls, ServiceInfo
+from ink.models import BucketClaim, Mesh, ServiceInfo
 
 REPO = Path(__file__).resolve().parent.parent
 # The embedded default and every config in tests/configs/ (maximal.toml: every option on; openbao.toml:
@@ -387,8 +387,8 @@ def test_ink_graph_policies_shows_which_policy_allows_each_flow(tmp_path: Path) 
     assert "searxng → valkey  need redis/searxng  (tls)" in text.stdout.splitlines()
 
 
-class Mesh:
-    """A stand-in service mesh: enforced mTLS between the pods of the namespaces it names."""
+class StandInMesh:
+    """A stand-in service mesh carrying the traffic between the pods of the namespaces it names."""
 
     def __init__(self, namespaces: tuple[str, ...]) -> None:
         self.namespaces = namespaces
@@ -398,14 +398,14 @@ class Mesh:
         return ServiceInfo(name="mesh", title="Mesh", version="1", homepage="https://example.org")
 
     @hookimpl
-    def ink_mutual_tls(self) -> list[MutualTls]:
-        return [MutualTls(namespaces=self.namespaces, mesh="a stand-in mesh (strict)")]
+    def ink_network(self) -> list[Mesh]:
+        return [Mesh(namespaces=self.namespaces, tunnel_ports=(15008,), reason="a stand-in mesh")]
 
 
 def test_a_mesh_marks_the_edges_between_its_namespaces_mtls(tmp_path: Path) -> None:
     from ink.run import edge_transports
 
-    mesh = Mesh(("vaultwarden", "cloudnativepg", "traefik"))
+    mesh = StandInMesh(("vaultwarden", "cloudnativepg", "traefik"))
     result = testing.synth(tmp_path, extra={"mesh": mesh})
     assert result.graph is not None and result.network is not None
     transports = {(e.source, e.name): t for e, t in edge_transports(result.graph, result.network).items()}
@@ -418,15 +418,6 @@ def test_a_mesh_marks_the_edges_between_its_namespaces_mtls(tmp_path: Path) -> N
     without = testing.synth(tmp_path / "without")
     before = edge_transports(without.graph, without.network)
     assert "mtls" not in before.values()
-
-
-def test_a_mutual_tls_declaration_names_namespaces() -> None:
-    from pydantic import ValidationError
-
-    with pytest.raises(ValidationError):
-        MutualTls(namespaces=(), mesh="x")
-    with pytest.raises(ValidationError):
-        MutualTls(namespaces=("Not_A_Label",), mesh="x")
 
 
 def test_the_s3_tls_config_puts_the_store_on_verified_tls(tmp_path: Path) -> None:

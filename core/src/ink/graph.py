@@ -31,7 +31,6 @@ from ink.models import (
     KubeApi,
     Link,
     Mesh,
-    MutualTls,
     NamedNeed,
     Need,
     NetworkRule,
@@ -48,7 +47,6 @@ NEEDS_HOOK = "ink_needs"
 ENDPOINTS_HOOK = "ink_endpoints"
 LINKS_HOOK = "ink_links"
 NETWORK_HOOK = "ink_network"
-MUTUAL_TLS_HOOK = "ink_mutual_tls"
 NAMESPACES_HOOK = "ink_namespaces"
 NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects, Mesh)
 
@@ -92,16 +90,8 @@ class ResolvedGraph:
     """Service → what it needs from the cluster outside Kubernetes (k3s components off, node packages)."""
     network: dict[str, list[NetworkRule]] = field(default_factory=dict)
     """Service → what its NetworkPolicies open besides the edges (``ink_network``; see :mod:`ink.netpol`)."""
-    mutual_tls: dict[str, list[MutualTls]] = field(default_factory=dict)
-    """Service → the namespaces it declares meshed with enforced mTLS (``ink_mutual_tls``; see :mod:`ink.tls`)."""
-
     owned_namespaces: dict[str, list[OwnedNamespace]] = field(default_factory=dict)
     """Service → the namespaces it owns besides its own (``ink_namespaces``, asked after the build phase)."""
-
-    @property
-    def meshed_namespaces(self) -> frozenset[str]:
-        """Every namespace some plugin declares meshed with enforced mTLS."""
-        return frozenset(ns for declared in self.mutual_tls.values() for d in declared for ns in d.namespaces)
 
     def sealed_namespaces(self) -> dict[str, str]:
         """Every namespace a service owns besides its own (sealed: deny-all policies) → that service."""
@@ -219,7 +209,6 @@ def resolve(config: Config, host: PluginHost) -> ResolvedGraph:
         warnings=warnings,
         cluster=cluster_mod.requirements(host, services),
         network=declare_network(host, services),
-        mutual_tls=declare_mutual_tls(host, services),
     )
 
 
@@ -361,12 +350,6 @@ def declare_network(host: PluginHost, services: dict[str, ServiceContext]) -> di
         if rules:
             network[name] = rules
     return network
-
-
-def declare_mutual_tls(host: PluginHost, services: dict[str, ServiceContext]) -> dict[str, list[MutualTls]]:
-    """Service → its ``ink_mutual_tls`` declarations."""
-    declared = {name: _declared(host, name, MUTUAL_TLS_HOOK, ctx, (MutualTls,)) for name, ctx in services.items()}
-    return {name: items for name, items in declared.items() if items}
 
 
 def declare_namespaces(host: PluginHost, services: dict[str, ServiceContext]) -> dict[str, list[OwnedNamespace]]:

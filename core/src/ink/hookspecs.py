@@ -6,7 +6,7 @@ The hooks are grouped in the order core calls them:
 2. declare:  ``ink_needs`` (any capability), ``ink_ingress_routes``, ``ink_auth_clients``,
    ``ink_database_claims``, ``ink_bucket_claims``, ``ink_certificate_claims``,
    ``ink_backup_targets``, ``ink_secrets`` (one built-in capability each), ``ink_endpoints``,
-   ``ink_links``, ``ink_cluster_requirements``, ``ink_network`` and ``ink_mutual_tls``
+   ``ink_links``, ``ink_cluster_requirements`` and ``ink_network``
 3. provide:  each capability's provide hook, in the order its :class:`~ink.capabilities.CapabilitySpec`
    gives (built-ins: ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
    ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress``, so an ingress provider
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
         DatabaseClaim,
         Endpoint,
         Link,
-        MutualTls,
         NamedNeed,
         Need,
         NetworkRule,
@@ -206,21 +205,6 @@ def ink_network(ctx: ServiceContext) -> list[NetworkRule] | None:
 
     :return: Rules, or None for none.
     :param ctx: The plugin's own context.
-    """
-
-
-@hookspec
-def ink_mutual_tls(ctx: ServiceContext) -> list[MutualTls] | None:
-    """Declare the namespaces whose pods a service mesh connects over enforced mutual TLS.
-
-    For a mesh plugin (issue 11 §8: the hops that cannot do TLS themselves). ``ink graph --policies``
-    marks an edge ``mtls`` when every flow behind it (see docs/network-policies.md) runs between pods
-    of declared namespaces; other edges keep ``tls``/``tls-unverified``/``plain`` from their binding
-    (:func:`ink.tls.transport`). Called on every enabled plugin; the answers add up. It changes no
-    manifest: what the mesh needs (injection labels, NetworkPolicy ports) the mesh plugin renders.
-
-    :return: The declarations, or None for none.
-    :param ctx: The plugin's own context (``ctx.services`` holds every enabled service and its namespace).
     """
 
 

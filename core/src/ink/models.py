@@ -826,17 +826,3 @@ class Mesh(_Frozen):
 
 NetworkRule = ChartService | IngressGateway | Internet | KubeApi | Inbound | Connects | Mesh
 """What ``ink_network`` returns."""
-
-
-class MutualTls(_Frozen):
-    """Namespaces whose pods reach each other over mutual TLS that a service mesh enforces. From ``ink_mutual_tls``.
-
-    ``ink graph`` marks an edge ``mtls`` when every flow behind it runs from a pod of one of these
-    namespaces to a pod of one of them (the same declaration or another). Declare only what the mesh
-    enforces (strict mTLS: a plain connection is refused), not what it merely permits.
-    """
-
-    namespaces: tuple[DnsLabel, ...] = Field(min_length=1, description="Meshed namespaces, e.g. ('vaultwarden',).")
-    mesh: str = Field(
-        min_length=1, description="What enforces it, for people, e.g. 'Linkerd (default policy all-authenticated)'."
-    )

@@ -19,7 +19,7 @@ from ink.config import CONFIG_FILE, Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed, clip, os_fault
 from ink.graph import Edge, ResolvedGraph
 from ink.models import ClusterRequirements, DatabaseClaim
-from ink.netpol import Flow, NetworkPlan, Peer
+from ink.netpol import Flow, NetworkPlan
 from ink.output import MARKER, check_output_location, read_stamp, to_yaml, write_tree
 from ink.plugins import PluginHost, make_plugin_host
 from ink.secrets import MasterKey, load_master_key, with_rotations, write_master_key
@@ -496,11 +496,9 @@ def edge_transports(graph: ResolvedGraph, network: NetworkPlan) -> dict[Edge, st
     """Edge → how its traffic travels: 'mtls', 'tls', 'tls-unverified', 'plain', or None (no traffic).
 
     None when no flow runs behind the edge; 'mtls' when a mesh carries every flow behind it (the ``Mesh`` network
-    rule's plan, ``NetworkPlan.transport``) or a mesh's enforced mTLS (``ink_mutual_tls``) covers every flow
-    behind it (both ends' pods in meshed namespaces); otherwise the binding says
+    rule's plan, ``NetworkPlan.transport``); otherwise the binding says
     (:func:`ink.tls.transport`), and a route's hop, which its binding holds no address of, is plain.
     """
-    meshed = graph.meshed_namespaces
     flows: dict[str, list[Flow]] = {}
     for flow in network.flows:
         if flow.edge:
@@ -511,18 +509,12 @@ def edge_transports(graph: ResolvedGraph, network: NetworkPlan) -> dict[Edge, st
         behind = flows.get(key, [])
         if not behind:
             transports[edge] = None  # a certificate, a Secret, a backup schedule: nothing between pods
-        elif network.transport.get(key) == "mtls" or all(
-            _meshed(f.source, meshed) and _meshed(f.target, meshed) for f in behind
-        ):
+        elif network.transport.get(key) == "mtls":
             transports[edge] = "mtls"
         else:
             # A route's hop (ingress controller → the app's pods) holds no address in its binding: plain HTTP.
             transports[edge] = tls_mod.transport(graph.services[edge.source].bindings.get(edge.name)) or "plain"
     return transports
-
-
-def _meshed(peer: Peer, meshed: frozenset[str]) -> bool:
-    return peer.is_pods and peer.namespace in meshed
 
 
 def _edge_row(edge: Any, transport: str | None = None) -> dict[str, Any]:

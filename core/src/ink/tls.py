@@ -11,8 +11,8 @@ run time), so :func:`internal_ca` asks the same issuer for a certificate there: 
 issuer puts the CA itself in every Secret it issues as ``ca.crt`` (cert-manager docs, 'CA' issuer).
 
 How an edge travels (``ink graph``, :func:`transport`): ``tls`` / ``tls-unverified`` / ``plain``
-from the binding; ``mtls`` when a service mesh declares both ends' namespaces
-(:class:`~ink.models.MutualTls`, hook ``ink_mutual_tls``).
+from the binding; ``mtls`` when a service mesh carries every flow behind the edge
+(the :class:`~ink.models.Mesh` network rule, ``ink.netpol.NetworkPlan.transport``).
 """
 
 from __future__ import annotations
