@@ -53,9 +53,6 @@ SERVER_CERTIFICATE = f"{CLUSTER}-server"
 SERVICES = ("rw", "ro", "r")
 DRILL = f"{CLUSTER}-drill"
 DRILL_RESULT = f"{DRILL}-result"  # the ConfigMap a successful drill writes
-# The official kubectl image (kubernetes/kubernetes CHANGELOG-1.36.md, "Container Images"): distroless
-# (build/common.sh: KUBECTL_BASE_IMAGE is go-runner), so each step runs kubectl itself, without a shell.
-KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.36.0"
 
 
 class CloudNativePGSettings(PluginSettings):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import yaml
 
+from ink import drill as drill_mod
 from ink import kube, tls
 from ink.context import ServiceContext
 from ink.models import DatabaseClaim, SecretKeyRef
@@ -23,7 +24,6 @@ from ink_plugin_cloudnativepg import (
     CLUSTER,
     DRILL,
     DRILL_RESULT,
-    KUBECTL_IMAGE,
     OBJECT_STORE,
     SERVER_CERTIFICATE,
     ca_secret_name,
@@ -274,17 +274,6 @@ for db in $databases; do
   checked="$$checked $$db=$$relations"
 done
 count=$$(psql -d postgres -tAc "select count(*) from pg_database")
-cat > /result/result.yaml <<EOF
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: $result
-  namespace: $namespace
-data:
-  lastSuccess: "$$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  databases: "$$count"
-  checked: "$${checked# }"
-EOF
 """
 
 
@@ -333,23 +322,13 @@ def drill(scope: kube.Construct, *, ctx: ServiceContext, databases: list[str], s
         mount_path="/drill",
         files={"cluster.yaml": yaml.safe_dump(drill_cluster(ctx, storage), sort_keys=False)},
     )
-    result = kube.Scratch(name="result", mount_path="/result", size_limit="1Mi")
-    home = kube.Scratch(name="home", mount_path="/home/kubectl", size_limit="64Mi")  # kubectl's discovery cache
-    small = kube.Resources(cpu_request="10m", memory_request="64Mi", memory_limit="128Mi")
     cluster = f"cluster.postgresql.cnpg.io/{DRILL}"
 
     def kubectl(name: str, *args: str, mounts: tuple[Mount, ...] = ()) -> kube.Container:
-        return kube.Container(
-            name=name,
-            image=KUBECTL_IMAGE,
-            command=["kubectl", f"--namespace={ctx.namespace}", *args],
-            env={"HOME": "/home/kubectl"},
-            mounts=(home, *mounts),
-            resources=small,
-        )
+        return drill_mod.kubectl(name, ctx.namespace, *args, mounts=mounts)
 
-    script = kube.render_template(
-        CHECK_SCRIPT, {"databases": " ".join(databases), "result": DRILL_RESULT, "namespace": ctx.namespace}
+    script = kube.render_template(CHECK_SCRIPT, {"databases": " ".join(databases)}) + drill_mod.result_script(
+        DRILL_RESULT, ctx.namespace, {"databases": "$count", "checked": "${checked# }"}
     )
     check = kube.Container(
         name="check",
@@ -361,8 +340,8 @@ def drill(scope: kube.Construct, *, ctx: ServiceContext, databases: list[str], s
             "PGPASSWORD": SecretKeyRef(name=f"{DRILL}-superuser", key="password"),
             "PGSSLMODE": "require",
         },
-        mounts=(result,),
-        resources=small,
+        mounts=(drill_mod.RESULT_VOLUME,),
+        resources=drill_mod.STEP_RESOURCES,
     )
     kube.Workloads(
         scope,
@@ -382,7 +361,7 @@ def drill(scope: kube.Construct, *, ctx: ServiceContext, databases: list[str], s
                     kubectl("restore", "create", "--filename=/drill/cluster.yaml", mounts=(manifest,)),
                     kubectl("wait", "wait", cluster, "--for=condition=Ready", f"--timeout={DRILL_TIMEOUT}"),
                     check,
-                    kubectl("record", "apply", "--filename=/result/result.yaml", mounts=(result,)),
+                    drill_mod.record(ctx.namespace),
                 ],
                 containers=[kubectl("delete", "delete", cluster, "--wait=false")],
             )

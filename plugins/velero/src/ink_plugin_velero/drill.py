@@ -27,14 +27,12 @@ import json
 
 import yaml
 
+from ink import drill as drill_mod
 from ink import kube
 from ink.context import ServiceContext
 from ink_plugin_velero import Drill
 from ink_plugin_velero.construct import SCHEDULE
 
-# The official kubectl image (kubernetes/kubernetes CHANGELOG-1.36.md, "Container Images"), as the CloudNativePG
-# drill uses it: distroless, so each step is one kubectl command and a shell step writes the result manifest.
-KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.36.0"
 # Docker's official busybox image, stable line (docker-library/official-images library/busybox: 1.37.0).
 BUSYBOX_IMAGE = "docker.io/library/busybox:1.37.0"
 MODIFIERS = "drill-resource-modifiers"
@@ -204,24 +202,6 @@ def check_job(ctx: ServiceContext, drill: Drill) -> dict:
     }
 
 
-# The result, written only when every step before succeeded; the next step applies it (that image has
-# kubectl but no shell, this one a shell but no kubectl).
-RESULT_SCRIPT = """\
-set -eu
-cat > /result/result.yaml <<EOF
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: $result
-  namespace: $namespace
-data:
-  lastSuccess: "$$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  namespace: "$drilled"
-  restore: "$restore"
-  volumes: "$volumes"
-  verified: "$verified"
-EOF
-"""
 VERIFIED = (
     "Restore Completed (the latest Completed backup of the schedule, every pod volume restore done); each volume "
     "mounted in the check Job holds an entry besides .velero and lost+found"
@@ -322,46 +302,28 @@ def _drill(scope: kube.Construct, ctx: ServiceContext, drill: Drill) -> None:
             "check.yaml": yaml.safe_dump(check_job(ctx, drill), sort_keys=False),
         },
     )
-    result = kube.Scratch(name="result", mount_path="/result", size_limit="1Mi")
-    home = kube.Scratch(name="home", mount_path="/home/kubectl", size_limit="64Mi")  # kubectl's discovery cache
-    small = kube.Resources(cpu_request="10m", memory_request="64Mi", memory_limit="128Mi")
+    kubectl = drill_mod.kubectl
     restored = f"--selector={RESTORE_LABEL}={drill.name}"
-
-    def kubectl(name: str, namespace: str, *args: str, mounts: tuple = ()) -> kube.Container:
-        return kube.Container(
-            name=name,
-            image=KUBECTL_IMAGE,
-            command=["kubectl", f"--namespace={namespace}", *args],
-            env={"HOME": "/home/kubectl"},
-            mounts=(home, *mounts),
-            resources=small,
-        )
 
     def clean(prefix: str) -> list[kube.Container]:
         check = ("delete", f"job/{CHECK}", "--ignore-not-found", "--wait=true", "--cascade=foreground")
         copies = ("delete", RESTORED, restored, "--ignore-not-found", "--wait=true")
         return [kubectl(f"{prefix}-check", drill.name, *check), kubectl(f"{prefix}-restored", drill.name, *copies)]
 
-    record = kube.Container(
+    # The result, written only when every step before succeeded; the next step applies it (that image has
+    # kubectl but no shell, this one a shell but no kubectl).
+    fields = {
+        "namespace": drill.namespace,
+        "restore": drill.name,
+        "volumes": " ".join(t.volume for t in drill.targets),
+        "verified": VERIFIED,
+    }
+    result = kube.Container(
         name="result",
         image=BUSYBOX_IMAGE,
-        command=[
-            "sh",
-            "-c",
-            kube.render_template(
-                RESULT_SCRIPT,
-                {
-                    "result": drill.result,
-                    "namespace": ctx.namespace,
-                    "drilled": drill.namespace,
-                    "restore": drill.name,
-                    "volumes": " ".join(t.volume for t in drill.targets),
-                    "verified": VERIFIED,
-                },
-            ),
-        ],
-        mounts=(result,),
-        resources=small,
+        command=["sh", "-c", "set -eu\n" + drill_mod.result_script(drill.result, ctx.namespace, fields)],
+        mounts=(drill_mod.RESULT_VOLUME,),
+        resources=drill_mod.STEP_RESOURCES,
     )
     restore_object = f"restore.velero.io/{drill.name}"
     *final, last = clean("clean")
@@ -400,8 +362,8 @@ def _drill(scope: kube.Construct, ctx: ServiceContext, drill: Drill) -> None:
                         "--for=condition=Complete",
                         f"--timeout={CHECK_TIMEOUT}",
                     ),
-                    record,
-                    kubectl("record", ctx.namespace, "apply", "--filename=/result/result.yaml", mounts=(result,)),
+                    result,
+                    drill_mod.record(ctx.namespace),
                     *final,
                 ],
                 containers=[last],
