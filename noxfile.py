@@ -22,6 +22,9 @@ PLUGINS = sorted(p.parent.name for p in ROOT.glob("plugins/*/pyproject.toml") if
 TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 # Users must not see jsii's Node end-of-life banner; ink sets this itself, tests that start node directly too.
 ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+# The full run: one worker per core (each starts one jsii kernel), all tests of a file on one worker so its
+# module- and session-scoped fixtures (a synthesised homelab, the API server) run once, not once per worker.
+PARALLEL = ["--numprocesses=auto", "--dist=loadfile"]
 
 
 def _editable(*paths: str) -> list[str]:
@@ -58,7 +61,7 @@ def tests(session: nox.Session) -> None:
     if not paths_given or any(Path(arg.split("::")[0]).parts[:1] == ("tests",) for arg in paths_given):
         _build_apiserver(session)  # not for targeted plugin or core tests: a first build takes minutes
         env["CHECKOV_BINARY"] = _checkov(session)
-    session.run("pytest", *(session.posargs or paths), env=env)
+    session.run("pytest", *(session.posargs or [*PARALLEL, *paths]), env=env)
 
 
 def _checkov(session: nox.Session) -> str:
