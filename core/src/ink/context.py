@@ -120,6 +120,13 @@ class ServiceContext:
         """The public URL of a subdomain: ``https://<host>.<domain><path>``."""
         return f"https://{host}.{self.config.domain}{path}"
 
+    def public_url(self, host: str | None = None) -> str:
+        """Where users open the service: the ingress binding's URL of its route on ``host`` (default: the
+        ``hostname`` setting), else ``https://<host>.<domain>`` (no ingress provider: the route is optional)."""
+        host = host if host is not None else self.settings.hostname  # type: ignore[attr-defined]
+        route = self.bindings.get(f"ingress/{host}")
+        return route.url if route is not None else self.url(host)  # type: ignore[attr-defined]
+
     def labels(self, component: str | None = None) -> dict[str, str]:
         """The standard ``app.kubernetes.io/*`` labels for an object of this service."""
         labels = {

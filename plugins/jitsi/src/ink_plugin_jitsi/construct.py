@@ -38,8 +38,7 @@ def _scratch(run_size: str) -> list[kube.Scratch]:
 
 def jitsi(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     settings: JitsiSettings = ctx.settings  # type: ignore[assignment]
-    route = ctx.bindings.get(f"ingress/{settings.hostname}")
-    public_url = route.url if route is not None else ctx.url(settings.hostname)  # type: ignore[attr-defined]
+    public_url = ctx.public_url()
     prosody_host = f"jitsi-prosody.{ctx.namespace}.svc.{CLUSTER_DOMAIN}"
     common: dict[str, str | SecretKeyRef] = {
         "PUBLIC_URL": public_url,

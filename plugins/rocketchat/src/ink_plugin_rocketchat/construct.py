@@ -36,11 +36,6 @@ UPLOADS = "/app/uploads"
 JITSI_APP = "3b387ba9-f57c-44c6-9810-8c0256abd64c"
 
 
-def public_url(ctx: ServiceContext) -> str:
-    route = ctx.bindings.get(f"ingress/{ctx.settings.hostname}")  # type: ignore[attr-defined]
-    return route.url if route is not None else ctx.url(ctx.settings.hostname)  # type: ignore[attr-defined]
-
-
 def oauth_env(ctx: ServiceContext) -> dict[str, str | SecretKeyRef]:
     """Rocket.Chat's Custom OAuth 'Authentik', from the auth binding; {} without one."""
     oidc = ctx.bindings.get(f"auth/{ctx.settings.hostname}")  # type: ignore[attr-defined]
@@ -110,7 +105,7 @@ def rocketchat(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         "ADMIN_PASS": SecretKeyRef(name=ADMIN_SECRET, key="password"),
     }
     env: dict[str, str | SecretKeyRef] = {
-        "ROOT_URL": public_url(ctx),
+        "ROOT_URL": ctx.public_url(),
         "PORT": str(PORT),
         "MONGO_URL": db.uri,  # type: ignore[attr-defined]
         "MONGO_OPLOG_URL": db.oplog_uri,  # type: ignore[attr-defined]

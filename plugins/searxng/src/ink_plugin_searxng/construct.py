@@ -65,8 +65,7 @@ def limiter_on(ctx: ServiceContext) -> bool:
 
 
 def base_url(ctx: ServiceContext) -> str:
-    route = ctx.bindings.get(f"ingress/{ctx.settings.hostname}")  # type: ignore[attr-defined]
-    return (route.url if route else ctx.url(ctx.settings.hostname)) + "/"  # type: ignore[attr-defined]
+    return ctx.public_url() + "/"
 
 
 def config_files(ctx: ServiceContext) -> kube.SecretFiles:

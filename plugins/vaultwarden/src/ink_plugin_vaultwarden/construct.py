@@ -21,9 +21,7 @@ def vaultwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     database = ctx.database()
     env: dict[str, object] = {
         # The exact public URL (WebAuthn, attachments and SSO need it), from the route when there is one.
-        "DOMAIN": route.url
-        if (route := ctx.bindings.get(f"ingress/{settings.hostname}"))
-        else ctx.url(settings.hostname),
+        "DOMAIN": ctx.public_url(),
         "ROCKET_PORT": str(PORT),
         "DATA_FOLDER": "/data",
         "DATABASE_URL": database.uri,

@@ -50,8 +50,7 @@ def back_addresses(ctx: ServiceContext, replicas: int) -> str:
 
 def workadventure(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     settings: WorkAdventureSettings = ctx.settings  # type: ignore[assignment]
-    route = ctx.bindings.get(f"ingress/{settings.hostname}")
-    url = route.url if route is not None else ctx.url(settings.hostname)  # type: ignore[attr-defined]
+    url = ctx.public_url()
     tag = settings.image_tag or ctx.service.version
     secret_key = SecretKeyRef(name=SECRET, key="SECRET_KEY")
     api_token = SecretKeyRef(name=SECRET, key="MAP_STORAGE_API_TOKEN")
