@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import Field
 
 from ink import testing
-from ink.errors import PluginError, ResolutionError
+from ink.errors import ConfigError, PluginError, ResolutionError
 from ink.hookspecs import hookimpl
 from ink.models import GeneratedSecret, SecretClaim, SecretKeyRef, ServiceInfo
 from ink.podsecurity import (
@@ -30,6 +31,7 @@ from ink.podsecurity import (
     WritableRootFilesystem,
     required_level,
 )
+from ink.settings import GpuSettings, ServiceSettings
 from ink.validate import ManifestValidator
 from ink.workload import (
     Component,
@@ -626,6 +628,70 @@ def test_gpu_sets_resource_runtime_class_and_node_selector_and_stays_restricted(
     assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert namespace_level(objects, "ollama") == "restricted"
+
+
+class GpuService:
+    """A plugin with the shared ``[plugins.<name>.gpu]`` table, declaring ``Gpu(reason=...)`` once."""
+
+    class Settings(ServiceSettings):
+        gpu: GpuSettings = Field(default_factory=GpuSettings)
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(
+            name="infer",
+            title="Infer",
+            version="1.0.0",
+            homepage="https://example.org",
+            settings_model=self.Settings,
+            exemptions=(Gpu(reason=GPU.reason),),
+        )
+
+    @hookimpl
+    def ink_workloads(self, scope: Any, ctx: Any) -> None:
+        from ink import kube
+
+        gpu = ctx.settings.gpu.exemption(GPU.reason)
+        app = Container(name="infer", image="docker.io/library/busybox:1.37.0", exemptions=[gpu] if gpu else [])
+        kube.Workloads(scope, "infer", ctx=ctx, components=[Component(name="infer", containers=[app])])
+
+
+def test_gpu_settings_turn_into_the_gpu_exemption(tmp_path: Path, crd_dir: Path) -> None:
+    off = testing.objects(testing.synth(tmp_path / "off", plugins=[], extra={"infer": GpuService()}))
+    spec = pod(off["infer/deployment-infer.yaml"])
+    assert "runtimeClassName" not in spec and "nodeSelector" not in spec
+    assert spec["containers"][0]["resources"]["limits"] == {"memory": "512Mi"}
+    config = '[plugins.infer.gpu]\nenabled = true\nresource = "amd.com/gpu"\ncount = 2\nruntime_class = ""\n'
+    config += 'node_selector = { "amd.com/gpu.present" = "true" }\n'
+    result = testing.synth(tmp_path / "amd", config, plugins=[], extra={"infer": GpuService()})
+    objects = testing.objects(result)
+    assert ManifestValidator("1.33", [crd_dir]).validate_all(objects.items()).problems == []
+    spec = pod(objects["infer/deployment-infer.yaml"])
+    # Declared with the defaults, used with the user's device: the same reason admits it.
+    assert "runtimeClassName" not in spec
+    assert spec["nodeSelector"] == {"amd.com/gpu.present": "true"}
+    assert spec["containers"][0]["resources"]["limits"] == {"memory": "512Mi", "amd.com/gpu": "2"}
+    assert namespace_level(objects, "infer") == "restricted"
+    on = testing.objects(
+        testing.synth(
+            tmp_path / "on", "[plugins.infer.gpu]\nenabled = true\n", plugins=[], extra={"infer": GpuService()}
+        )
+    )
+    spec = pod(on["infer/deployment-infer.yaml"])
+    assert spec["runtimeClassName"] == "nvidia"
+    assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+
+
+def test_a_bad_gpu_setting_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"plugins\.infer\.gpu\.count"):
+        testing.synth(tmp_path, "[plugins.infer.gpu]\ncount = 0\n", plugins=[], extra={"infer": GpuService()})
+
+
+def test_a_gpu_with_another_reason_is_not_admitted() -> None:
+    assert GPU.admits(Gpu(reason=GPU.reason, count=4))
+    assert not GPU.admits(Gpu(reason="something else"))
+    assert not AS_ROOT.admits(RunAsRoot(reason="another reason"))
 
 
 def test_an_undeclared_exemption_is_refused(tmp_path: Path) -> None:

@@ -62,6 +62,10 @@ class Exemption:
         """What the exemption allows, for docs."""
         return type(self).__name__
 
+    def admits(self, used: Exemption) -> bool:
+        """Whether declaring this exemption in ``ServiceInfo.exemptions`` allows a container to use ``used``."""
+        return self == used
+
 
 @dataclass(frozen=True, kw_only=True)
 class RunAsRoot(Exemption):
@@ -170,6 +174,11 @@ class Gpu(Exemption):
     @property
     def summary(self) -> str:
         return f"GPU ({self.count} x {self.resource})"
+
+    def admits(self, used: Exemption) -> bool:
+        # The device details come from the user's settings (ink.settings.GpuSettings) at synth time,
+        # while ServiceInfo is static: a declared GPU admits any GPU used with the same reason.
+        return isinstance(used, Gpu) and used.reason == self.reason
 
 
 def required_level(exemptions: Iterable[Exemption], floor: Level = "restricted") -> Level:

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ink.models import DnsLabel, Quantity, quantity_value
+from ink.podsecurity import Gpu
 
 ENV_PREFIX = "INK_"
 # Environment variables whose name or value says "credential": never a plain-text literal in the output.
@@ -280,6 +281,55 @@ class ContainerResources(_Strict):
                 f"lower the request or set cpu_limit to at least {self.cpu_request}"
             )
         return self
+
+
+# An extended resource ("nvidia.com/gpu", "amd.com/gpu", "nvidia.com/mig-1g.10gb") and a label key
+# ("nvidia.com/gpu.present"): a DNS-subdomain prefix, a slash, a name (kubernetes.io, "Labels and Selectors").
+_NAME_PART = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_PREFIXED_NAME = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?" + _NAME_PART + "$"
+LabelKey = Annotated[str, StringConstraints(max_length=317, pattern=_PREFIXED_NAME)]
+LabelValue = Annotated[str, StringConstraints(pattern="^(" + _NAME_PART + ")?$")]
+
+
+class GpuSettings(_Strict):
+    """A GPU for a service's main container: the ``[plugins.<name>.gpu]`` table every GPU-capable plugin shares.
+
+    Off by default. On, it becomes an :class:`ink.podsecurity.Gpu` exemption (:meth:`exemption`): the
+    device plugin's resource as a container limit, the RuntimeClass and the node selector. Defaults are
+    NVIDIA's GPU Operator (resource ``nvidia.com/gpu``, RuntimeClass ``nvidia``, the ``nvidia.com/gpu.present``
+    label of GPU feature discovery); for AMD's device plugin set ``resource = "amd.com/gpu"``,
+    ``runtime_class = ""`` and a node selector your nodes carry.
+    """
+
+    enabled: bool = Field(default=False, description="Run on a GPU node with the GPU resource below.")
+    resource: LabelKey = Field(
+        default="nvidia.com/gpu",
+        description="The device plugin's extended resource, e.g. 'nvidia.com/gpu', 'amd.com/gpu' or a MIG "
+        "profile such as 'nvidia.com/mig-1g.10gb'.",
+    )
+    count: int = Field(default=1, ge=1, le=16, description="How many of that resource the container gets.")
+    runtime_class: DnsLabel | Literal[""] = Field(
+        default="nvidia",
+        description="RuntimeClass of the pod ('nvidia' from the GPU Operator); '' when the node's default "
+        "runtime already exposes the GPU.",
+    )
+    node_selector: dict[LabelKey, LabelValue] = Field(
+        default_factory=lambda: {"nvidia.com/gpu.present": "true"},
+        description="Node labels the pod needs; {} to let the resource request alone pick the node.",
+    )
+
+    def exemption(self, reason: str) -> Gpu | None:
+        """The GPU exemption with ``reason`` when enabled, else None. Declare ``Gpu(reason=reason)`` in
+        ``ServiceInfo.exemptions``: a declared GPU admits any device settings with the same reason."""
+        if not self.enabled:
+            return None
+        return Gpu(
+            reason=reason,
+            resource=self.resource,
+            count=self.count,
+            runtime_class=self.runtime_class or None,
+            node_selector=dict(self.node_selector),
+        )
 
 
 class ServiceSettings(PluginSettings):

@@ -407,7 +407,7 @@ def render(ctx: ServiceContext, components: Sequence[Component]) -> list[dict[st
     """Every object of ``components`` as a plain dict, in a stable order."""
     declared = list(ctx.service.exemptions)
     for exemption in exemptions_of(components):
-        if exemption not in declared:
+        if not any(d.admits(exemption) for d in declared):
             raise ValueError(
                 f"{exemption!r} is used but not listed in ServiceInfo.exemptions; list it there so `ink docs` shows "
                 "its reason and the namespace gets the Pod Security level it needs"
