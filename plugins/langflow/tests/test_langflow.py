@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from ink import hookimpl, kube, testing
+from ink import testing
 from ink.errors import ConfigError
-from ink.models import Endpoint, ServiceInfo
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 from ink_plugin_langflow import VERSION
@@ -18,31 +17,9 @@ BASE = ["langflow", "cloudnativepg", "sealed-secrets"]
 PLATFORM = [*BASE, "traefik", "cert-manager", "authentik"]
 
 
-class Ollama:
-    """A stand-in serving the ollama endpoints of the issue-14 link contract (until the ollama plugin lands)."""
-
-    @hookimpl
-    def ink_service_info(self) -> ServiceInfo:
-        return ServiceInfo(name="ollama", title="Ollama", version="1.0.0", homepage="https://example.org")
-
-    @hookimpl
-    def ink_endpoints(self) -> list[Endpoint]:
-        return [
-            Endpoint(name="api", port=11434, kind="ollama"),
-            Endpoint(name="openai", port=11434, path="/v1", kind="openai"),
-        ]
-
-    @hookimpl
-    def ink_workloads(self, scope, ctx) -> None:
-        server = kube.Container(
-            name="ollama", image="docker.io/library/busybox:1.37.0", ports=[kube.Port(name="http", number=11434)]
-        )
-        kube.Workloads(scope, "ollama", ctx=ctx, components=[kube.Component(name="ollama", containers=[server])])
-
-
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory):
-    return testing.synth(tmp_path_factory.mktemp("langflow-full"), plugins=PLATFORM, extra={"ollama": Ollama()})
+    return testing.synth(tmp_path_factory.mktemp("langflow-full"), plugins=[*PLATFORM, "ollama"])
 
 
 @pytest.fixture(scope="module")

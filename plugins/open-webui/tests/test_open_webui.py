@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from ink import hookimpl, kube, testing
+from ink import testing
 from ink.errors import ConfigError, ResolutionError
-from ink.models import Endpoint, ServiceInfo
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 from ink_plugin_open_webui import VERSION
@@ -18,49 +17,13 @@ BASE = ["open-webui", "cloudnativepg", "sealed-secrets"]
 PLATFORM = [*BASE, "traefik", "cert-manager", "authentik"]
 
 
-class Provider:
-    """A stand-in AI service serving the endpoints of the issue-14 link contract (until its plugin lands)."""
-
-    def __init__(self, name: str, port: int, endpoints: list[Endpoint]) -> None:
-        self.name, self.port, self.endpoints = name, port, endpoints
-
-    @hookimpl
-    def ink_service_info(self) -> ServiceInfo:
-        return ServiceInfo(name=self.name, title=self.name, version="1.0.0", homepage="https://example.org")
-
-    @hookimpl
-    def ink_endpoints(self) -> list[Endpoint]:
-        return self.endpoints
-
-    @hookimpl
-    def ink_workloads(self, scope, ctx) -> None:
-        server = kube.Container(
-            name=self.name, image="docker.io/library/busybox:1.37.0", ports=[kube.Port(name="http", number=self.port)]
-        )
-        kube.Workloads(scope, self.name, ctx=ctx, components=[kube.Component(name=self.name, containers=[server])])
-
-
-def ai_services() -> dict[str, object]:
-    return {
-        "ollama": Provider(
-            "ollama",
-            11434,
-            [
-                Endpoint(name="api", port=11434, kind="ollama"),
-                Endpoint(name="openai", port=11434, path="/v1", kind="openai"),
-            ],
-        ),
-        "kokoro": Provider("kokoro", 8880, [Endpoint(name="speech", port=8880, path="/v1", kind="openai-tts")]),
-        "docling": Provider("docling", 5001, [Endpoint(name="convert", port=5001, kind="docling")]),
-    }
-
-
-FULL = [*PLATFORM, "searxng", "valkey"]
+AI = ["ollama", "kokoro", "docling"]
+FULL = [*PLATFORM, "searxng", "valkey", *AI]
 
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory):
-    return testing.synth(tmp_path_factory.mktemp("owui-full"), plugins=FULL, extra=ai_services())
+    return testing.synth(tmp_path_factory.mktemp("owui-full"), plugins=FULL)
 
 
 @pytest.fixture(scope="module")
@@ -172,11 +135,10 @@ def test_alone_it_synthesises_without_any_ai_feature(alone) -> None:
     ],
 )
 def test_each_link_with_and_without_its_partner(tmp_path: Path, partner: str, variable: str, namespace: str) -> None:
-    services = ai_services()
     alone = testing.synth(tmp_path / "without", plugins=BASE)
     assert variable not in env_of(alone)
     assert namespace not in egress_namespaces(alone)
-    result = testing.synth(tmp_path / "with", plugins=BASE, extra={partner: services[partner]})
+    result = testing.synth(tmp_path / "with", plugins=[*BASE, partner])
     assert env_of(result)[variable].startswith(f"http://{partner}.{partner}.svc:")
     # Exactly one new edge and one new egress namespace: the partner's.
     assert edges(result) - edges(alone) == {f"link/{'tts' if partner == 'kokoro' else partner}→{partner}"}
@@ -267,7 +229,7 @@ def test_settings_from_ink_toml_and_environment(tmp_path: Path, monkeypatch: pyt
         '[plugins.open-webui]\nhostname = "chat"\nsignup = true\nsso_only = true\ntts_voice = "bf_emma"\n'
         'storage_size = "20Gi"\n'
     )
-    result = testing.synth(tmp_path / "toml", config, plugins=PLATFORM, extra={"kokoro": ai_services()["kokoro"]})
+    result = testing.synth(tmp_path / "toml", config, plugins=[*PLATFORM, "kokoro"])
     env = env_of(result)
     assert env["WEBUI_URL"] == "https://chat.example.com"
     assert env["OPENID_REDIRECT_URI"] == "https://chat.example.com/oauth/oidc/callback"
