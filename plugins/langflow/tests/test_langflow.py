@@ -172,3 +172,11 @@ def test_a_bad_superuser_name_is_one_clear_line(tmp_path: Path) -> None:
 def test_enabled_false_leaves_no_trace(tmp_path: Path) -> None:
     result = testing.synth(tmp_path, "[plugins.langflow]\nenabled = false\n", plugins=BASE)
     assert not any(path.startswith("langflow/") for path in result.files)
+
+
+def test_the_embedded_default_links_ollama(tmp_path: Path) -> None:
+    # Every installed plugin, nothing in ink.toml but the defaults: the AI stack of issue 14.
+    result = testing.synth(tmp_path)
+    assert env_of(result)["OLLAMA_BASE_URL"] == "http://ollama.ollama.svc:11434"
+    assert env_of(result)["LANGFLOW_AUTO_LOGIN"] == "true"  # authentik is in the default: forward-auth
+    assert "ollama" in egress_namespaces(result)

@@ -251,3 +251,14 @@ def test_enabled_false_leaves_no_trace(tmp_path: Path) -> None:
     result = testing.synth(tmp_path, "[plugins.open-webui]\nenabled = false\n", plugins=BASE)
     assert not any(path.startswith("open-webui/") for path in result.files)
     assert "cloudnativepg/database-postgres-ha-open-webui.yaml" not in result.files
+
+
+def test_the_embedded_default_wires_every_installed_partner(tmp_path: Path) -> None:
+    # Every installed plugin, nothing in ink.toml but the defaults: the AI stack of issue 14.
+    result = testing.synth(tmp_path)
+    env = env_of(result)
+    assert env["OLLAMA_BASE_URL"] == "http://ollama.ollama.svc:11434"
+    assert env["AUDIO_TTS_OPENAI_API_BASE_URL"] == "http://kokoro.kokoro.svc:8880/v1"
+    assert env["DOCLING_SERVER_URL"] == "http://docling.docling.svc:5001"
+    assert env["SEARXNG_QUERY_URL"] == "http://searxng.searxng.svc:8080/search"
+    assert {"ollama", "kokoro", "docling", "searxng"} <= egress_namespaces(result)
