@@ -88,13 +88,16 @@ class SurfSenseSettings(ServiceSettings):
         description="The Celery worker (document parsing with Docling, embeddings, podcasts).",
     )
     beat_resources: ContainerResources = Field(
-        default_factory=lambda: ContainerResources(cpu_request="50m", memory_request="768Mi", memory_limit="1536Mi")
+        default_factory=lambda: ContainerResources(cpu_request="50m", memory_request="768Mi", memory_limit="1536Mi"),
+        description="The Celery beat scheduler and the migrations Job (each loads the app's configuration).",
     )
     zero_resources: ContainerResources = Field(
-        default_factory=lambda: ContainerResources(cpu_request="100m", memory_request="512Mi", memory_limit="2Gi")
+        default_factory=lambda: ContainerResources(cpu_request="100m", memory_request="512Mi", memory_limit="2Gi"),
+        description="zero-cache (the real-time sync).",
     )
     web_resources: ContainerResources = Field(
-        default_factory=lambda: ContainerResources(cpu_request="50m", memory_request="256Mi", memory_limit="1Gi")
+        default_factory=lambda: ContainerResources(cpu_request="50m", memory_request="256Mi", memory_limit="1Gi"),
+        description="The Next.js web frontend.",
     )
     registration: bool = Field(
         default=True,
