@@ -274,6 +274,11 @@ class DatabaseClaim(Need):
     name: DnsLabel = Field(description="Database name; also the role (user) name.")
     engine: Literal["postgres"] = "postgres"
     extensions: tuple[str, ...] = Field(default=(), description="Extensions to create, e.g. 'vector'.")
+    logical_replication: bool = Field(
+        default=False,
+        description="The owner streams logical replication from its database (e.g. a sync engine such as Zero): "
+        "the server runs with wal_level=logical and the role may open replication connections (REPLICATION).",
+    )
 
     id_field: ClassVar[str] = "name"
 

@@ -138,6 +138,29 @@ def test_database_with_extension_and_retained_on_removal(default) -> None:
     }
 
 
+class Sync:
+    """A consumer whose sync engine streams logical replication from its database (as SurfSense's Zero does)."""
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="sync", title="Sync", version="1.0.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_database_claims(self) -> list[DatabaseClaim]:
+        return [DatabaseClaim(name="sync", logical_replication=True)]
+
+
+def test_a_logical_replication_claim_sets_wal_level_and_the_roles_replication(tmp_path: Path, default) -> None:
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra={"notes": App(), "sync": Sync()})
+    cluster = testing.objects(result)["cloudnativepg/cluster-postgres-ha.yaml"]
+    assert cluster["spec"]["postgresql"] == {"parameters": {"wal_level": "logical"}}
+    roles = {role["name"]: role for role in cluster["spec"]["managed"]["roles"]}
+    assert roles["sync"]["replication"] is True
+    assert "replication" not in roles["notes"]  # only the claim that asks
+    # Without such a claim the operator's default stands and nothing is written.
+    assert "postgresql" not in testing.objects(default[1])["cloudnativepg/cluster-postgres-ha.yaml"]["spec"]
+
+
 def test_both_secrets_hold_the_same_password(default) -> None:
     directory, result, _ = default
     objects = testing.objects(result)

@@ -64,6 +64,10 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     storage_class = ctx.setting("storage_class") or ctx.config.storage_class
     if storage_class:
         storage["storageClass"] = storage_class
+    # CloudNativePG already defaults wal_level to logical (pkg/postgres/configuration.go, GlobalDefaultSettings;
+    # configurable since cloudnative-pg#4020): a claim that streams logical replication states it, so it holds
+    # whatever the operator's default becomes.
+    parameters = {"wal_level": "logical"} if any(c.logical_replication for c in claims) else {}
     if backups:
         barman_cloud(scope, ctx=ctx)
         if ctx.setting("drill"):
@@ -87,12 +91,15 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "enableSuperuserAccess": False,
                 "affinity": {"podAntiAffinityType": "preferred"},
                 **({"certificates": certificates} if certificates else {}),
+                **({"postgresql": {"parameters": parameters}} if parameters else {}),
                 "managed": {
                     "roles": [
                         {
                             "name": claim.name,
                             "ensure": "present",
                             "login": True,
+                            # Logical replication slots and the walsender connection need the REPLICATION attribute.
+                            **({"replication": True} if claim.logical_replication else {}),
                             "passwordSecret": {"name": password_secret_name(claim.name)},
                         }
                         for claim in claims
