@@ -400,3 +400,15 @@ def test_with_tls_the_dump_verifies_the_members(with_tls) -> None:
 
 def test_with_tls_ink_graph_shows_the_edge_as_tls(with_tls) -> None:
     assert transports(with_tls[0])[("app", "mongodb/app")] == "tls"
+
+
+def test_tls_optional_accepts_plaintext_clients_while_an_install_moves_to_tls(tmp_path: Path, monkeypatch) -> None:
+    config = "[plugins.mongodb]\ntls_optional = true\n"
+    spec = replica_set(testing.synth(tmp_path, config, plugins=WITH_TLS, extra={"app": App()}))["spec"]
+    assert spec["security"]["tls"]["optional"] is True
+    monkeypatch.setenv("INK_PLUGINS__MONGODB__TLS_OPTIONAL", "true")
+    env_spec = replica_set(testing.synth(tmp_path / "env", plugins=WITH_TLS, extra={"app": App()}))["spec"]
+    assert env_spec["security"]["tls"]["optional"] is True
+    # Without a TLS provider there is nothing to make optional: the replica set stays plain.
+    plain = replica_set(testing.synth(tmp_path / "plain", config, plugins=PLUGINS, extra={"app": App()}))["spec"]
+    assert "tls" not in plain["security"]

@@ -84,6 +84,11 @@ class MongoDBSettings(PluginSettings):
         default_factory=lambda: ContainerResources(cpu_request="100m", memory_request="512Mi", memory_limit="1Gi"),
         description="Requests and limits of each member's mongod container.",
     )
+    tls_optional: bool = Field(
+        default=False,
+        description="With a TLS provider, also accept plaintext clients (net.tls.mode preferTLS): only while "
+        "an install that was plain moves to TLS (README). false: TLS only.",
+    )
     chart_version: str = Field(
         default=OPERATOR_VERSION, description="mongodb-kubernetes Helm chart version (operator of the same version)."
     )

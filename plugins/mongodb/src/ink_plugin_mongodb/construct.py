@@ -95,14 +95,14 @@ def security(ctx: ServiceContext) -> dict:
     ``spec.security.tls`` (CRD schema; public/samples/community/mongodb.com_v1_mongodbcommunity_tls_cr.yaml):
     the key pair is tls.crt/tls.key of ``certificateKeySecretRef``, the CA ``ca.crt`` of
     ``caCertificateSecretRef`` — the one Secret cert-manager's CA issuer writes holds all three.
-    ``optional: false`` is net.tls.mode requireTLS (controllers/mongodb_tls.go tlsConfigModification);
-    the README says how a plaintext install gets there through ``optional: true`` first.
+    ``optional: false`` is net.tls.mode requireTLS, ``true`` preferTLS (controllers/mongodb_tls.go
+    tlsConfigModification); ``tls_optional`` is the upgrade path of a plaintext install (README).
     """
     spec: dict = {"authentication": {"modes": ["SCRAM"]}}
     if tls_enabled(ctx):
         spec["tls"] = {
             "enabled": True,
-            "optional": False,
+            "optional": ctx.settings.tls_optional,  # type: ignore[attr-defined]
             "certificateKeySecretRef": {"name": SERVER_CERTIFICATE},
             "caCertificateSecretRef": {"name": SERVER_CERTIFICATE},
         }
