@@ -377,6 +377,8 @@ def test_ink_graph_policies_shows_which_policy_allows_each_flow(tmp_path: Path) 
     assert next(e for e in report["edges"] if e["name"].startswith("ingress/"))["transport"] == "plain"
     # The search limiter's Valkey serves TLS from the in-cluster CA (cert-manager is in the default homelab).
     assert next(e for e in report["edges"] if e["name"] == "redis/searxng")["transport"] == "tls"
+    # So does the MongoDB replica set, and Rocket.Chat verifies it (tls=true&tlsCAFile= in its URIs).
+    assert next(e for e in report["edges"] if e["name"] == "mongodb/rocketchat")["transport"] == "tls"
     assert report["problems"] == []
     assert report["policies"]["vaultwarden"][:2] == ["allow-dns", "allow-egress"]
     text = CliRunner().invoke(main, ["graph", "--policies", "--config", str(config)])

@@ -147,3 +147,59 @@ def test_validate_server_without_a_kubeconfig_exits_2_with_one_line(tmp_path: Pa
     assert result.exit_code == 2
     assert result.stderr == f"error: no kubeconfig at {missing}; pass --kubeconfig or set KUBECONFIG\n"
     assert result.stdout == ""
+
+
+class _Connection:
+    """A stand-in HTTPS connection: fails each request with ``error`` while ``errors`` last, then answers 200."""
+
+    def __init__(self, errors: list[BaseException]) -> None:
+        self.errors = errors
+        self.closed = False
+
+    def request(self, *args: object, **kwargs: object) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+
+    def getresponse(self) -> object:
+        class Reply:
+            status = 200
+            headers = type("Headers", (), {"get_all": staticmethod(lambda name: None)})()
+
+            def read(self) -> bytes:
+                return b"{}"
+
+        return Reply()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _client_with(monkeypatch: pytest.MonkeyPatch, errors: list[BaseException]) -> tuple[dryrun.KubeClient, list]:
+    client = dryrun.KubeClient(dryrun.Cluster("home", "https://k8s.example.org:6443"))
+    made: list[_Connection] = []
+
+    def connect() -> _Connection:
+        if client._connection is None:
+            client._connection = _Connection(errors)  # type: ignore[assignment]
+            made.append(client._connection)  # type: ignore[arg-type]
+        return client._connection  # type: ignore[return-value]
+
+    monkeypatch.setattr(client, "_connect", connect)
+    return client, made
+
+
+def test_a_kept_alive_tls_connection_the_server_closed_is_retried_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    client, made = _client_with(monkeypatch, [ssl.SSLEOFError(8, "EOF occurred in violation of protocol")])
+    assert client.request("GET", "/version").status == 200
+    assert len(made) == 2 and made[0].closed  # the stale connection closed, a fresh one answered
+
+
+def test_a_tls_connection_closed_twice_is_one_line_naming_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    errors: list[BaseException] = [ssl.SSLEOFError(8, "EOF"), ssl.SSLEOFError(8, "EOF")]
+    client, _ = _client_with(monkeypatch, errors)
+    with pytest.raises(dryrun.Unreachable, match=r"k8s\.example\.org:6443: TLS failed \(the server closed"):
+        client.request("GET", "/version")

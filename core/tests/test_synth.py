@@ -17,7 +17,15 @@ from cryptography.hazmat.primitives import serialization
 from ink import hookimpl, run, sealing, testing
 from ink.cli import main
 from ink.errors import PluginError, SecretsError
-from ink.models import GeneratedSecret, OwnedNamespace, ServiceInfo
+from ink.models import (
+    GeneratedSecret,
+    OwnedNamespace,
+    ResolvedSecret,
+    SecretBinding,
+    SecretClaim,
+    ServiceInfo,
+    UserSecret,
+)
 from ink.podsecurity import RunAsRoot
 from ink.secrets import MasterKey
 from ink.validate import ManifestValidator
@@ -334,3 +342,39 @@ def test_an_owned_namespace_is_emitted_in_its_owners_folder_and_sealed(tmp_path:
 def test_owned_namespace_clashes_are_errors_naming_the_plugin(tmp_path: Path, extra: dict, message: str) -> None:
     with pytest.raises(PluginError, match=message):
         testing.synth(tmp_path, plugins=[], extra=extra)
+
+
+class _Token:
+    """A service with a user secret nobody set."""
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="tokenapp", title="T", version="1.0.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_secrets(self) -> list[SecretClaim]:
+        return [SecretClaim(name="tokenapp-api", data={"token": UserSecret(name="api-token", description="the API")})]
+
+
+class _FromSources(testing.StandIn):
+    """A secrets provider that reads every value from a store of its own (as external-secrets does)."""
+
+    @hookimpl
+    def ink_provide_secret(self, secret: ResolvedSecret) -> SecretBinding:
+        keys = tuple(sorted(secret.sources))
+        return SecretBinding(name=secret.name, namespace=secret.namespace, keys=keys, from_sources=True)
+
+
+def test_an_unset_user_secret_is_a_placeholder_in_a_secret_built_from_data(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, plugins=["sealed-secrets"], extra={"tokenapp": _Token()})
+    (warning,) = [w for w in result.warnings if "api-token" in w]
+    assert warning == (
+        "secret 'api-token' (the API) is not set: its Secret holds a placeholder. Set INK_SECRET_API_TOKEN "
+        f'or add api-token = "..." to {tmp_path / ".ink" / "secrets.toml"}'
+    )
+
+
+def test_a_provider_that_reads_its_own_store_gets_no_placeholder_warning(tmp_path: Path) -> None:
+    secrets = _FromSources("secrets", "secrets")
+    result = testing.synth(tmp_path, plugins=[], extra={"tokenapp": _Token(), "secrets": secrets})
+    assert not any("api-token" in w for w in result.warnings), result.warnings

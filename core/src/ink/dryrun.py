@@ -315,6 +315,15 @@ class KubeClient:
                 self.close()
                 if attempt == 2:
                     raise Unreachable(f"API server {self.cluster.server} closed the connection: {err}") from None
+            except ssl.SSLEOFError:
+                # The server closed a kept-alive TLS connection (idle): the same as above, over TLS. A fresh
+                # connection that ends so is a TLS failure.
+                self.close()
+                if attempt == 2:
+                    raise Unreachable(
+                        f"API server {self.cluster.server}: TLS failed (the server closed the connection); "
+                        "check the kubeconfig's certificate-authority"
+                    ) from None
             except ssl.SSLError as err:
                 self.close()
                 raise Unreachable(

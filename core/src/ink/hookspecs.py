@@ -336,7 +336,9 @@ def ink_provide_secret(secret: ResolvedSecret, scope: Construct, ctx: ServiceCon
 
     Stops at first non-None result.
 
-    :return: The Secret's name, namespace and keys.
+    :return: The Secret's name, namespace and keys; ``from_sources=True`` from a provider that ignored
+        ``data`` (core then does not warn about unset user secrets' placeholders: the provider says where
+        the values go).
     :param secret: Name, namespace, type, labels and plaintext values.
     :param scope: A construct inside the owner's part of the output.
     :param ctx: The provider's own context.

@@ -507,6 +507,12 @@ class SecretBinding(Binding):
     name: str
     namespace: str
     keys: tuple[str, ...]
+    from_sources: bool = Field(
+        default=False,
+        description="The provider built the Secret from ``secret.sources`` in the cluster (credentials generated "
+        "there, user secrets read from its own store) and ignored ``data``: no placeholder of an unset user "
+        "secret reaches the cluster, and the provider says where to put the value.",
+    )
 
     def ref(self, key: str) -> SecretKeyRef:
         if key not in self.keys:

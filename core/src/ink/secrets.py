@@ -13,7 +13,7 @@ import os
 import secrets as _random
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,11 +203,18 @@ class UserSecrets:
             return f"unset-{secret.name}"
         return value
 
-    def warnings(self) -> list[str]:
+    def warnings(self, placed: Collection[str] | None = None) -> list[str]:
+        """One line per unset user secret whose placeholder a Secret holds.
+
+        :param placed: The names whose placeholder went into a Secret; None for every unset one. A provider
+            that reads user secrets from its own store (``SecretBinding.from_sources``) never holds the
+            placeholder, and says itself where the value goes.
+        """
         return [
-            f"secret {name!r} ({description or 'provided by you'}) is not set: a placeholder was sealed. Set "
-            f'{USER_SECRET_PREFIX}{name.upper().replace("-", "_")} or add {name} = "..." to {self.path}'
+            f"secret {name!r} ({description or 'provided by you'}) is not set: its Secret holds a placeholder. "
+            f'Set {USER_SECRET_PREFIX}{name.upper().replace("-", "_")} or add {name} = "..." to {self.path}'
             for name, description in sorted(self.missing.items())
+            if placed is None or name in placed
         ]
 
 

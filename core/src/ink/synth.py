@@ -36,6 +36,7 @@ from ink.models import (
     SecretBinding,
     SecretClaim,
     SecretKeyRef,
+    UserSecret,
     is_dns_label,
 )
 from ink.podsecurity import LEVELS, required_level
@@ -246,6 +247,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             "install or enable a secrets provider such as ink-plugin-sealed-secrets"
         )
     user_secrets = secrets_mod.UserSecrets.load(config.base_dir, config.environ)
+    placed: set[str] = set()  # user secrets whose value (or placeholder) a Secret holds
     generated: dict[str, list[str]] = defaultdict(list)
     for claim in _unique_secrets(secret_claims):
         for key, spec in secrets_mod.generated_specs(claim):
@@ -263,6 +265,8 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             ctx=ctx,
         )
         _check_binding(secrets_provider, "ink_provide_secret", binding, SecretBinding)
+        if not binding.from_sources:  # the Secret holds data, with a placeholder for each unset user secret
+            placed.update(v.name for v in claim.data.values() if isinstance(v, UserSecret))
         resolved.services[claim.owner].bindings[claim.key] = binding
         ctx.served.append((claim, binding))
 
@@ -274,7 +278,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
             host.call(name, "ink_workloads", scope=scopes[name], ctx=ctx)
     resolved.owned_namespaces = declare_namespaces(host, resolved.services)
 
-    resolved.warnings.extend(user_secrets.warnings())
+    resolved.warnings.extend(user_secrets.warnings(placed))
     manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches, origins)
     network = netpol.plan(resolved, [m.body for m in manifests])
     for service, ctx in resolved.services.items():

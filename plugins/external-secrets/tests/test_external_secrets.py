@@ -203,6 +203,15 @@ def test_user_secrets_are_named_with_the_command_that_writes_them(tmp_path: Path
     ]
 
 
+def test_cores_unset_user_secret_warning_is_left_to_this_provider(tmp_path: Path) -> None:
+    # The Secret comes from ink/user/api-key in Vault, not from ink: no placeholder reaches the cluster, so
+    # core's "its Secret holds a placeholder / set INK_SECRET_API_KEY" would be untrue; the warning above says
+    # where the value goes instead.
+    warnings = synth(tmp_path).warnings
+    assert not any("is not set" in w or "INK_SECRET_API_KEY" in w for w in warnings), warnings
+    assert any("ink/user/api-key" in w for w in warnings)
+
+
 def test_without_vault_it_synthesises_with_a_warning(tmp_path: Path) -> None:
     result = synth(tmp_path, vault=False)
     assert any("no Vault installed" in w and "install ink-plugin-vault" in w for w in result.warnings)

@@ -16,6 +16,9 @@ from ink_plugin_mongodb import MONGODB_VERSION
 
 PLUGINS = ["mongodb", "sealed-secrets"]
 WITH_S3 = ["mongodb", "minio", "sealed-secrets"]
+# With a TLS provider the members serve TLS only, with a certificate from the in-cluster CA.
+WITH_TLS = ["mongodb", "cert-manager", "sealed-secrets"]
+CA_FILE = "/etc/ink/mongodb-ca/ca.crt"
 MEMBERS = ",".join(f"mongodb-{i}.mongodb-svc.mongodb.svc.cluster.local:27017" for i in range(3))
 
 
@@ -44,7 +47,8 @@ class App:
         env |= {"MONGO_REPLICA_SET": db.replica_set, "MONGO_USER": db.username}
         if db.oplog_uri is not None:
             env["MONGO_OPLOG_URL"] = db.oplog_uri
-        app = kube.Container(name="app", image="docker.io/library/busybox:1.37.0", env=env)
+        self.binding = db
+        app = kube.Container(name="app", image="docker.io/library/busybox:1.37.0", env=env, mounts=db.ca_mounts())
         kube.Workloads(scope, self.name, ctx=ctx, components=[kube.Component(name=self.name, containers=[app])])
 
 
@@ -75,6 +79,19 @@ def with_s3(tmp_path_factory: pytest.TempPathFactory):
     return synth(tmp_path_factory.mktemp("mongodb-s3"), plugins=WITH_S3)
 
 
+@pytest.fixture(scope="module")
+def with_tls(tmp_path_factory: pytest.TempPathFactory):
+    """cert-manager as the TLS provider, minio for the dump: every connection verifies the members."""
+    app = App({"oplog": True})
+    secrets = Secrets()
+    result = testing.synth(
+        tmp_path_factory.mktemp("mongodb-tls"),
+        plugins=["mongodb", "cert-manager", "minio"],
+        extra={"app": app, "secrets": secrets},
+    )
+    return result, app, secrets
+
+
 def replica_set(result) -> dict:
     return testing.objects(result)["mongodb/mongodbcommunity-mongodb.yaml"]
 
@@ -101,9 +118,14 @@ def test_output_with_backups_matches_the_reviewed_snapshot(with_s3, snapshot) ->
     assert testing.snapshot_text(with_s3, ["mongodb"]) == snapshot
 
 
-@pytest.mark.parametrize("fixture", ["default", "with_s3"])
+def test_output_with_tls_matches_the_reviewed_snapshot(with_tls, snapshot) -> None:
+    assert testing.snapshot_text(with_tls[0], ["app", "mongodb"]) == snapshot
+
+
+@pytest.mark.parametrize("fixture", ["default", "with_s3", "with_tls"])
 def test_output_validates(fixture, request, ink_validator: ManifestValidator) -> None:
     result = request.getfixturevalue(fixture)
+    result = result[0] if isinstance(result, tuple) else result
     report = ink_validator.validate_all(testing.objects(result).items())
     assert report.problems == []
     assert report.skipped == {}
@@ -260,3 +282,133 @@ def test_without_consumers_the_replica_set_has_only_inks_users(tmp_path: Path) -
 def test_without_the_provider_a_required_need_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ResolutionError, match=r"app needs mongodb \(mongodb/app\)"):
         testing.synth(tmp_path, plugins=["sealed-secrets"], extra={"app": App()})
+
+
+# --- TLS inside the cluster ---------------------------------------------------------------------
+
+
+def transports(result) -> dict[tuple[str, str], str | None]:
+    from ink.run import edge_transports
+
+    assert result.graph is not None and result.network is not None
+    return {(e.source, e.name): t for e, t in edge_transports(result.graph, result.network).items()}
+
+
+def test_without_a_tls_provider_everything_stays_plain(default, with_s3) -> None:
+    assert "tls" not in replica_set(default)["spec"]["security"]
+    assert not any("certificate" in path for path in default.files)
+    container = testing.objects(default)["app/deployment-app.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    assert "volumeMounts" not in container
+    dump = testing.objects(with_s3)["mongodb/cronjob-mongodb-backup.yaml"]["spec"]["jobTemplate"]["spec"]
+    script = dump["template"]["spec"]["initContainers"][0]["command"][-1]
+    assert "--tls" not in script
+    assert 'mongodump --uri="$MONGODB_URI" --oplog --gzip' in script
+    # ink graph --policies says so.
+    assert transports(default)[("app", "mongodb/app")] == "plain"
+
+
+def test_without_a_tls_provider_the_binding_is_plain(tmp_path: Path) -> None:
+    app, secrets = App({"oplog": True}), Secrets()
+    testing.synth(tmp_path, plugins=["mongodb"], extra={"app": app, "secrets": secrets})
+    binding = app.binding
+    assert (binding.tls, binding.ca, binding.ca_file, binding.ca_mounts()) == (False, None, "", ())
+    assert binding.transport == "plain"
+    for key in ("uri", "oplog-uri"):
+        assert "tls" not in secrets.values["app/app-mongodb"][key]
+
+
+def test_with_tls_the_members_serve_tls_only_with_a_certificate_from_the_internal_ca(with_tls) -> None:
+    result, _, _ = with_tls
+    objects = testing.objects(result)
+    assert replica_set(result)["spec"]["security"] == {
+        "authentication": {"modes": ["SCRAM"]},
+        "tls": {
+            "enabled": True,
+            "optional": False,  # requireTLS: no plaintext client is accepted
+            "certificateKeySecretRef": {"name": "mongodb-tls"},
+            "caCertificateSecretRef": {"name": "mongodb-tls"},
+        },
+    }
+    certificate = objects["mongodb/certificate-mongodb-tls.yaml"]
+    assert certificate["metadata"]["namespace"] == "mongodb"
+    spec = certificate["spec"]
+    assert spec["secretName"] == "mongodb-tls"
+    assert spec["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "ink-internal-ca"}
+    # Every member's pod DNS name (what clients and the members dial) and the Service's names.
+    assert spec["dnsNames"] == [
+        *(f"mongodb-{i}.mongodb-svc.mongodb.svc.cluster.local" for i in range(3)),
+        "mongodb-svc",
+        "mongodb-svc.mongodb",
+        "mongodb-svc.mongodb.svc",
+        "mongodb-svc.mongodb.svc.cluster.local",
+    ]
+    # No extended key usage: the members also present it to one another as clients.
+    assert "usages" not in spec
+    assert objects["cert-manager/clusterissuer-ink-internal-ca.yaml"]["spec"] == {
+        "ca": {"secretName": "ink-internal-ca"}
+    }
+
+
+def test_with_tls_the_certificate_follows_the_members(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, "[plugins.mongodb]\nmembers = 1\n", plugins=WITH_TLS, extra={"app": App()})
+    names = testing.objects(result)["mongodb/certificate-mongodb-tls.yaml"]["spec"]["dnsNames"]
+    assert [n for n in names if n.startswith("mongodb-") and not n.startswith("mongodb-svc")] == [
+        "mongodb-0.mongodb-svc.mongodb.svc.cluster.local"
+    ]
+
+
+def test_with_tls_the_uris_verify_the_members_against_the_ca_in_the_consumers_namespace(with_tls) -> None:
+    result, app, secrets = with_tls
+    consumer = secrets.values["app/app-mongodb"]
+    password = consumer["password"]
+    options = f"replicaSet=mongodb&authSource=admin&tls=true&tlsCAFile={CA_FILE}"
+    assert consumer["uri"] == f"mongodb://app:{password}@{MEMBERS}/app?{options}"
+    assert consumer["oplog-uri"] == f"mongodb://app:{password}@{MEMBERS}/local?{options}"
+    binding = app.binding
+    assert binding.tls is True and binding.transport == "tls"
+    assert (binding.ca.name, binding.ca.key) == ("app-mongodb-ca", "ca.crt")
+    assert binding.ca_file == CA_FILE
+    # The CA's copy: a certificate from the same issuer in the consumer's namespace (its Secret has ca.crt).
+    objects = testing.objects(result)
+    ca = objects["app/certificate-app-mongodb-ca.yaml"]
+    assert (ca["metadata"]["namespace"], ca["spec"]["secretName"]) == ("app", "app-mongodb-ca")
+    assert ca["spec"]["issuerRef"]["name"] == "ink-internal-ca"
+    pod = objects["app/deployment-app.yaml"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["volumeMounts"] == [
+        {"name": "mongodb-ca", "mountPath": "/etc/ink/mongodb-ca", "readOnly": True}
+    ]
+    (volume,) = pod["volumes"]
+    assert volume["name"] == "mongodb-ca"
+    assert volume["secret"]["secretName"] == "app-mongodb-ca"
+    assert volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+
+
+def test_with_tls_the_dump_verifies_the_members(with_tls) -> None:
+    result, _, secrets = with_tls
+    cron = testing.objects(result)["mongodb/cronjob-mongodb-backup.yaml"]
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    dump = pod["initContainers"][0]
+    assert f'mongodump --uri="$MONGODB_URI" --tls --tlsCAFile={CA_FILE} --oplog --gzip' in dump["command"][-1]
+    mount = next(m for m in dump["volumeMounts"] if m["name"] == "mongodb-ca")
+    assert mount == {"name": "mongodb-ca", "mountPath": "/etc/ink/mongodb-ca", "readOnly": True}
+    volume = next(v for v in pod["volumes"] if v["name"] == "mongodb-ca")
+    assert volume["secret"]["secretName"] == "mongodb-tls"  # the members' own certificate's ca.crt
+    assert volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+    # The flags carry TLS; the uri stays free of it (mongodump refuses a uri and flags that disagree).
+    assert "tls" not in secrets.values["mongodb/mongodb-user-ink-backup"]["uri"]
+
+
+def test_with_tls_ink_graph_shows_the_edge_as_tls(with_tls) -> None:
+    assert transports(with_tls[0])[("app", "mongodb/app")] == "tls"
+
+
+def test_tls_optional_accepts_plaintext_clients_while_an_install_moves_to_tls(tmp_path: Path, monkeypatch) -> None:
+    config = "[plugins.mongodb]\ntls_optional = true\n"
+    spec = replica_set(testing.synth(tmp_path, config, plugins=WITH_TLS, extra={"app": App()}))["spec"]
+    assert spec["security"]["tls"]["optional"] is True
+    monkeypatch.setenv("INK_PLUGINS__MONGODB__TLS_OPTIONAL", "true")
+    env_spec = replica_set(testing.synth(tmp_path / "env", plugins=WITH_TLS, extra={"app": App()}))["spec"]
+    assert env_spec["security"]["tls"]["optional"] is True
+    # Without a TLS provider there is nothing to make optional: the replica set stays plain.
+    plain = replica_set(testing.synth(tmp_path / "plain", config, plugins=PLUGINS, extra={"app": App()}))["spec"]
+    assert "tls" not in plain["security"]

@@ -161,6 +161,48 @@ def test_mongo_urls_point_at_the_providers_replica_set(tmp_path: Path) -> None:
     assert mongo["oplog-uri"] == f"mongodb://rocketchat:{password}@{members}/local?{options}"
     # The operator sets the same password on the user.
     assert secrets.values["mongodb/mongodb-user-rocketchat"]["password"] == password
+    # Without a TLS provider the replica set is plain: no CA to mount.
+    assert "tls" not in mongo["uri"]
+
+
+def test_alone_mounts_no_mongodb_ca(alone) -> None:
+    assert not any(m["name"] == "mongodb-ca" for m in server(alone)["volumeMounts"])
+    assert not any(path.startswith("rocketchat/certificate-") for path in objects(alone))
+
+
+def test_with_tls_the_mongo_urls_verify_the_members_against_the_mounted_ca(tmp_path: Path) -> None:
+    secrets = Secrets()
+    result = testing.synth(tmp_path, plugins=["rocketchat", "mongodb", "cert-manager"], extra={"secrets": secrets})
+    mongo = secrets.values["rocketchat/rocketchat-mongodb"]
+    password = mongo["password"]
+    members = ",".join(f"mongodb-{i}.mongodb-svc.mongodb.svc.cluster.local:27017" for i in range(3))
+    # The Node.js driver's connection string options: TLS, verified against this CA file.
+    options = "replicaSet=mongodb&authSource=admin&tls=true&tlsCAFile=/etc/ink/mongodb-ca/ca.crt"
+    assert mongo["uri"] == f"mongodb://rocketchat:{password}@{members}/rocketchat?{options}"
+    assert mongo["oplog-uri"] == f"mongodb://rocketchat:{password}@{members}/local?{options}"
+    container = server(result)
+    env = env_of(container)
+    assert (env["MONGO_URL"], env["MONGO_OPLOG_URL"]) == (
+        ref("rocketchat-mongodb", "uri"),
+        ref("rocketchat-mongodb", "oplog-uri"),
+    )
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "mongodb-ca")
+    assert mount == {"name": "mongodb-ca", "mountPath": "/etc/ink/mongodb-ca", "readOnly": True}
+    volumes = {v["name"]: v for v in deployment(result)["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["mongodb-ca"]["secret"]["secretName"] == "rocketchat-mongodb-ca"
+    assert volumes["mongodb-ca"]["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+    # The CA reaches Rocket.Chat's namespace as a certificate from the in-cluster CA there.
+    ca = objects(result)["rocketchat/certificate-rocketchat-mongodb-ca.yaml"]
+    assert (ca["metadata"]["namespace"], ca["spec"]["issuerRef"]["name"]) == ("rocketchat", "ink-internal-ca")
+
+
+def test_together_the_mongodb_edge_is_tls(together) -> None:
+    from ink.run import edge_transports
+
+    transports = {(e.source, e.name): t for e, t in edge_transports(together.graph, together.network).items()}
+    assert transports[("rocketchat", "mongodb/rocketchat")] == "tls"
+    mount = next(m for m in server(together)["volumeMounts"] if m["name"] == "mongodb-ca")
+    assert mount["mountPath"] == "/etc/ink/mongodb-ca"
 
 
 def test_alone_root_url_admin_and_uploads_without_integrations(alone) -> None:

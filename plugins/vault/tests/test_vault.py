@@ -284,7 +284,7 @@ def test_auto_unseal(tmp_path: Path, ink_validator: ManifestValidator, kind: str
     ]
     sealed = objs["vault/sealedsecret-vault-seal.yaml"]
     assert sealed["spec"]["encryptedData"]  # credentials sealed, never in the config or the values
-    assert any("is not set: a placeholder was sealed" in w for w in result.warnings)
+    assert any("is not set: its Secret holds a placeholder" in w for w in result.warnings)
     if kind == "gcpckms":
         assert {"name": "seal", "mountPath": "/ink/seal", "readOnly": True} in server["volumeMounts"]
 

@@ -78,7 +78,10 @@ def ink_provide_secret(secret: ResolvedSecret, scope: Construct, ctx: ServiceCon
     from ink_plugin_external_secrets.construct import external_secret
 
     external_secret(scope, secret=secret, ctx=ctx)
-    return SecretBinding(name=secret.name, namespace=secret.namespace, keys=tuple(sorted(secret.sources)))
+    # from_sources: the values come from Vault (generated there, user secrets at ink/user/<name>), not from data.
+    return SecretBinding(
+        name=secret.name, namespace=secret.namespace, keys=tuple(sorted(secret.sources)), from_sources=True
+    )
 
 
 @hookimpl

@@ -8,6 +8,10 @@ Secret of its own namespace. With ``backups`` on (the default) the plugin claims
 ``mongodb-backups`` from the S3 provider and a CronJob dumps the replica set there daily
 (``mongodump --oplog``, a consistent point-in-time archive). The claim is optional: without an S3
 provider core drops it with a warning and there are no dumps.
+
+With a TLS provider (cert-manager) the members serve TLS only, with a certificate from the in-cluster
+CA (``spec.security.tls``); every connection string then verifies it (``tls=true&tlsCAFile=``)
+against the CA, which reaches each consumer's namespace as for CloudNativePG and Valkey.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from ink import hookimpl
+from ink import hookimpl, tls
 from ink.errors import UserError
 from ink.models import (
     BucketClaim,
     Capability,
+    CertificateClaim,
     ChartService,
     GeneratedSecret,
     Inbound,
@@ -55,6 +60,10 @@ RESERVED = frozenset({"admin", "local", "config", ADMIN_USER, BACKUP_USER})
 MEMBER_PODS = {"app": SERVICE}
 OPERATOR_PODS = {"app.kubernetes.io/name": "mongodb-kubernetes-operator"}
 WEBHOOK_PORT = 1993  # main.go: MDB_WEBHOOK_PORT default
+# The members' certificate from the in-cluster CA (tls.crt, tls.key, ca.crt): spec.security.tls names it
+# both as the key pair and as the CA. Not <name>-ca-certificate or <name>-server-certificate-key, the
+# Secrets the operator derives from it (api/v1 mongodbcommunity_types.go TLSOperator*SecretNamespacedName).
+SERVER_CERTIFICATE = f"{REPLICA_SET}-tls"
 # The official image, for mongodump in the backup job (docker-library/mongo 8.0/Dockerfile installs the tools).
 DUMP_IMAGE = f"docker.io/library/mongo:{MONGODB_VERSION}"
 # The MinIO client the minio plugin pins (PGSTY's maintained fork), to upload the dumps.
@@ -74,6 +83,11 @@ class MongoDBSettings(PluginSettings):
     resources: ContainerResources = Field(
         default_factory=lambda: ContainerResources(cpu_request="100m", memory_request="512Mi", memory_limit="1Gi"),
         description="Requests and limits of each member's mongod container.",
+    )
+    tls_optional: bool = Field(
+        default=False,
+        description="With a TLS provider, also accept plaintext clients (net.tls.mode preferTLS): only while "
+        "an install that was plain moves to TLS (README). false: TLS only.",
     )
     chart_version: str = Field(
         default=OPERATOR_VERSION, description="mongodb-kubernetes Helm chart version (operator of the same version)."
@@ -107,15 +121,35 @@ def ink_service_info() -> ServiceInfo:
     )
 
 
-def members(ctx: ServiceContext) -> tuple[str, ...]:
-    """host:port of each member, the names the operator writes into the replica set's configuration."""
+def member_hosts(ctx: ServiceContext) -> tuple[str, ...]:
+    """Each member's DNS name, as the operator writes it into the replica set's configuration."""
     count = ctx.settings.members  # type: ignore[attr-defined]
-    return tuple(f"{REPLICA_SET}-{i}.{SERVICE}.{ctx.namespace}.svc.cluster.local:{PORT}" for i in range(count))
+    return tuple(f"{REPLICA_SET}-{i}.{SERVICE}.{ctx.namespace}.svc.cluster.local" for i in range(count))
 
 
-def connection_string(ctx: ServiceContext, user: str, database: str, password: str = "{password}") -> str:
+def members(ctx: ServiceContext) -> tuple[str, ...]:
+    """host:port of each member, the seed list of every connection string."""
+    return tuple(f"{host}:{PORT}" for host in member_hosts(ctx))
+
+
+def tls_enabled(ctx: ServiceContext) -> bool:
+    """Whether the members serve TLS from the in-cluster CA: a TLS provider answers the certificate claim.
+
+    Decided from the provider, as CloudNativePG does: ``ink_provide_mongodb`` runs before certificates are.
+    """
+    return tls.available(ctx)
+
+
+def connection_string(
+    ctx: ServiceContext, user: str, database: str, password: str = "{password}", *, secure: bool = False
+) -> str:
     hosts = ",".join(members(ctx))
-    return f"mongodb://{user}:{password}@{hosts}/{database}?replicaSet={REPLICA_SET}&authSource={AUTH_DB}"
+    uri = f"mongodb://{user}:{password}@{hosts}/{database}?replicaSet={REPLICA_SET}&authSource={AUTH_DB}"
+    if secure:
+        # Connection string options (MongoDB manual, 'Connection String Options' > TLS; the Node.js driver's
+        # 'Enable TLS on a Connection'): verify every member's certificate against the CA file the pod mounts.
+        uri += f"&tls=true&tlsCAFile={MongoBinding.CA_DIR}/{tls.CA_KEY}"
+    return uri
 
 
 def user_password(database: str) -> GeneratedSecret:
@@ -141,6 +175,21 @@ def ink_bucket_claims(ctx: ServiceContext) -> list[BucketClaim]:
 
 
 @hookimpl
+def ink_certificate_claims(ctx: ServiceContext) -> list[CertificateClaim]:
+    # One certificate for every member (the operator mounts the same key pair in each): their pod DNS names,
+    # which clients and the members themselves dial, and the Service's names. Optional: without a TLS
+    # provider the replica set stays plain. No extended key usage is set (cert-manager's default), so the
+    # members may also present it to each other as clients (mongod uses certificateKeyFile both ways).
+    names = (*member_hosts(ctx), *tls.service_names(SERVICE, ctx.namespace))
+    return [CertificateClaim(name=SERVER_CERTIFICATE, dns_names=names, issuer="internal", optional=True)]
+
+
+def ca_secret_name(database: str) -> str:
+    """The in-cluster CA's copy in a consumer's namespace (key ca.crt)."""
+    return f"{database}-mongodb-ca"
+
+
+@hookimpl
 def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
     admin = GeneratedSecret(id=f"mongodb/{REPLICA_SET}/{ADMIN_USER}/password")
     backup = GeneratedSecret(id=f"mongodb/{REPLICA_SET}/{BACKUP_USER}/password")
@@ -162,7 +211,7 @@ def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
 
 
 @hookimpl
-def ink_provide_mongodb(need: MongoNeed, ctx: ServiceContext) -> MongoBinding:
+def ink_provide_mongodb(need: MongoNeed, scope: Construct, ctx: ServiceContext) -> MongoBinding:
     if need.name in RESERVED:
         raise UserError(
             f"{need.owner} asks for the MongoDB database {need.name!r}, which MongoDB or ink reserves for itself; "
@@ -176,14 +225,30 @@ def ink_provide_mongodb(need: MongoNeed, ctx: ServiceContext) -> MongoBinding:
         )
     password = user_password(need.name)
     secret = f"{need.name}-mongodb"
+    secure = tls_enabled(ctx)
+    ca = None
+    if secure:
+        # In the consumer's folder, applied with its namespace: the CA's key pair is made at run time, so
+        # a certificate from the same issuer there carries it as ca.crt (ink.tls.internal_ca).
+        ca = tls.internal_ca(
+            scope,
+            f"ca-{need.name}",
+            ctx=ctx,
+            name=ca_secret_name(need.name),
+            namespace=need.namespace,
+            component="database",
+            common_name=need.name,
+        )
     data: dict[str, str | GeneratedSecret | SecretTemplate] = {
         "username": need.name,
         "password": password,
-        "uri": SecretTemplate(template=connection_string(ctx, need.name, need.name), values={"password": password}),
+        "uri": SecretTemplate(
+            template=connection_string(ctx, need.name, need.name, secure=secure), values={"password": password}
+        ),
     }
     if need.oplog:
         data["oplog-uri"] = SecretTemplate(
-            template=connection_string(ctx, need.name, "local"), values={"password": password}
+            template=connection_string(ctx, need.name, "local", secure=secure), values={"password": password}
         )
     return MongoBinding(
         host=f"{SERVICE}.{ctx.namespace}.svc",
@@ -196,6 +261,8 @@ def ink_provide_mongodb(need: MongoNeed, ctx: ServiceContext) -> MongoBinding:
         password=SecretKeyRef(name=secret, key="password"),
         uri=SecretKeyRef(name=secret, key="uri"),
         oplog_uri=SecretKeyRef(name=secret, key="oplog-uri") if need.oplog else None,
+        tls=secure,
+        ca=ca,
         backup_schedule=ctx.settings.backup_schedule if backups_enabled(ctx) else "",  # type: ignore[attr-defined]
         secrets=(
             # In the consumer's namespace: what its pods read through secretKeyRef.

@@ -7,7 +7,8 @@ A consumer declares ``NamedNeed(capability="mongodb", id=<database>, params={...
 
 The binding's ``uri`` is a ready connection string (``mongodb://user:password@member,.../<database>
 ?replicaSet=<name>&authSource=<db>``) in a Secret of the consumer's namespace; ``oplog_uri`` (with
-``oplog``) is the same for the ``local`` database, which holds the replica set's oplog.
+``oplog``) is the same for the ``local`` database, which holds the replica set's oplog. With a TLS
+provider both end in ``&tls=true&tlsCAFile=/etc/ink/mongodb-ca/ca.crt``: mount ``binding.ca_mounts()``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import Field
 
 from ink.capabilities import CapabilitySpec
 from ink.hookspecs import hookspec
-from ink.models import Binding, DnsLabel, Need, SecretKeyRef
+from ink.models import DnsLabel, Need, SecretKeyRef, TlsBinding
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -46,8 +47,15 @@ class MongoNeed(Need):
     )
 
 
-class MongoBinding(Binding):
-    """How the consumer connects. The password reaches it only as a Secret in its own namespace."""
+class MongoBinding(TlsBinding):
+    """How the consumer connects. The password reaches it only as a Secret in its own namespace.
+
+    With a TLS provider the members serve TLS only: ``tls`` is True, the URIs carry
+    ``tls=true&tlsCAFile=<ca_file>`` and the consumer mounts :meth:`ca_mounts` (the in-cluster CA, ``ca``).
+    """
+
+    CA_DIR: ClassVar[str] = "/etc/ink/mongodb-ca"
+    CA_VOLUME: ClassVar[str] = "mongodb-ca"
 
     host: str = Field(description="The members' headless Service, e.g. mongodb-svc.mongodb.svc.")
     port: int
@@ -59,7 +67,6 @@ class MongoBinding(Binding):
     password: SecretKeyRef
     uri: SecretKeyRef = Field(description="mongodb://user:password@hosts/database?replicaSet=...&authSource=...")
     oplog_uri: SecretKeyRef | None = Field(default=None, description="The same for the 'local' database; with oplog.")
-    tls: bool = Field(default=False, description="Whether clients must connect with TLS (tls=true in the URI).")
     backup_schedule: str = Field(default="", description="Cron schedule of the database's dumps; '' for none.")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ink import kube
+from ink import kube, tls
 from ink.context import ServiceContext
 from ink.models import SecretKeyRef
 from ink_plugin_mongodb import (
@@ -23,9 +23,11 @@ from ink_plugin_mongodb import (
     BACKUP_BUCKET,
     BACKUP_USER,
     REPLICA_SET,
+    SERVER_CERTIFICATE,
     password_secret_name,
+    tls_enabled,
 )
-from ink_plugin_mongodb.capability import MongoNeed
+from ink_plugin_mongodb.capability import MongoBinding, MongoNeed
 
 CHART_REPO = "https://mongodb.github.io/helm-charts"
 BACKUP = f"{REPLICA_SET}-backup"
@@ -87,6 +89,26 @@ def _user(name: str, roles: list[dict[str, str]]) -> dict:
     }
 
 
+def security(ctx: ServiceContext) -> dict:
+    """SCRAM always; with a TLS provider, TLS only, with the certificate from the in-cluster CA.
+
+    ``spec.security.tls`` (CRD schema; public/samples/community/mongodb.com_v1_mongodbcommunity_tls_cr.yaml):
+    the key pair is tls.crt/tls.key of ``certificateKeySecretRef``, the CA ``ca.crt`` of
+    ``caCertificateSecretRef`` — the one Secret cert-manager's CA issuer writes holds all three.
+    ``optional: false`` is net.tls.mode requireTLS, ``true`` preferTLS (controllers/mongodb_tls.go
+    tlsConfigModification); ``tls_optional`` is the upgrade path of a plaintext install (README).
+    """
+    spec: dict = {"authentication": {"modes": ["SCRAM"]}}
+    if tls_enabled(ctx):
+        spec["tls"] = {
+            "enabled": True,
+            "optional": ctx.settings.tls_optional,  # type: ignore[attr-defined]
+            "certificateKeySecretRef": {"name": SERVER_CERTIFICATE},
+            "caCertificateSecretRef": {"name": SERVER_CERTIFICATE},
+        }
+    return spec
+
+
 def replica_set(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     settings = ctx.settings
     needs = sorted((n for n, _ in ctx.served if isinstance(n, MongoNeed)), key=lambda n: n.name)
@@ -120,7 +142,7 @@ def replica_set(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "type": "ReplicaSet",
                 "members": settings.members,  # type: ignore[attr-defined]
                 "version": settings.version,  # type: ignore[attr-defined]
-                "security": {"authentication": {"modes": ["SCRAM"]}},
+                "security": security(ctx),
                 "users": users,
                 "statefulSet": {
                     "spec": {
@@ -143,7 +165,7 @@ def replica_set(scope: kube.Construct, *, ctx: ServiceContext) -> None:
 DUMP_SCRIPT = """\
 set -eu
 name="mongodb-$$(date -u +%Y%m%dT%H%M%SZ).archive.gz"
-mongodump --uri="$$MONGODB_URI" --oplog --gzip --archive="/backup/$$name"
+mongodump --uri="$$MONGODB_URI" ${tls}--oplog --gzip --archive="/backup/$$name"
 echo "$$name" > /backup/name
 echo "dumped $$name"
 """
@@ -166,12 +188,28 @@ def backup(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     endpoint = urlsplit(bucket.endpoint)
     scratch = kube.Scratch(name="backup", mount_path="/backup", size_limit=settings.backup_scratch_size)  # type: ignore[attr-defined]
     tmp = kube.Scratch(name="tmp", mount_path="/tmp", size_limit="64Mi")
+    secure = tls_enabled(ctx)
+    # With TLS the dump verifies the members against the CA in their own certificate's Secret (mongodump
+    # --tls --tlsCAFile: MongoDB Database Tools, 'mongodump' TLS options); the uri itself stays plain.
+    ca = (
+        [
+            kube.SecretFiles(
+                name=SERVER_CERTIFICATE,
+                volume=MongoBinding.CA_VOLUME,
+                mount_path=MongoBinding.CA_DIR,
+                keys=(tls.CA_KEY,),
+            )
+        ]
+        if secure
+        else []
+    )
+    flags = f"--tls --tlsCAFile={MongoBinding.CA_DIR}/{tls.CA_KEY} " if secure else ""
     dump = kube.Container(
         name="dump",
         image=settings.dump_image,  # type: ignore[attr-defined]
-        command=["bash", "-c", kube.render_template(DUMP_SCRIPT, {})],
+        command=["bash", "-c", kube.render_template(DUMP_SCRIPT, {"tls": flags})],
         env={"MONGODB_URI": SecretKeyRef(name=password_secret_name(BACKUP_USER), key="uri")},
-        mounts=[scratch, tmp],
+        mounts=[scratch, tmp, *ca],
         resources=kube.Resources(cpu_request="50m", memory_request="128Mi", memory_limit="512Mi"),
     )
     upload = kube.Container(

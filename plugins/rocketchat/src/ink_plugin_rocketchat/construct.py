@@ -142,6 +142,8 @@ def rocketchat(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 access_mode=settings.storage_access_mode,  # type: ignore[attr-defined]
             ),
             kube.Scratch(name="tmp", mount_path="/tmp", size_limit="2Gi"),
+            # With TLS the URIs end in tls=true&tlsCAFile=<this file>: the Node.js driver verifies the members.
+            *db.ca_mounts(),  # type: ignore[attr-defined]
         ],
     )
     components = [
