@@ -10,7 +10,6 @@ strict schemas.
 from __future__ import annotations
 
 import dataclasses
-
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
