@@ -283,3 +283,8 @@ def test_network_policies_are_exact(default) -> None:
     (internet,) = mine["homeassistant/networkpolicy-allow-internet.yaml"]["egress"]
     assert internet["to"][0]["ipBlock"]["cidr"] == "0.0.0.0/0"
     assert sorted(p["port"] for p in internet["ports"]) == [80, 443]
+
+
+def test_more_than_one_replica_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="replicas"):
+        testing.synth(tmp_path, "[plugins.homeassistant]\nreplicas = 2\n", plugins=PLUGINS)

@@ -37,6 +37,9 @@ class HomeAssistantSettings(ServiceSettings):
         description="Subdomain: https://<hostname>.<domain>. With a domain that itself starts with 'home.' choose "
         "another, e.g. 'hass'.",
     )
+    replicas: int = Field(
+        default=1, ge=0, le=1, description="1, or 0 to stop it: Home Assistant cannot run twice on one /config."
+    )
     storage_size: Quantity = Field(default="5Gi", description="The /config volume: configuration, SQLite history.")
     resources: ContainerResources = Field(
         default_factory=lambda: ContainerResources(cpu_request="100m", memory_request="512Mi", memory_limit="2Gi")

@@ -114,6 +114,6 @@ def homeassistant(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         exemptions=exemptions,
     )
     component = kube.Component(
-        name="server", object_name=NAME, replicas=1, init_containers=[setup], containers=[server]
+        name="server", object_name=NAME, replicas=settings.replicas, init_containers=[setup], containers=[server]
     )
     kube.Workloads(scope, NAME, ctx=ctx, components=[component])
