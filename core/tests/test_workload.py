@@ -9,6 +9,7 @@ strict schemas.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -619,6 +620,29 @@ def test_host_network_and_root_make_the_namespace_privileged(tmp_path: Path, crd
     assert security["runAsUser"] == 0 and security["runAsNonRoot"] is False
     assert security["capabilities"] == {"drop": ["ALL"]}  # root, but still no capabilities beyond the default
     assert namespace_level(objects, "home-assistant") == "privileged"
+
+
+SWITCHED_HOST_NET = HostNetwork(reason="mDNS and SSDP discovery, when the setting asks for it", when_used=True)
+
+
+def switched_host_network(*, on: bool) -> Build:
+    def build(ctx: Any) -> list[Component]:
+        (component,) = home_assistant(ctx)
+        (container,) = component.containers
+        exemptions = [SWITCHED_HOST_NET] if on else []
+        return [dataclasses.replace(component, containers=[dataclasses.replace(container, exemptions=exemptions)])]
+
+    return build
+
+
+@pytest.mark.parametrize(("on", "level"), [(False, "restricted"), (True, "privileged")])
+def test_a_when_used_exemption_raises_the_level_only_when_a_component_uses_it(
+    tmp_path: Path, crd_dir: Path, on: bool, level: str
+) -> None:
+    example = Example("home-assistant", switched_host_network(on=on), exemptions=[SWITCHED_HOST_NET])
+    objects = synth(tmp_path, crd_dir, example)
+    assert ("hostNetwork" in pod(objects["home-assistant/statefulset-home-assistant.yaml"])) is on
+    assert namespace_level(objects, "home-assistant") == level
 
 
 def test_gpu_sets_resource_runtime_class_and_node_selector_and_stays_restricted(tmp_path: Path, crd_dir: Path) -> None:

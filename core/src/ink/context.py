@@ -27,6 +27,7 @@ from ink.models import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from ink.podsecurity import Exemption
     from ink.secrets import MasterKey
     from ink.settings import InkSettings
 
@@ -61,6 +62,8 @@ class ServiceContext:
     """Every need declared in the run, e.g. for a tunnel that exposes all public routes."""
     waves: dict[str, int] = field(default_factory=dict, repr=False)
     """Deploy order of every enabled service: providers before the services that need them."""
+    exemptions_used: list[Exemption] = field(default_factory=list, repr=False)
+    """The exemptions the components rendered this run use (:func:`ink.workload.render` fills it)."""
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-run scratch space for the plugin (e.g. a loaded certificate); never global state."""
     kept_files: dict[Path, tuple[bytes, int]] = field(default_factory=dict, repr=False)

@@ -50,14 +50,20 @@ def plugin_page(info: ServiceInfo, distribution: str, needs: list[str], readme: 
             f"| `{name}` | {_type(prop)} | `{json.dumps(default)}` | {(field.description or '').replace('|', '/')} |"
         )
     if info.exemptions:
-        level = required_level(info.exemptions, info.pod_security)
+        level = required_level([e for e in info.exemptions if not e.when_used], info.pod_security)
+        switched = any(e.when_used for e in info.exemptions)
         lines += [
             "",
             "## Exceptions to the hardened defaults\n",
-            f"Pod Security level of the namespace: `{level}`.\n",
+            f"Pod Security level of the namespace: `{level}`"
+            + (" (an exception marked when used raises it only when a setting switches it on)" if switched else "")
+            + ".\n",
             "| exception | Pod Security level it needs | why |",
             "| --- | --- | --- |",
-            *(f"| {e.summary} | `{e.level}` | {e.reason.replace('|', '/')} |" for e in info.exemptions),
+            *(
+                f"| {e.summary}{' (when used)' if e.when_used else ''} | `{e.level}` | {e.reason.replace('|', '/')} |"
+                for e in info.exemptions
+            ),
         ]
     body = readme.split("\n", 1)[1] if readme.startswith("# ") else readme  # its title is ours
     return "\n".join(lines) + "\n\n## From the plugin's README\n" + body.rstrip() + "\n"

@@ -47,6 +47,9 @@ class Exemption:
     """One departure from the hardened defaults; ``reason`` says why upstream needs it."""
 
     reason: str
+    when_used: bool = False
+    """Raise the namespace's level only when a component rendered this run uses it (an exemption a setting
+    switches on, e.g. Home Assistant's host network); otherwise declaring it is enough."""
 
     def __post_init__(self) -> None:
         if not self.reason.strip():

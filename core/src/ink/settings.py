@@ -191,7 +191,7 @@ PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
 
 class NetworkSettings(_Strict):
-    """What the generated NetworkPolicies need to know about the cluster's nodes (docs/network-policies.md)."""
+    """What ink needs to know about the cluster's networks: the nodes (docs/network-policies.md) and the pods."""
 
     nodes: list[Cidr] = Field(
         default_factory=lambda: list(PRIVATE_RANGES),
@@ -200,6 +200,12 @@ class NetworkSettings(_Strict):
         "every server node). Narrow it to your LAN, e.g. ['192.168.1.0/24'].",
     )
     api_server_port: int = Field(default=6443, ge=1, le=65535, description="The API server's port on the nodes.")
+    pods: list[Cidr] = Field(
+        default_factory=lambda: ["10.42.0.0/16"],
+        min_length=1,
+        description="The pod network (k3s' default cluster CIDR): connections from the ingress controller come "
+        "from there, so services that trust a proxy's X-Forwarded-For trust these networks.",
+    )
 
 
 class InkSettings(BaseSettings):

@@ -501,8 +501,10 @@ def _collect(
 
 
 def _namespace_object(ctx: ServiceContext) -> dict[str, Any]:
-    # The plugin's floor, raised as far as its declared exemptions need (ink.podsecurity).
-    level = required_level(ctx.service.exemptions, ctx.service.pod_security)
+    # The plugin's floor, raised as far as its declared exemptions need (ink.podsecurity); one a setting
+    # switches on (when_used) counts only when a rendered component uses it.
+    needed = [e for e in ctx.service.exemptions if not e.when_used or e in ctx.exemptions_used]
+    level = required_level(needed, ctx.service.pod_security)
     return {
         "apiVersion": "v1",
         "kind": "Namespace",

@@ -412,6 +412,8 @@ def render(ctx: ServiceContext, components: Sequence[Component]) -> list[dict[st
                 f"{exemption!r} is used but not listed in ServiceInfo.exemptions; list it there so `ink docs` shows "
                 "its reason and the namespace gets the Pod Security level it needs"
             )
+        if exemption not in ctx.exemptions_used:
+            ctx.exemptions_used.append(exemption)
     names = [object_name(ctx, c) for c in components]
     if len(set(names)) != len(names):
         raise ValueError(f"components share an object name: {names}")
