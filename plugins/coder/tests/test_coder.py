@@ -209,3 +209,53 @@ def test_bad_email_domain_is_a_config_error(tmp_path: Path) -> None:
 def test_more_than_one_replica_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="replicas"):
         testing.synth(tmp_path, "[plugins.coder]\nreplicas = 2\n", plugins=ALONE)
+
+
+def _egress_peers(policy: dict) -> list[tuple[str, tuple, tuple]]:
+    """(namespace, sorted pod labels, ports) of each egress rule that names a namespace."""
+    peers = []
+    for rule in policy["spec"].get("egress", []):
+        ports = tuple(sorted((p["port"], p["protocol"]) for p in rule.get("ports", [])))
+        for peer in rule["to"]:
+            if "namespaceSelector" in peer:
+                namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                pods = tuple(sorted(peer.get("podSelector", {}).get("matchLabels", {}).items()))
+                peers.append((namespace, pods, ports))
+    return peers
+
+
+GITEA_SERVER = (
+    ("app.kubernetes.io/component", "server"),
+    ("app.kubernetes.io/instance", "gitea"),
+    ("app.kubernetes.io/name", "gitea"),
+)
+
+
+def test_network_policies_open_exactly_the_gitea_edge_and_the_api_server(together, default) -> None:
+    egress = objects(together)["coder/networkpolicy-allow-egress.yaml"]
+    peers = _egress_peers(egress)
+    # Coder → Gitea: the link's Service port on Gitea's server pods, nothing else in Gitea's namespace.
+    assert [p for p in peers if p[0] == "gitea"] == [("gitea", GITEA_SERVER, ((3000, "TCP"),))]
+    assert [
+        p for p in _egress_peers(objects(default)["coder/networkpolicy-allow-egress.yaml"]) if p[0] == "gitea"
+    ] == []
+    # Gitea admits Coder on 3000 only (the link), beside the ingress gateway.
+    ingress = objects(together)["gitea/networkpolicy-allow-ingress-server.yaml"]["spec"]["ingress"]
+    from_coder = [
+        r
+        for r in ingress
+        if r["from"][0].get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        == "coder"
+    ]
+    assert [r["ports"] for r in from_coder] == [[{"port": 3000, "protocol": "TCP"}]]
+    # The API server: Coder's server pod only (the provisioner), not the workspaces in the namespace.
+    api = objects(together)["coder/networkpolicy-allow-kube-api-server.yaml"]["spec"]
+    assert api["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/component": "server", "app.kubernetes.io/name": "coder"}
+    }
+    assert {r["ports"][0]["port"] for r in api["egress"]} == {6443}
+
+
+def test_no_api_server_access_without_workspace_rbac(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, "[plugins.coder]\nworkspace_rbac = false\n", plugins=ALONE)
+    assert "coder/networkpolicy-allow-kube-api-server.yaml" not in result.files
