@@ -72,7 +72,7 @@ def test_upstream_facts(default) -> None:
     pod = deployment(default)["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert container["image"] == "ghcr.io/coder/coder:v2.36.0"
-    assert container["args"] == ["server"]
+    assert (container["command"], container["args"]) == (["/opt/coder"], ["server"])
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080, "metrics": 2112}
     assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080, "scheme": "HTTP"}
     assert pod["securityContext"]["runAsUser"] == 1000

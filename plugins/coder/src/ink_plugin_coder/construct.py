@@ -99,6 +99,8 @@ def coder(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     server = kube.Container(
         name="coder",
         image=f"{IMAGE}:{settings.image_tag or ctx.service.version}",
+        # As the upstream chart: command /opt/coder (coder.command), args [server].
+        command=["/opt/coder"],
         args=["server"],
         ports=ports,
         env=ctx.with_user_env(environment(ctx)),  # type: ignore[arg-type]
