@@ -122,7 +122,7 @@ def test_database_claim_to_role_database_secret_and_env(homelab, objects) -> Non
         password = unseal(directory, role, "password")
         assert unseal(directory, app_secret, "password") == password
     cluster_roles = {r["name"] for r in objects["cloudnativepg/cluster-postgres-ha.yaml"]["spec"]["managed"]["roles"]}
-    assert cluster_roles == {"vaultwarden", "authentik"}
+    assert cluster_roles == {"vaultwarden", "authentik", "gitea", "coder"}
     env = container_env(objects, "vaultwarden/deployment-vaultwarden.yaml")
     assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "vaultwarden-db", "key": "uri"}}
 
@@ -177,9 +177,9 @@ def test_every_stateful_thing_is_backed_up_or_exempt(homelab) -> None:
         assert row.covered_by, f"{row.kind} {row.name} of {row.service} is not covered by any backup"
     vaultwarden = next(r for r in rows if r.kind == "volume" and r.service == "vaultwarden")
     assert (vaultwarden.covered_by, vaultwarden.schedule, vaultwarden.retention) == ("velero", "0 3 * * *", "720h")
-    # Velero's weekly drill of the namespace: the second in name order with a pod volume target (rocketchat first),
-    # so it starts one drill_spacing (30 minutes) after the drill_schedule.
-    assert vaultwarden.drill == "30 5 * * 0, result in ConfigMap velero/drill-vaultwarden-result"
+    # Velero's weekly drill of the namespace: the third in name order with a pod volume target (gitea, then
+    # rocketchat), so it starts two drill_spacings (30 minutes each) after the drill_schedule.
+    assert vaultwarden.drill == "0 6 * * 0, result in ConfigMap velero/drill-vaultwarden-result"
     database = next(r for r in rows if r.kind == "database" and r.service == "vaultwarden")
     assert database.drill == "0 4 * * 0, result in ConfigMap cloudnativepg/postgres-ha-drill-result"
     schedule = next(o for p, o in testing.objects(homelab[1]).items() if p.startswith("velero/schedule-"))
