@@ -395,7 +395,7 @@ web_image_tag = "0.16.17"
 admin_image_tag = "0.16.4"
 admin_email = "me@example.org"
 disable_signup = true
-search_index_size = "5Gi"
+storage_size = "5Gi"
 s3_public_url = "https://s3.example.org"
 resources = { cpu_request = "300m", memory_request = "1Gi", memory_limit = "3Gi" }
 env = { APPFLOWY_COLLAB_S3_THRESHOLD = "16000" }
@@ -417,6 +417,15 @@ env = { APPFLOWY_COLLAB_S3_THRESHOLD = "16000" }
     assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
 
 
+def test_replicas_scale_the_stateless_components(ink_synth) -> None:
+    result = ink_synth(CONFIG + "[plugins.appflowy]\nreplicas = 2\n", plugins=ALONE)
+    for component in ("cloud", "gotrue", "web"):
+        assert workload(result, component)["spec"]["replicas"] == 2, component
+        assert f"appflowy/poddisruptionbudget-appflowy-{component}.yaml" in result.files
+    for component in ("worker", "search", "admin"):
+        assert workload(result, component)["spec"]["replicas"] == 1, component
+
+
 def test_settings_from_the_environment(ink_synth, monkeypatch) -> None:
     monkeypatch.setenv("INK_PLUGINS__APPFLOWY__ADMIN_EMAIL", "ops@example.org")
     result = ink_synth(CONFIG, plugins=ALONE)
@@ -427,6 +436,7 @@ def test_settings_from_the_environment(ink_synth, monkeypatch) -> None:
     ("setting", "message"),
     [
         ('admin_email = "admin"', r"plugins\.appflowy\.admin_email"),
+        ("replicas = 0", r"plugins\.appflowy\.replicas"),
         ('s3_public_url = "http://s3.example.org"', r"plugins\.appflowy\.s3_public_url"),
         ('hostname = "Not A Label"', r"plugins\.appflowy\.hostname"),
         ('env = { APPFLOWY_GOTRUE_JWT_SECRET = "x" }', r"APPFLOWY_GOTRUE_JWT_SECRET"),

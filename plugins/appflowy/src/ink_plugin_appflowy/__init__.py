@@ -82,7 +82,15 @@ class AppFlowySettings(ServiceSettings):
         description="Refuse sign-ups (GOTRUE_DISABLE_SIGNUP); the admin then creates the accounts in the console. "
         "Off by default, as upstream: the signup whitelist of the admin console needs sign-ups enabled.",
     )
-    search_index_size: Quantity = Field(
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="Pods of cloud, gotrue and web (the official chart's default 1; its autoscalers go up to 10 for "
+        "cloud). Above 1 they spread over nodes and a PodDisruptionBudget keeps one up. worker, search (one "
+        "writer of its index volume) and admin stay at one, as the chart.",
+    )
+    storage_size: Quantity = Field(
         default="2Gi", description="The keyword index volume of search (/var/lib/appflowy/keyword_index)."
     )
     s3_public_url: str = Field(

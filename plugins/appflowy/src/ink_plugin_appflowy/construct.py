@@ -10,6 +10,8 @@ but search's keyword index.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import DatabaseBinding, SecretKeyRef
@@ -183,7 +185,7 @@ def appflowy(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             kube.Volume(
                 name="keyword-index",
                 mount_path=KEYWORD_INDEX,
-                size=settings.search_index_size,
+                size=settings.storage_size,
                 backup_exempt="the keyword index is rebuilt from the database by search's background indexer",
             ),
             _tmp(),
@@ -211,13 +213,15 @@ def appflowy(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         resources=kube.Resources.of(settings.admin_resources),
         health=kube.HttpProbe(path=ADMIN_PREFIX, port=ADMIN_PORT),
     )
+    # The stateless components the chart scales (hpa.yaml of cloud, gotrue and web).
+    scaled: dict[str, Any] = {"replicas": settings.replicas, "spread": settings.replicas > 1}
     components = [
-        kube.Component(name="cloud", object_name=component_name("cloud"), containers=[cloud]),
-        kube.Component(name="gotrue", object_name=component_name("gotrue"), containers=[gotrue]),
+        kube.Component(name="cloud", object_name=component_name("cloud"), containers=[cloud], **scaled),
+        kube.Component(name="gotrue", object_name=component_name("gotrue"), containers=[gotrue], **scaled),
         kube.Component(name="worker", object_name=component_name("worker"), containers=[worker]),
         # One writer of the keyword index (ReadWriteOnce; the vocabulary recreates instead of rolling).
         kube.Component(name="search", object_name=component_name("search"), containers=[search]),
-        kube.Component(name="web", object_name=component_name("web"), containers=[web], user=0),
+        kube.Component(name="web", object_name=component_name("web"), containers=[web], user=0, **scaled),
         kube.Component(name="admin", object_name=component_name("admin"), containers=[admin]),
     ]
     kube.Workloads(scope, NAME, ctx=ctx, components=components)
