@@ -91,7 +91,7 @@ def test_output_validates(default, with_coder, ink_validator: ManifestValidator)
 def test_upstream_facts(default) -> None:
     pod = deployment(default)["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    assert container["image"] == "docker.gitea.com/gitea:28.1.0-rootless"
+    assert container["image"] == "docker.gitea.com/gitea:1.27.3-rootless"
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 3000, "ssh": 2222}
     assert container["livenessProbe"]["httpGet"] == {"path": "/api/healthz", "port": 3000, "scheme": "HTTP"}
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
@@ -188,7 +188,7 @@ def test_oidc_wired_on_both_sides(default) -> None:
     assert env["OIDC_CLIENT_SECRET"] == ref("gitea-oidc", "client-secret")
     assert env["OIDC_DISCOVERY_URL"] == "https://auth.example.com/application/o/gitea/.well-known/openid-configuration"
     assert auth["args"] == ["bash", "/setup/auth.sh"]  # after the image's entrypoint writes app.ini
-    assert auth["image"] == "docker.gitea.com/gitea:28.1.0-rootless"
+    assert auth["image"] == "docker.gitea.com/gitea:1.27.3-rootless"
     assert env["GITEA__database__HOST"] == server_env(default)["GITEA__database__HOST"]
     script = objects(default)["gitea/configmap-gitea-setup.yaml"]["data"]["auth.sh"]
     assert "gitea admin auth add-oauth" in script
@@ -268,7 +268,7 @@ domain = "home.example.org"
 
 [plugins.gitea]
 hostname = "code"
-image_tag = "28.0.0"
+image_tag = "1.26.0"
 storage_size = "30Gi"
 signups_allowed = true
 require_signin_view = true
@@ -284,7 +284,7 @@ env = { GITEA__ui__DEFAULT_THEME = "gitea-dark" }
     assert "GITEA__metrics__TOKEN" not in env
     assert env["GITEA__ui__DEFAULT_THEME"] == "gitea-dark"
     assert deployment(result)["spec"]["template"]["spec"]["containers"][0]["image"] == (
-        "docker.gitea.com/gitea:28.0.0-rootless"
+        "docker.gitea.com/gitea:1.26.0-rootless"
     )
     claim = objects(result)["gitea/persistentvolumeclaim-gitea-data.yaml"]
     assert claim["spec"]["resources"]["requests"]["storage"] == "50Gi"

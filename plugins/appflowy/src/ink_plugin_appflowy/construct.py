@@ -48,8 +48,7 @@ def internal_url(ctx: ServiceContext, component: str, port: int) -> str:
 
 def appflowy(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     settings: AppFlowySettings = ctx.settings  # type: ignore[assignment]
-    route = ctx.bindings.get(f"ingress/{settings.hostname}")
-    url = route.url if route is not None else ctx.url(settings.hostname)  # type: ignore[attr-defined]
+    url = ctx.public_url()
     tag = settings.image_tag or ctx.service.version
     database = ctx.database()
     redis = ctx.bindings[f"redis/{NAME}"]

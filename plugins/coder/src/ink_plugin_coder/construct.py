@@ -30,17 +30,12 @@ RULES = [
 EXTERNAL_AUTH_ID = "primary"  # CODER_EXTERNAL_AUTH_0_ID; the callback is /external-auth/<id>/callback
 
 
-def access_url(ctx: ServiceContext) -> str:
-    route = ctx.bindings.get(f"ingress/{ctx.settings.hostname}")
-    return route.url if route is not None else ctx.url(ctx.settings.hostname)  # type: ignore[attr-defined]
-
-
 def environment(ctx: ServiceContext) -> dict[str, object]:
     settings: CoderSettings = ctx.settings  # type: ignore[assignment]
     database = ctx.database()
     env: dict[str, object] = {
         "CODER_HTTP_ADDRESS": f"0.0.0.0:{HTTP_PORT}",
-        "CODER_ACCESS_URL": access_url(ctx),
+        "CODER_ACCESS_URL": ctx.public_url(),
         # postgresql://...; with TLS it carries sslmode=verify-full and sslrootcert (the mounted CA).
         "CODER_PG_CONNECTION_URL": database.uri,
         "CODER_SECURE_AUTH_COOKIE": "true",

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
-VERSION = "28.1.0"
+VERSION = "1.27.3"
 NAME = "gitea"
 IMAGE = "docker.gitea.com/gitea"  # the tag is <version>-rootless (see construct.image)
 HTTP_PORT = 3000  # the rootless image's HTTP_PORT default (docker/rootless/usr/local/bin/docker-setup.sh)

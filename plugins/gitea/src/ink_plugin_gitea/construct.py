@@ -77,11 +77,6 @@ def image(ctx: ServiceContext) -> str:
     return f"{IMAGE}:{ctx.settings.image_tag or ctx.service.version}-rootless"
 
 
-def public_url(ctx: ServiceContext) -> str:
-    route = ctx.bindings.get(f"ingress/{ctx.settings.hostname}")
-    return route.url if route is not None else ctx.url(ctx.settings.hostname)  # type: ignore[attr-defined]
-
-
 def secret(key: str) -> SecretKeyRef:
     return SecretKeyRef(name=SECRETS, key=key)
 
@@ -90,7 +85,7 @@ def environment(ctx: ServiceContext) -> dict[str, object]:
     """app.ini, as GITEA__<section>__<KEY> variables (the same for the server and the setup Job)."""
     settings: GiteaSettings = ctx.settings  # type: ignore[assignment]
     database = ctx.database()
-    url = public_url(ctx)
+    url = ctx.public_url()
     host = url.split("://", 1)[1].split("/", 1)[0]
     sso = settings.sso and isinstance(ctx.bindings.get(f"auth/{settings.hostname}"), AuthBinding)
     env: dict[str, object] = {

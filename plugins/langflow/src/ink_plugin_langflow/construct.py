@@ -26,11 +26,6 @@ CONFIG_DIR = "/app/langflow"
 USER = 1000  # the image's user (the langflow-ide chart's runAsUser)
 
 
-def public_url(ctx: ServiceContext) -> str:
-    route = ctx.bindings.get(f"ingress/{ctx.settings.hostname}")  # type: ignore[attr-defined]
-    return route.url if route else ctx.url(ctx.settings.hostname)  # type: ignore[attr-defined,return-value]
-
-
 def behind_forward_auth(ctx: ServiceContext) -> bool:
     auth = ctx.bindings.get(f"auth/{ctx.settings.hostname}")  # type: ignore[attr-defined]
     return bool(ctx.settings.sso) and isinstance(auth, AuthBinding)  # type: ignore[attr-defined]

@@ -23,8 +23,7 @@ USER = 1000
 
 def linkwarden(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     settings = ctx.settings
-    route = ctx.bindings.get(f"ingress/{settings.hostname}")
-    url = route.url if route is not None else ctx.url(settings.hostname)  # type: ignore[attr-defined]
+    url = ctx.public_url()
     database = ctx.database()
     env: dict[str, object] = {
         # Referenced below as $(LINKWARDEN_DB_PASSWORD): Kubernetes expands a variable defined earlier in the list.

@@ -24,11 +24,6 @@ IMAGE = "ghcr.io/open-webui/open-webui"
 DATA_DIR = "/app/backend/data"
 
 
-def public_url(ctx: ServiceContext) -> str:
-    route = ctx.bindings.get(f"ingress/{ctx.settings.hostname}")  # type: ignore[attr-defined]
-    return route.url if route else ctx.url(ctx.settings.hostname)  # type: ignore[attr-defined,return-value]
-
-
 def _flag(value: bool) -> str:
     return "True" if value else "False"
 
@@ -79,7 +74,7 @@ def oidc_env(ctx: ServiceContext) -> dict[str, object]:
         "OAUTH_CLIENT_ID": oidc.client_id,
         "OAUTH_CLIENT_SECRET": oidc.client_secret,
         "OPENID_PROVIDER_URL": f"{issuer}.well-known/openid-configuration",
-        "OPENID_REDIRECT_URI": public_url(ctx) + OIDC_REDIRECT,
+        "OPENID_REDIRECT_URI": ctx.public_url() + OIDC_REDIRECT,
         "OAUTH_PROVIDER_NAME": provider.title if provider else oidc.provider,
         "OAUTH_SCOPES": "openid email profile",
     }
@@ -107,7 +102,7 @@ def open_webui(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         "DATA_DIR": DATA_DIR,
         # The image's HOME (/root) is not the pod user's; libraries write their caches under HOME.
         "HOME": "/tmp",
-        "WEBUI_URL": public_url(ctx),
+        "WEBUI_URL": ctx.public_url(),
         "WEBUI_SECRET_KEY": SecretKeyRef(name=SECRET, key="WEBUI_SECRET_KEY"),
         "DATABASE_URL": database.uri,
         "VECTOR_DB": "pgvector",

@@ -100,7 +100,7 @@ def surfsense(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     backend_image = f"{BACKEND_IMAGE}:{tag}"
     backend_url = f"http://{component_name('backend')}.{ctx.namespace}.svc:{BACKEND_PORT}"
     web_url = f"http://{component_name('web')}.{ctx.namespace}.svc:{WEB_PORT}"
-    public = route.url if (route := ctx.bindings.get(f"ingress/{settings.hostname}")) else ctx.url(settings.hostname)  # type: ignore[attr-defined]
+    public = ctx.public_url()
     secret = {
         key: SecretKeyRef(name=SECRET, key=key) for key in ("SECRET_KEY", "ZERO_ADMIN_PASSWORD", "ZERO_QUERY_API_KEY")
     }
