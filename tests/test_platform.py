@@ -15,7 +15,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 
 from ink import hookimpl, run, sealing, testing
-from ink.models import AuthClient, Route, ServiceInfo
+from ink.models import AuthClient, DatabaseClaim, Route, ServiceInfo
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 
@@ -122,7 +122,10 @@ def test_database_claim_to_role_database_secret_and_env(homelab, objects) -> Non
         password = unseal(directory, role, "password")
         assert unseal(directory, app_secret, "password") == password
     cluster_roles = {r["name"] for r in objects["cloudnativepg/cluster-postgres-ha.yaml"]["spec"]["managed"]["roles"]}
-    assert cluster_roles == {"vaultwarden", "authentik", "gitea", "coder"}
+    # One managed role per database claim in the homelab, nothing else.
+    claims = {n.name for n in homelab[1].graph.needs if isinstance(n, DatabaseClaim)}
+    assert {"vaultwarden", "authentik", "gitea", "coder"} <= claims
+    assert cluster_roles == claims
     env = container_env(objects, "vaultwarden/deployment-vaultwarden.yaml")
     assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "vaultwarden-db", "key": "uri"}}
 
@@ -142,7 +145,7 @@ def test_oidc_client_both_sides(homelab, objects) -> None:
     assert [u["url"] for u in vault["redirect_uris"]] == ["https://vault.example.com/identity/connect/oidc-signin"]
 
 
-def test_forward_auth_both_sides(objects) -> None:
+def test_forward_auth_both_sides(homelab, objects) -> None:
     route = objects["wiki/ingressroute-wiki.yaml"]
     middleware = objects["wiki/middleware-wiki-forward-auth.yaml"]
     app_rule = next(r for r in route["spec"]["routes"] if r.get("middlewares"))
@@ -152,12 +155,12 @@ def test_forward_auth_both_sides(objects) -> None:
     assert outpost_rule["services"][0]["namespace"] == "authentik"
     blueprint = _blueprint(objects)
     proxies = [e for e in blueprint["entries"] if e["model"].endswith("proxyprovider")]
-    # The wiki of this test, Jitsi's web and SearXNG (forward-auth in front of their UIs) from the installed plugins.
-    assert [p["attrs"]["external_host"] for p in proxies] == [
-        "https://meet.example.com",
-        "https://search.example.com",
-        "https://wiki.example.com",
-    ]
+    # One proxy provider per forward-auth client of the homelab (this test's wiki among them), nothing else.
+    clients = [n for n in homelab[1].graph.needs if isinstance(n, AuthClient) and n.kind == "forward-auth"]
+    assert {"wiki", "meet", "search"} <= {c.host for c in clients}
+    assert sorted(p["attrs"]["external_host"] for p in proxies) == sorted(
+        f"https://{c.host}.example.com" for c in clients
+    )
     outpost = next(e for e in blueprint["entries"] if e["model"] == "authentik_outposts.outpost")
     assert len(outpost["attrs"]["providers"]) == len(proxies)
 
@@ -177,9 +180,13 @@ def test_every_stateful_thing_is_backed_up_or_exempt(homelab) -> None:
         assert row.covered_by, f"{row.kind} {row.name} of {row.service} is not covered by any backup"
     vaultwarden = next(r for r in rows if r.kind == "volume" and r.service == "vaultwarden")
     assert (vaultwarden.covered_by, vaultwarden.schedule, vaultwarden.retention) == ("velero", "0 3 * * *", "720h")
-    # Velero's weekly drill of the namespace: the third in name order with a pod volume target (gitea, then
-    # rocketchat), so it starts two drill_spacings (30 minutes each) after the drill_schedule.
-    assert vaultwarden.drill == "0 6 * * 0, result in ConfigMap velero/drill-vaultwarden-result"
+    # Velero's weekly drill of the namespace: the drilled namespaces (a pod volume target each) take turns in name
+    # order, each one drill_spacing (30 minutes) after the one before, from the drill_schedule (Sundays 05:00).
+    drilled = sorted({r.service for r in rows if r.kind == "volume" and r.covered_by == "velero" and r.drill})
+    assert {"gitea", "rocketchat", "vaultwarden"} <= set(drilled)
+    start = 5 * 60 + 30 * drilled.index("vaultwarden")
+    expected = f"{start % 60} {start // 60} * * 0, result in ConfigMap velero/drill-vaultwarden-result"
+    assert vaultwarden.drill == expected
     database = next(r for r in rows if r.kind == "database" and r.service == "vaultwarden")
     assert database.drill == "0 4 * * 0, result in ConfigMap cloudnativepg/postgres-ha-drill-result"
     schedule = next(o for p, o in testing.objects(homelab[1]).items() if p.startswith("velero/schedule-"))

@@ -316,6 +316,7 @@ def test_the_graph_has_exactly_its_edges(tmp_path: Path) -> None:
         ("traefik", "need", "ingress/research", None),
         ("authentik", "need", "auth/research", None),
         ("velero", "need", "backup/surfsense-backend-files", None),
+        ("velero", "need", "backup/surfsense-redis-data", None),
         ("sealed-secrets", "need", "secrets/surfsense-keys", None),
     }
 

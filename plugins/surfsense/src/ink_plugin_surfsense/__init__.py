@@ -214,7 +214,11 @@ def ink_secrets() -> list[SecretClaim]:
 def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget]:
     if not ctx.settings.backup:
         return []
-    return [BackupTarget(volume=FILES_VOLUME, pod_volume="files", optional=True, enabled_by="backup")]
+    return [
+        BackupTarget(volume=FILES_VOLUME, pod_volume="files", optional=True, enabled_by="backup"),
+        # The queue in the redis provider's volume here (the redis capability names it <need>-redis-data).
+        BackupTarget(volume=f"{NAME}-redis-data", pod_volume="data", optional=True, enabled_by="backup"),
+    ]
 
 
 @hookimpl
