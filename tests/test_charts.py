@@ -72,15 +72,28 @@ UNDEFAULTED_KEYS = {
 
 
 @functools.cache
-def output(config: str) -> dict[str, dict[str, Any]]:
-    """ink's output for one config, by path; synthesised once (also at collection, for the parameters)."""
+def _synthesised(config: str) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, ...]]]:
+    """ink's output for one config, by path, and each owned namespace → the namespaces it copies pods from."""
     # Collection runs before conftest's fixture that hides the developer's INK_* variables: hide them here.
     hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.upper().startswith("INK_")}
     try:
         with tempfile.TemporaryDirectory(prefix=f"ink-charts-{config}-") as directory:
-            return testing.objects(testing.synth(Path(directory), CONFIGS[config]))
+            result = testing.synth(Path(directory), CONFIGS[config])
+            assert result.graph is not None
+            services = result.graph.services
+            copies = {
+                owned.name: tuple(services[other].namespace for other in owned.pod_security_of)
+                for declared in result.graph.owned_namespaces.values()
+                for owned in declared
+            }
+            return testing.objects(result), copies
     finally:
         os.environ.update(hidden)
+
+
+def output(config: str) -> dict[str, dict[str, Any]]:
+    """ink's output for one config, by path; synthesised once (also at collection, for the parameters)."""
+    return _synthesised(config)[0]
 
 
 def applications(config: str) -> list[ChartApp]:
@@ -235,9 +248,13 @@ def pods_by_namespace(config: str) -> dict[str, list[tuple[str, dict[str, Any]]]
 
 
 def strictest_levels(config: str) -> dict[str, str]:
-    """For every namespace ink writes, the strictest Pod Security level all its pods (ink's and charts') meet."""
+    """For every namespace ink writes, the strictest Pod Security level all its pods (ink's and charts') meet.
+
+    An owned namespace that receives copies of another namespace's pods (a restore drill's) needs that
+    namespace's level too: the copies are not in the output.
+    """
     pods = pods_by_namespace(config)
-    return {
+    levels = {
         namespace: max(
             (podsecurity.required_level(pod) for _, pod in pods.get(namespace, [])),
             key=podsecurity.LEVELS.index,
@@ -245,6 +262,9 @@ def strictest_levels(config: str) -> dict[str, str]:
         )
         for namespace in namespace_levels(config)
     }
+    for owned, copied in _synthesised(config)[1].items():
+        levels[owned] = max([levels[owned], *(levels[ns] for ns in copied)], key=podsecurity.LEVELS.index)
+    return levels
 
 
 @functools.cache

@@ -138,10 +138,14 @@ class ResolvedGraph:
         remaining = dict(graph)
         while remaining:
             ready = {n for n, deps in remaining.items() if deps <= waves.keys()}
-            if not ready:  # a cycle: settle its members together
-                ready = set(remaining)
-            for name in ready:
-                waves[name] = 1 + max((waves.get(d, 0) for d in graph[name] if d in waves), default=-1)
+            if not ready:
+                # A cycle (and whatever waits on it): settle them together, one wave after everything they need
+                # that is placed already. The same whatever order the services come in.
+                base = 1 + max((waves[d] for n in remaining for d in graph[n] if d in waves), default=-1)
+                waves.update(dict.fromkeys(remaining, base))
+                break
+            for name in sorted(ready):
+                waves[name] = 1 + max((waves[d] for d in graph[name]), default=-1)
                 remaining.pop(name)
         return dict(sorted(waves.items()))
 

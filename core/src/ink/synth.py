@@ -39,7 +39,7 @@ from ink.models import (
     UserSecret,
     is_dns_label,
 )
-from ink.podsecurity import LEVELS, required_level
+from ink.podsecurity import LEVELS, Exemption, required_level
 from ink.workload import load_balancer_clashes
 
 if TYPE_CHECKING:
@@ -500,11 +500,15 @@ def _collect(
     return manifests
 
 
+def _counted_exemptions(ctx: ServiceContext) -> list[Exemption]:
+    """The declared exemptions that set the namespace's level: all but those marked when_used and not used."""
+    return [e for e in ctx.service.exemptions if not e.when_used or e in ctx.exemptions_used]
+
+
 def _namespace_object(ctx: ServiceContext) -> dict[str, Any]:
     # The plugin's floor, raised as far as its declared exemptions need (ink.podsecurity); one a setting
     # switches on (when_used) counts only when a rendered component uses it.
-    needed = [e for e in ctx.service.exemptions if not e.when_used or e in ctx.exemptions_used]
-    level = required_level(needed, ctx.service.pod_security)
+    level = required_level(_counted_exemptions(ctx), ctx.service.pod_security)
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -527,7 +531,7 @@ def _namespace_object(ctx: ServiceContext) -> dict[str, Any]:
 
 def _owned_namespace_object(resolved: Plan, ctx: ServiceContext, owned: OwnedNamespace) -> dict[str, Any]:
     """A namespace a service owns besides its own: its level, raised to that of the services it copies pods from."""
-    exemptions = [e for other in owned.pod_security_of for e in resolved.services[other].service.exemptions]
+    exemptions = [e for other in owned.pod_security_of for e in _counted_exemptions(resolved.services[other])]
     floors = [owned.pod_security, *(resolved.services[other].service.pod_security for other in owned.pod_security_of)]
     level = required_level(exemptions, max(floors, key=LEVELS.index))
     return {
