@@ -8,7 +8,7 @@ plugin manager *before* any plugin registers (as ``pytest_addhooks`` does for py
 plugin that implements a third-party capability's hook is checked like any other and a
 misspelt hook name still fails at load.
 
-The seven built-in capabilities are defined the same way, in :data:`BUILTIN`.
+The eight built-in capabilities are defined the same way, in :data:`BUILTIN`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from ink.models import (
     CertificateClaim,
     DatabaseBinding,
     DatabaseClaim,
+    MetricsBinding,
+    MetricsTarget,
     Need,
     Route,
     RouteBinding,
@@ -101,6 +103,11 @@ BUILTIN: tuple[CapabilitySpec, ...] = (
     CapabilitySpec(
         "ingress", Route, RouteBinding, "ink_provide_ingress", hookspecs, "route", "ink_ingress_routes",
         after=("auth", "tls"), description="HTTPS routes under the domain",
+    ),
+    # A metrics provider may link the monitor to the consumer's certificate or Secrets; nothing depends on it.
+    CapabilitySpec(
+        "metrics", MetricsTarget, MetricsBinding, "ink_provide_metrics", hookspecs, "target", "ink_metrics_targets",
+        description="Prometheus scraping of metrics endpoints, with their alerts",
     ),
     CapabilitySpec(
         SECRETS, SecretClaim, SecretBinding, "ink_provide_secret", hookspecs, "secret", "ink_secrets",

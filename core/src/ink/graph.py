@@ -35,6 +35,7 @@ from ink.models import (
     Need,
     NetworkRule,
     OwnedNamespace,
+    Scraper,
     ServiceInfo,
 )
 from ink.settings import PluginSettings
@@ -48,7 +49,7 @@ ENDPOINTS_HOOK = "ink_endpoints"
 LINKS_HOOK = "ink_links"
 NETWORK_HOOK = "ink_network"
 NAMESPACES_HOOK = "ink_namespaces"
-NETWORK_RULES = (ChartService, IngressGateway, Internet, KubeApi, Inbound, Connects, Mesh)
+NETWORK_RULES = (ChartService, IngressGateway, Scraper, Internet, KubeApi, Inbound, Connects, Mesh)
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,8 @@ def resolve(config: Config, host: PluginHost) -> ResolvedGraph:
                 f"[plugins.{need.owner}] {need.enabled_by} is set, but {missing}, so it cannot take effect; "
                 f"{install}, or remove {need.enabled_by} from [plugins.{need.owner}]"
             )
+        if need.optional and not getattr(type(need), "warn_when_missing", True):
+            continue
         if need.optional:
             services[need.owner].warn(f"{missing}, so {need.key} is left out; {install} to get it")
         else:

@@ -5,12 +5,13 @@ The hooks are grouped in the order core calls them:
 1. describe: ``ink_service_info``
 2. declare:  ``ink_needs`` (any capability), ``ink_ingress_routes``, ``ink_auth_clients``,
    ``ink_database_claims``, ``ink_bucket_claims``, ``ink_certificate_claims``,
-   ``ink_backup_targets``, ``ink_secrets`` (one built-in capability each), ``ink_endpoints``,
+   ``ink_backup_targets``, ``ink_metrics_targets``, ``ink_secrets`` (one built-in capability each), ``ink_endpoints``,
    ``ink_links``, ``ink_cluster_requirements`` and ``ink_network``
 3. provide:  each capability's provide hook, in the order its :class:`~ink.capabilities.CapabilitySpec`
    gives (built-ins: ``ink_provide_database``, ``ink_provide_bucket``, ``ink_provide_certificate``,
    ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress``, so an ingress provider
-   sees the consumer's auth binding), then links, ``ink_binding_secrets`` and ``ink_provide_secret``
+   sees the consumer's auth binding, then ``ink_provide_metrics``), then links, ``ink_binding_secrets``
+   and ``ink_provide_secret``
 4. build:    ``ink_workloads``, then ``ink_namespaces`` (namespaces a plugin owns besides its own),
    then (once the NetworkPolicies are planned) ``ink_network_objects``
 
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
         DatabaseClaim,
         Endpoint,
         Link,
+        MetricsBinding,
+        MetricsTarget,
         NamedNeed,
         Need,
         NetworkRule,
@@ -169,6 +172,16 @@ def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget] | None:
 
 
 @hookspec
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget] | None:
+    """Declare the endpoints that serve Prometheus metrics, with the alerts and dashboards that go with them.
+
+    :return: Targets, or None for none. Core sets ``owner`` and ``namespace``. Optional by default: without a
+        metrics provider they are dropped silently.
+    :param ctx: The plugin's own context.
+    """
+
+
+@hookspec
 def ink_secrets(ctx: ServiceContext) -> list[SecretClaim] | None:
     """Declare generated credentials (app secret keys, admin tokens) the service needs.
 
@@ -200,7 +213,8 @@ def ink_network(ctx: ServiceContext) -> list[NetworkRule] | None:
     (:class:`~ink.models.Internet`) or the API server (:class:`~ink.models.KubeApi`), ingress from
     outside the pod network (:class:`~ink.models.Inbound`), other addresses it dials
     (:class:`~ink.models.Connects`), the pods behind Services a chart creates
-    (:class:`~ink.models.ChartService`, :class:`~ink.models.IngressGateway`), and a service mesh
+    (:class:`~ink.models.ChartService`, :class:`~ink.models.IngressGateway`), the metrics provider's
+    scraping pods (:class:`~ink.models.Scraper`), and a service mesh
     (:class:`~ink.models.Mesh`: its tunnel port on the flows between meshed pods, its probe source).
 
     :return: Rules, or None for none.
@@ -316,6 +330,26 @@ def ink_provide_backup(
     Stops at first non-None result.
 
     :return: The schedule and retention that cover the target.
+    :param target: The target, with ``owner`` and ``namespace`` of the consumer.
+    :param scope: A construct inside the consumer's part of the output.
+    :param ctx: The provider's own context.
+    :param consumer: The consumer's context, with the bindings it has so far.
+    """
+
+
+@hookspec(firstresult=True)
+def ink_provide_metrics(
+    target: MetricsTarget, scope: Construct, ctx: ServiceContext, consumer: ServiceContext
+) -> MetricsBinding | None:
+    """Scrape a metrics endpoint of another service and load its alert rules.
+
+    Called only on the plugin that provides ``metrics``. Write the monitor (unless ``target.chart_monitor``)
+    and a PrometheusRule for ``target.alerts`` into ``scope``; declare the scraping pods as a
+    :class:`~ink.models.Scraper` through ``ink_network`` so the NetworkPolicies let them in.
+
+    Stops at first non-None result.
+
+    :return: The monitor and rules written, and the job label of the scraped series.
     :param target: The target, with ``owner`` and ``namespace`` of the consumer.
     :param scope: A construct inside the consumer's part of the output.
     :param ctx: The provider's own context.

@@ -87,6 +87,7 @@ class Capability(enum.StrEnum):
     SECRETS = "secrets"
     S3 = "s3"
     TLS = "tls"
+    METRICS = "metrics"
 
 
 # --- describe ---------------------------------------------------------------------------
@@ -159,6 +160,10 @@ class Need(_Frozen):
         description="The owner's setting that asks for this optional need (e.g. 'sso'). Set explicitly in ink.toml, "
         "a missing provider is an error: the user asked for something that cannot take effect.",
     )
+
+    warn_when_missing: ClassVar[bool] = True
+    """An optional need without a provider is dropped with a warning; False drops it silently (a metrics
+    endpoint is declared by every plugin that has one, whether or not the homelab runs a metrics provider)."""
 
     @property
     def key(self) -> str:
@@ -835,5 +840,96 @@ class Mesh(_Frozen):
         return value
 
 
-NetworkRule = ChartService | IngressGateway | Internet | KubeApi | Inbound | Connects | Mesh
+class Scraper(_Frozen):
+    """The metrics provider's pods that scrape every :class:`MetricsTarget`: the source of each target's flow.
+
+    Declared through ``ink_network`` by the plugin that provides ``metrics`` (as the ingress provider declares
+    its :class:`IngressGateway`); a Scraper any other plugin declares is ignored.
+    """
+
+    pods: PodLabels = Field(description="Labels of the scraping pods (e.g. Prometheus's StatefulSet pods).")
+    source: str = Field(description="Where the labels come from (chart template, operator docs).")
+
+
+NetworkRule = ChartService | IngressGateway | Scraper | Internet | KubeApi | Inbound | Connects | Mesh
 """What ``ink_network`` returns."""
+
+
+# --- metrics: endpoints the metrics provider scrapes, their alerts and dashboards ------------
+
+DURATION_PATTERN = r"^(0|([0-9]+(ms|s|m|h|d|w|y))+)$"
+"""A Prometheus duration, e.g. '30s', '5m', '1h30m'."""
+Duration = Annotated[str, StringConstraints(pattern=DURATION_PATTERN)]
+
+
+class AlertRule(_Frozen):
+    """A Prometheus alerting rule that belongs with a metrics endpoint (written as a PrometheusRule)."""
+
+    alert: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="Alert name in CamelCase, e.g. 'VeleroBackupLate'.")
+    expr: str = Field(min_length=1, description="PromQL expression; the alert fires for every series it returns.")
+    for_: Duration = Field(default="0s", alias="for", description="How long it must hold before it fires.")
+    severity: Literal["critical", "warning", "info"] = "warning"
+    summary: str = Field(min_length=1, description="One line, may use {{ $labels.x }} and {{ $value }}.")
+    description: str = Field(default="", description="What to check or do.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Further labels (severity is set).")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class GrafanaDashboard(_Frozen):
+    """An upstream dashboard on grafana.com, referenced by id and revision (never copied into ink)."""
+
+    gnet_id: int = Field(ge=1, description="The dashboard's id on grafana.com/grafana/dashboards.")
+    revision: int = Field(ge=1, description="The revision pinned.")
+    title: str = Field(min_length=1, description="What it shows, for docs and the folder.")
+    datasource: str = Field(
+        default="Prometheus", description="The name of the data source its ${DS_...} input takes (Prometheus, Loki)."
+    )
+
+
+class MetricsTarget(Need):
+    """An endpoint in the owner's pods that serves Prometheus metrics; the metrics provider scrapes it.
+
+    Optional by default, and dropped silently without a provider. The provider writes the monitor (a
+    PodMonitor selecting ``pods`` on container port ``port``) and the target's ``alerts`` as a PrometheusRule;
+    with ``chart_monitor`` the service's chart writes the monitor itself (its own ``serviceMonitor`` values, which
+    the plugin turns on when ``ctx.provider_of("metrics")``) and the provider writes only the rules. Either way the
+    graph has the edge and the NetworkPolicies let the provider's :class:`Scraper` pods reach ``pods:port``.
+    """
+
+    capability: ClassVar[Capability] = Capability.METRICS
+    id_field: ClassVar[str] = "name"
+    warn_when_missing: ClassVar[bool] = False
+    optional: bool = True
+    name: DnsLabel = Field(default="metrics", description="Identifies the endpoint within the owner, e.g. 'operator'.")
+    pods: PodLabels = Field(min_length=1, description="Labels of the pods that serve it (their selector labels).")
+    port: int = Field(ge=1, le=65535, description="The container port.")
+    path: str = Field(default="/metrics", pattern=r"^/[^\s]*$")
+    scheme: Literal["http", "https"] = "http"
+    interval: Duration = Field(default="30s", description="How often to scrape.")
+    server_name: str = Field(default="", description="For https: the name the certificate must hold.")
+    ca: SecretKeyRef | None = Field(
+        default=None, description="For https: CA bundle, a Secret in the owner's namespace."
+    )
+    bearer_token: SecretKeyRef | None = Field(
+        default=None, description="A token the endpoint asks for, a Secret in the owner's namespace."
+    )
+    chart_monitor: bool = Field(
+        default=False, description="The service's chart writes the ServiceMonitor; the provider writes no monitor."
+    )
+    alerts: tuple[AlertRule, ...] = Field(default=(), description="Alerts about what this endpoint reports.")
+    dashboards: tuple[GrafanaDashboard, ...] = Field(default=(), description="Upstream dashboards for it.")
+
+    @model_validator(mode="after")
+    def _tls_fields(self) -> MetricsTarget:
+        if self.scheme == "http" and (self.ca is not None or self.server_name):
+            raise ValueError("ca and server_name are for scheme 'https'")
+        return self
+
+
+class MetricsBinding(Binding):
+    """What the metrics provider did for a target: the objects that make it scraped and alerted on."""
+
+    monitor: str = Field(description="'<Kind> <namespace>/<name>' of the monitor; '' when the chart writes it.")
+    rules: str = Field(default="", description="'PrometheusRule <namespace>/<name>' of its alerts; '' for none.")
+    job: str = Field(default="", description="The value of the scraped series' job label, for queries.")

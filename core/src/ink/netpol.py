@@ -5,7 +5,8 @@ reason it exists. Flows come from:
 
 - the graph's edges: every address a need's or link's binding holds (a URL, ``host`` + ``port``, a
   :class:`~ink.models.ServiceRef`) is one the consumer dials, unless the binding model says otherwise
-  (``Binding.not_dialled``, ``Binding.dialled_by_ingress``); a route is dialled by the ingress provider;
+  (``Binding.not_dialled``, ``Binding.dialled_by_ingress``); a route is dialled by the ingress provider, a
+  metrics target (:class:`~ink.models.MetricsTarget`) by the metrics provider's :class:`~ink.models.Scraper` pods;
 - what plugins declare through ``ink_network`` (internet, the API server, webhooks, other addresses) and
   the ``egress_internet_ports`` setting every plugin table has;
 - DNS (kube-dns in kube-system) for every namespace, and all traffic between the pods of one namespace;
@@ -43,7 +44,9 @@ from ink.models import (
     Internet,
     KubeApi,
     Mesh,
+    MetricsTarget,
     Route,
+    Scraper,
     ServiceRef,
 )
 from ink.settings import PRIVATE_RANGES
@@ -239,6 +242,7 @@ class _Builder:
         self.pods = [p for o in objects for p in _pod_templates(o)]
         self.chart_services: dict[tuple[str, str], ChartService] = {}
         self.gateway: tuple[str, IngressGateway] | None = None
+        self.scraper: tuple[str, Scraper] | None = None
         for name, rules in resolved.network.items():
             namespace = resolved.services[name].namespace
             for rule in rules:
@@ -246,6 +250,8 @@ class _Builder:
                     self.chart_services[(namespace, rule.name)] = rule
                 elif isinstance(rule, IngressGateway) and name == resolved.providers.get("ingress"):
                     self.gateway = (namespace, rule)
+                elif isinstance(rule, Scraper) and name == resolved.providers.get("metrics"):
+                    self.scraper = (namespace, rule)
         self.routes = {
             f"{need.host}.{self.domain}": need for need in resolved.needs if isinstance(need, Route) and self.domain
         }
@@ -271,6 +277,8 @@ class _Builder:
             before = len(self.flows)
             if isinstance(need, Route):
                 self._route(need, label, key)
+            elif isinstance(need, MetricsTarget):
+                self._scrape(need, label, key)
             if isinstance(binding, Binding):
                 self._binding(edge.source, binding, label, key)
             if len(self.flows) == before:
@@ -292,6 +300,17 @@ class _Builder:
             target = self.service_target(route.namespace, service, port, label)
             if found and target:
                 self.add(found[0], target[0], [target[1]], label, key)
+
+    def _scrape(self, target: MetricsTarget, label: str, key: str) -> None:
+        """The metrics provider's scraping pods reach the target's pods on its container port."""
+        if self.scraper is None:
+            provider = self.resolved.providers.get("metrics", "no metrics provider")
+            self.problems.append(f"{label}: the metrics provider ({provider}) declares no Scraper")
+            return
+        namespace, scraper = self.scraper
+        source = Peer(namespace, tuple(sorted(scraper.pods.items())), name=self.namespaces[namespace])
+        pods = Peer(target.namespace, tuple(sorted(target.pods.items())), name=target.owner)
+        self.add(source, pods, [Port(target.port)], label, key)
 
     def _binding(self, owner: str, binding: Binding, label: str, key: str) -> None:
         source = Peer(self.resolved.services[owner].namespace, name=owner)

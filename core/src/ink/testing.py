@@ -38,10 +38,13 @@ from ink.models import (
     CertificateClaim,
     DatabaseBinding,
     DatabaseClaim,
+    MetricsBinding,
+    MetricsTarget,
     ResolvedSecret,
     Route,
     RouteBinding,
     S3Binding,
+    Scraper,
     SecretBinding,
     SecretKeyRef,
     ServiceInfo,
@@ -212,6 +215,20 @@ class StandIn:
     @hookimpl
     def ink_provide_secret(self, secret: ResolvedSecret) -> SecretBinding:
         return SecretBinding(name=secret.name, namespace=secret.namespace, keys=tuple(sorted(secret.data)))
+
+    @hookimpl
+    def ink_provide_metrics(self, target: MetricsTarget) -> MetricsBinding:
+        return MetricsBinding(monitor="" if target.chart_monitor else f"PodMonitor {target.namespace}/{target.owner}")
+
+    @hookimpl
+    def ink_network(self) -> list[Scraper]:
+        return [Scraper(pods={"app": "scraper"}, source="test stand-in")] if "metrics" in self.capabilities else []
+
+
+def metrics_targets(result: run.SynthResult, owner: str) -> dict[str, MetricsTarget]:
+    """The metrics endpoints ``owner`` declared that a metrics provider answered, by name."""
+    assert result.graph is not None
+    return {n.name: n for n in result.graph.needs if isinstance(n, MetricsTarget) and n.owner == owner}
 
 
 @cache

@@ -1,0 +1,108 @@
+"""The built-in metrics capability: a declared endpoint becomes a graph edge, a binding and a NetworkPolicy flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+import ink
+from ink import testing
+from ink.capabilities import SECRETS
+from ink.models import AlertRule, Capability, MetricsBinding, MetricsTarget, SecretKeyRef, ServiceInfo
+
+PODS = {"app.kubernetes.io/name": "exporter"}
+
+
+class Exporter:
+    @ink.hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="exporter", title="Exporter", version="1.0.0", homepage="https://example.org")
+
+    @ink.hookimpl
+    def ink_metrics_targets(self) -> list[MetricsTarget]:
+        alert = AlertRule(alert="ExporterDown", expr='up{job="exporter"} == 0', for_="5m", summary="exporter is down")
+        return [MetricsTarget(pods=PODS, port=9100, alerts=(alert,))]
+
+    @ink.hookimpl
+    def ink_workloads(self, scope, ctx) -> None:  # type: ignore[no-untyped-def]
+        from ink import kube
+
+        binding = ctx.bindings.get("metrics/metrics")
+        data = {"monitor": binding.monitor if isinstance(binding, MetricsBinding) else "none"}
+        kube.api_object(
+            scope, "seen", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "seen"}, "data": data}
+        )
+
+
+def _synth(tmp_path: Path, *providers: testing.StandIn):  # type: ignore[no-untyped-def]
+    extra: dict[str, object] = {"secrets": testing.StandIn("secrets", SECRETS), "exporter": Exporter()}
+    extra.update({p.name: p for p in providers})
+    return testing.synth(tmp_path, plugins=[], extra=extra, validate=False)
+
+
+def test_a_metrics_target_is_answered_by_the_provider_and_opened_for_its_scraper(tmp_path: Path) -> None:
+    result = _synth(tmp_path, testing.StandIn("monitoring", Capability.METRICS))
+    seen = testing.objects(result)["exporter/configmap-seen.yaml"]
+    assert seen["data"]["monitor"] == "PodMonitor exporter/exporter"
+    assert [(e.source, e.target, e.name) for e in result.graph.edges if e.name.startswith("metrics/")] == [
+        ("exporter", "monitoring", "metrics/metrics")
+    ]
+    flows = [f for f in result.network.flows if f.edge == "exporter→monitoring:metrics/metrics"]
+    assert [(f.source.text(), f.target.text(), [p.text() for p in f.ports]) for f in flows] == [
+        ("monitoring[app=scraper]", "exporter[app.kubernetes.io/name=exporter]", ["9100/TCP"])
+    ]
+    ingress = testing.objects(result)["exporter/networkpolicy-allow-ingress-exporter.yaml"]
+    assert ingress["spec"]["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                    "podSelector": {"matchLabels": {"app": "scraper"}},
+                }
+            ],
+            "ports": [{"port": 9100, "protocol": "TCP"}],
+        }
+    ]
+    assert not result.network.problems
+
+
+def test_without_a_metrics_provider_the_target_is_dropped_silently(tmp_path: Path) -> None:
+    result = _synth(tmp_path)
+    assert testing.objects(result)["exporter/configmap-seen.yaml"]["data"]["monitor"] == "none"
+    assert not [w for w in result.warnings if "metrics" in w]
+    assert not [e for e in result.graph.edges if e.name.startswith("metrics/")]
+
+
+def test_a_metrics_provider_without_a_scraper_is_a_network_problem(tmp_path: Path) -> None:
+    class Silent(testing.StandIn):
+        def ink_network(self) -> list:  # type: ignore[override]  # not a hookimpl: declares nothing
+            return []
+
+    silent = Silent("monitoring", Capability.METRICS)
+    result = _synth(tmp_path, silent)
+    assert any("declares no Scraper" in p for p in result.network.problems)
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"scheme": "http", "server_name": "x"}, "ca and server_name are for scheme 'https'"),
+        ({"interval": "30 seconds"}, "interval"),
+        ({"pods": {}}, "pods"),
+        ({"path": "metrics"}, "path"),
+    ],
+)
+def test_bad_metrics_targets_are_refused(fields: dict, words: str) -> None:
+    base = {"pods": PODS, "port": 9100}
+    with pytest.raises(ValidationError, match=words):
+        MetricsTarget(**{**base, **fields})
+
+
+def test_https_targets_carry_their_ca_and_alert_names_are_checked() -> None:
+    ca = SecretKeyRef(name="exporter-tls", key="ca.crt")
+    target = MetricsTarget(pods=PODS, port=8443, scheme="https", ca=ca, server_name="exporter.exporter.svc")
+    assert target.key == "metrics/metrics" and target.optional
+    with pytest.raises(ValidationError, match="alert"):
+        AlertRule(alert="not camel", expr="up == 0", summary="x")
