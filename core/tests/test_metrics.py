@@ -68,6 +68,13 @@ def test_a_metrics_target_is_answered_by_the_provider_and_opened_for_its_scraper
     assert not result.network.problems
 
 
+def test_metrics_edges_do_not_order_the_deploy(tmp_path: Path) -> None:
+    # The exporter needs nothing else, so it deploys first although the monitoring provider answers it.
+    result = _synth(tmp_path, testing.StandIn("monitoring", Capability.METRICS))
+    assert ("exporter", "monitoring", "metrics/metrics") in [(e.source, e.target, e.name) for e in result.graph.edges]
+    assert result.graph.depends_on["exporter"] == set()
+
+
 def test_without_a_metrics_provider_the_target_is_dropped_silently(tmp_path: Path) -> None:
     result = _synth(tmp_path)
     assert testing.objects(result)["exporter/configmap-seen.yaml"]["data"]["monitor"] == "none"

@@ -75,6 +75,10 @@ class CapabilitySpec:
     description: str = ""
     deferred: bool = False
     """Answered by core after every other need, not by the generic provide step (only ``secrets``)."""
+    orders_deploy: bool = True
+    """A consumer deploys after its provider (Argo CD waves). False where the consumer works without the provider
+    and the provider's objects for it wait for nothing (metrics: a PodMonitor is read whenever Prometheus comes up;
+    ordering by it would put every service after Prometheus, and Prometheus after its own ingress and TLS)."""
     defined_by: str = "ink-core"
 
 
@@ -107,7 +111,7 @@ BUILTIN: tuple[CapabilitySpec, ...] = (
     # A metrics provider may link the monitor to the consumer's certificate or Secrets; nothing depends on it.
     CapabilitySpec(
         "metrics", MetricsTarget, MetricsBinding, "ink_provide_metrics", hookspecs, "target", "ink_metrics_targets",
-        description="Prometheus scraping of metrics endpoints, with their alerts",
+        description="Prometheus scraping of metrics endpoints, with their alerts", orders_deploy=False,
     ),
     CapabilitySpec(
         SECRETS, SecretClaim, SecretBinding, "ink_provide_secret", hookspecs, "secret", "ink_secrets",

@@ -122,9 +122,13 @@ class ResolvedGraph:
 
     @property
     def depends_on(self) -> dict[str, set[str]]:
-        """Service → the services it depends on (itself excluded)."""
+        """Service → the services it deploys after (itself excluded): every edge but those of capabilities that do
+        not order deploys (``CapabilitySpec.orders_deploy``)."""
+        unordered = {name for name, spec in self.capabilities.items() if not spec.orders_deploy}
         graph: dict[str, set[str]] = {name: set() for name in self.services}
         for edge in self.edges:
+            if edge.kind == "need" and edge.name.split("/", 1)[0] in unordered:
+                continue
             if edge.source in graph and edge.target != edge.source:
                 graph[edge.source].add(edge.target)
         return graph
