@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ink.errors import InkError, ValidationFailed
+from ink.errors import ConfigError, InkError, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -288,14 +288,43 @@ def plugins(config_path: Path | None) -> None:
 @_config_option
 @click.option("--policies", is_flag=True, help="Also every flow and the NetworkPolicies that allow it (synthesises).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def graph(config_path: Path | None, policies: bool, as_json: bool) -> None:
+@click.option(
+    "--format",
+    "picture",
+    type=click.Choice(["mermaid", "dot", "svg"]),
+    default=None,
+    help="Print a picture instead: Mermaid, Graphviz DOT, or SVG (needs Graphviz's dot).",
+)
+@click.option("--service", "services", multiple=True, metavar="NAME", help="Only the edges of NAME (repeatable).")
+def graph(
+    config_path: Path | None, policies: bool, as_json: bool, picture: str | None, services: tuple[str, ...]
+) -> None:
     """The graph's edges (who needs or links to whom); with --policies, how each travels and what is allowed.
 
     Each edge's transport: tls (verified), tls-unverified, mtls (a mesh enforces it), plain, or no traffic.
+
+    \b
+    Examples:
+      ink graph --service vaultwarden
+      ink graph --format mermaid > graph.mmd
+      ink graph --policies --format svg > graph.svg   # with internet, API server and other declared flows
     """
-    from ink import run
+    from ink import pictures, run
 
     report = run.graph_report(config_path, policies=policies)
+    unknown = pictures.unknown_services(report, services)
+    if unknown:
+        raise ConfigError(
+            f"--service {unknown[0]}: no edge has that service; use a name `ink plugins` lists as enabled"
+        )
+    if picture:
+        drawn = pictures.rows(report, services)
+        text = pictures.mermaid(drawn) if picture == "mermaid" else pictures.dot(drawn)
+        click.echo(pictures.svg(text) if picture == "svg" else text, nl=False)
+        return
+    if services:
+        wanted = set(services)
+        report["edges"] = [e for e in report["edges"] if e["source"] in wanted or e["target"] in wanted]
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -476,6 +476,7 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
             "target": flow.target.text(),
             "ports": [p.text() for p in flow.ports] or ["all"],
             "why": flow.why,
+            "edge": flow.edge,
             "allowed_by": network.allowed_by.get(flow, []),
         }
         for flow in network.flows
