@@ -144,7 +144,12 @@ def test_the_pinned_chart_and_image_hardened_without_a_volume(full) -> None:
         CHART_VERSION,
     )
     v = values(full)
-    assert v["image"] == {"registry": "docker.io", "repository": "grafana/grafana", "tag": VERSION}
+    assert v["image"] == {
+        "registry": "docker.io",
+        "repository": "grafana/grafana",
+        "tag": VERSION,
+        "pullPolicy": "IfNotPresent",
+    }
     assert v["persistence"] == {"enabled": False}
     assert v["securityContext"]["runAsNonRoot"] is True
     for context in (v["containerSecurityContext"], v["sidecar"]["securityContext"]):
@@ -326,7 +331,7 @@ def test_env_may_not_override_the_wiring(tmp_path: Path) -> None:
 
 def test_a_quote_in_a_group_name_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "ink.toml"
-    config.write_text("[plugins.grafana]\nadmin_group = \"o'brien\"\n")
+    config.write_text('[plugins.grafana]\nadmin_group = "o\'brien"\n')
     result = CliRunner().invoke(main, ["plugins", "--config", str(config)], env={"INK_LOAD_PLUGINS": "grafana"})
     assert result.exit_code == 2
     assert "Traceback" not in result.output

@@ -169,12 +169,16 @@ def grafana(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "registry": "docker.io",
             "repository": "grafana/grafana",
             "tag": settings.image_tag or ctx.service.version,  # type: ignore[attr-defined]
+            "pullPolicy": settings.pull_policy,  # type: ignore[attr-defined]
         },
         "resources": kube.Resources.of(settings.resources).manifest(),  # type: ignore[attr-defined]
         "securityContext": POD_SECURITY,
         "containerSecurityContext": CONTAINER_SECURITY,
         # Writable paths besides the chart's emptyDirs (/var/lib/grafana, /var/lib/grafana-search).
-        "extraEmptyDirMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "logs", "mountPath": "/var/log/grafana"}],
+        "extraEmptyDirMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "logs", "mountPath": "/var/log/grafana"},
+        ],
         "persistence": {"enabled": False},
         "initChownData": {"enabled": False},  # nothing to chown: no volume
         "testFramework": {"enabled": False},  # a helm test Pod, not part of the install
