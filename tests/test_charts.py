@@ -54,6 +54,16 @@ FREE_FORM_MAPS = {
         # .collection.<kind>.enabled and .send.enabled, none of which values.yaml lists.
         "operator.telemetry": "MDB_OPERATOR_TELEMETRY_* variables of the operator",
     },
+    "grafana": {
+        # templates/_pod.tpl: `with .Values.securityContext` / `.containerSecurityContext` /
+        # `.sidecar.securityContext`, then `toYaml .`: the pod's and the containers' securityContext as given.
+        "securityContext": "the pod's securityContext",
+        "containerSecurityContext": "the grafana container's securityContext",
+        "sidecar.securityContext": "each sidecar container's securityContext",
+        # templates/_config.tpl: `range $elem, $elemVal := index .Values "grafana.ini"`, each section's keys
+        # in turn: every section and key becomes a line of grafana.ini.
+        "grafana.ini": "grafana.ini sections and keys",
+    },
     "external-secrets": {
         # _helpers.tpl "external-secrets.renderSecurityContext": omit $adaptedContext "enabled" | toYaml, from
         # `with .Values.<part>.podSecurityContext` / `securityContext` in each Deployment template.
@@ -68,6 +78,7 @@ FREE_FORM_MAPS = {
 # with what reads it; test_undefaulted_keys_are_read_by_the_templates keeps this list honest.
 UNDEFAULTED_KEYS = {
     "openbao": {"fullnameOverride": 'templates/_helpers.tpl "openbao.fullname"'},
+    "grafana": {"rbac.useExistingClusterRole": "templates/clusterrolebinding.yaml roleRef, templates/clusterrole.yaml"},
 }
 
 
