@@ -654,13 +654,15 @@ def test_the_server_is_scraped_with_backup_and_drill_alerts_when_there_is_a_metr
     target = testing.metrics_targets(result, "velero")["server"]
     # The pods and port the chart renders are checked in tests/test_metrics_targets.py (helm template).
     assert (dict(target.pods), target.port, target.path) == (
-        {"app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"},
+        {"name": "velero", "app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"},
         8085,
         "/metrics",
     )
     alerts = {a.alert: a for a in target.alerts}
     assert sorted(alerts) == ["VeleroBackupLate", "VeleroRestoreDrillLate"]
-    assert alerts["VeleroBackupLate"].expr == 'time() - velero_backup_last_successful_timestamp{schedule!=""} > 26 * 3600'
+    assert (
+        alerts["VeleroBackupLate"].expr == 'time() - velero_backup_last_successful_timestamp{schedule!=""} > 26 * 3600'
+    )
     # Weekly drills (Sundays): a week and a day.
     assert 'kube_cronjob_status_last_successful_time{namespace="velero", cronjob=~"drill-.+"} > 192 * 3600' in (
         alerts["VeleroRestoreDrillLate"].expr

@@ -123,8 +123,7 @@ ALERTS = (
         expr=f"certmanager_certificate_expiration_timestamp_seconds - time() < {EXPIRY_DAYS} * 86400",
         for_="1h",
         severity="critical",
-        summary="certificate {{ $labels.name }} expires in less than "
-        f"{EXPIRY_DAYS} days",
+        summary=f"certificate {{{{ $labels.name }}}} expires in less than {EXPIRY_DAYS} days",
         description="Renewal is failing: kubectl describe certificate, then its CertificateRequest and Order.",
     ),
     AlertRule(

@@ -266,9 +266,10 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     drill_all(scope, ctx=ctx, drills=drills(ctx))
 
 
-# The server's pods (chart templates/deployment.yaml: selector app.kubernetes.io/name and instance = the release,
-# container port `http-monitoring` 8085, served whenever the chart's metrics.enabled, its default).
-SERVER_PODS = {"app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"}
+# The server's pods (chart templates/deployment.yaml: pod labels `name: velero` and app.kubernetes.io/name and
+# instance = the release; `name` tells them from the node agent's and ink's drill pods, which share the other two),
+# container port `http-monitoring` 8085, served whenever the chart's metrics.enabled, its default.
+SERVER_PODS = {"name": "velero", "app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"}
 METRICS_PORT = 8085
 # A daily backup that last succeeded over 26 h ago missed a run (2 h of slack for a long backup).
 BACKUP_LATE_HOURS = 26
@@ -291,13 +292,12 @@ def _alerts(ctx: ServiceContext) -> tuple[AlertRule, ...]:
     alerts = [
         AlertRule(
             alert="VeleroBackupLate",
-            expr=f"time() - velero_backup_last_successful_timestamp{{schedule!=\"\"}} > {BACKUP_LATE_HOURS} * 3600",
+            expr=f'time() - velero_backup_last_successful_timestamp{{schedule!=""}} > {BACKUP_LATE_HOURS} * 3600',
             for_="15m",
             severity="critical",
             summary="Velero schedule {{ $labels.schedule }} has had no successful backup for over "
             f"{BACKUP_LATE_HOURS} hours",
-            description="Check `velero backup get` and the velero server logs; the schedule runs "
-            f"{settings.schedule}.",  # type: ignore[attr-defined]
+            description=f"Check `velero backup get` and the velero server logs; the schedule runs {settings.schedule}.",  # type: ignore[attr-defined]
         )
     ]
     if settings.drill:  # type: ignore[attr-defined]
@@ -314,7 +314,7 @@ def _alerts(ctx: ServiceContext) -> tuple[AlertRule, ...]:
                 f"((time() - kube_cronjob_created{{{selector}}} > {limit} * 3600) unless on (namespace, cronjob) "
                 f"kube_cronjob_status_last_successful_time{{{selector}}})",
                 for_="15m",
-                summary="Velero restore drill {{ $labels.cronjob }} has not passed for over " f"{limit} hours",
+                summary=f"Velero restore drill {{{{ $labels.cronjob }}}} has not passed for over {limit} hours",
                 description="The drill's Job logs say which step failed; its scratch namespace is left for "
                 "inspection (plugins/velero README, 'The restore drill').",
             )
