@@ -231,6 +231,50 @@ def metrics_targets(result: run.SynthResult, owner: str) -> dict[str, MetricsTar
     return {n.name: n for n in result.graph.needs if isinstance(n, MetricsTarget) and n.owner == owner}
 
 
+def _pod_templates(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The pod template(s) of a workload object (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob)."""
+    kind, spec = obj.get("kind"), obj.get("spec") or {}
+    if kind == "Pod":
+        return [obj]
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+        return [spec.get("template") or {}]
+    if kind == "CronJob":
+        return [((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}]
+    return []
+
+
+def assert_metrics_target_serves(
+    result: run.SynthResult, owner: str, name: str = "metrics", rendered: Sequence[Mapping[str, Any]] = ()
+) -> MetricsTarget:
+    """Assert ``owner``'s metrics target ``name`` is answered and its pods serve it; return the target.
+
+    Its ``pods`` labels must select at least one pod template in the target's namespace, in the synthesised
+    output or in ``rendered`` (what a chart renders, for chart-installed services), and every pod they select
+    must have ``port`` as a container port (of a container or a sidecar init container)::
+
+        target = testing.assert_metrics_target_serves(result, "gitea")
+        assert target.path == "/metrics"
+    """
+    targets = metrics_targets(result, owner)
+    assert name in targets, f"{owner} has no answered metrics target {name!r} (has: {sorted(targets)})"
+    target = targets[name]
+    selected = []
+    for obj in [*objects(result).values(), *rendered]:
+        if not isinstance(obj, Mapping) or (obj.get("metadata") or {}).get("namespace") != target.namespace:
+            continue
+        for template in _pod_templates(obj):
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            if all(labels.get(k) == v for k, v in target.pods.items()):
+                selected.append((f"{obj['kind']} {obj['metadata'].get('name')}", template.get("spec") or {}))
+    assert selected, f"{owner}'s metrics target {name!r} selects no pod in {target.namespace} ({dict(target.pods)})"
+    for what, spec in selected:
+        sidecars = [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"]
+        containers = [*(spec.get("containers") or ()), *sidecars]
+        ports = {p.get("containerPort") for c in containers for p in c.get("ports") or ()}
+        assert target.port in ports, f"{what} has no container port {target.port} (ports: {sorted(ports - {None})})"
+    return target
+
+
 @cache
 def go_module_dir(module: str, version: str) -> Path:
     """The extracted tree of a Go module from the Go module proxy (``go mod download``; cached by Go).

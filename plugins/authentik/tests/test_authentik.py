@@ -492,3 +492,13 @@ def test_with_the_real_ingress_provider(tmp_path: Path, ink_validator: ManifestV
     address = extra["whoami"].bindings["whoami"].forward_auth_url
     middlewares = [o for p, o in mine.items() if o["kind"] == "Middleware"]
     assert [m["spec"]["forwardAuth"]["address"] for m in middlewares] == [address]
+
+
+def test_the_server_is_scraped_only_with_a_metrics_provider(tmp_path: Path) -> None:
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    target = testing.metrics_targets(synth(tmp_path, extra={**consumers(), "monitoring": monitoring}), "authentik")[
+        "server"
+    ]
+    # Pods and port against the rendered chart: tests/test_metrics_targets.py.
+    assert (target.pods["app.kubernetes.io/component"], target.port, target.path) == ("server", 9300, "/metrics")
+    assert testing.metrics_targets(synth(tmp_path), "authentik") == {}

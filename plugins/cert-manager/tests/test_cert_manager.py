@@ -159,3 +159,22 @@ def test_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monke
 def test_invalid_email_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"plugins\.cert-manager\.email"):
         synth(tmp_path, '[plugins.cert-manager]\nemail = "not-an-address"\n')
+
+
+def test_the_controller_is_scraped_with_certificate_alerts_when_there_is_a_metrics_provider(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    extra = {"mail": Mail(), "monitoring": testing.StandIn("monitoring", Capability.METRICS)}
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra=extra)
+    target = testing.metrics_targets(result, "cert-manager")["controller"]
+    # Pods and port against the rendered chart: tests/test_metrics_targets.py.
+    assert (target.pods["app.kubernetes.io/component"], target.port, target.path) == ("controller", 9402, "/metrics")
+    alerts = {a.alert: a for a in target.alerts}
+    assert alerts["CertificateExpiresSoon"].expr == (
+        "certmanager_certificate_expiration_timestamp_seconds - time() < 14 * 86400"
+    )
+    assert sorted(alerts) == ["CertificateExpiresSoon", "CertificateNotReady"]
+
+
+def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:
+    assert testing.metrics_targets(default[1], "cert-manager") == {}

@@ -506,3 +506,45 @@ def test_the_binding_says_when_the_drill_runs_and_where_its_result_is(with_s3, d
     app = App()
     testing.synth(tmp_path, "[plugins.cloudnativepg]\ndrill = false\n", plugins=WITH_S3, extra={"notes": app})
     assert (app.binding.drill_schedule, app.binding.drill_result) == ("", "")
+
+
+def _monitored(tmp_path: Path, plugins: list[str], config: str = ""):
+    from ink.models import Capability
+
+    extra = {"notes": App(), "monitoring": testing.StandIn("monitoring", Capability.METRICS)}
+    return testing.synth(tmp_path, config, plugins=plugins, extra=extra)
+
+
+def test_instances_and_operator_are_scraped_with_cluster_backup_and_drill_alerts(tmp_path: Path) -> None:
+    targets = testing.metrics_targets(_monitored(tmp_path, WITH_S3), "cloudnativepg")
+    # The instance pods are the operator's (not in the output); the operator's pods and port are checked against
+    # the rendered chart in tests/test_metrics_targets.py.
+    assert (dict(targets["cluster"].pods), targets["cluster"].port) == (
+        {"cnpg.io/cluster": "postgres-ha", "cnpg.io/podRole": "instance"},
+        9187,
+    )
+    assert (dict(targets["operator"].pods), targets["operator"].port) == (
+        {"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cloudnative-pg-operator"},
+        8080,
+    )
+    alerts = {a.alert: a for a in targets["cluster"].alerts}
+    assert sorted(alerts) == [
+        "CloudNativePGBackupLate",
+        "CloudNativePGClusterDegraded",
+        "CloudNativePGReplicationBroken",
+        "CloudNativePGRestoreDrillLate",
+    ]
+    assert alerts["CloudNativePGClusterDegraded"].expr.endswith("< 3")
+    assert alerts["CloudNativePGReplicationBroken"].expr.endswith("< 2")
+    assert alerts["CloudNativePGBackupLate"].expr.endswith("> 26 * 3600")  # daily base backups, 2 h of slack
+    assert 'cronjob="postgres-ha-drill"} > 192 * 3600' in alerts["CloudNativePGRestoreDrillLate"].expr
+
+
+def test_without_backups_or_replicas_there_are_only_the_alerts_that_apply(tmp_path: Path) -> None:
+    result = _monitored(tmp_path, PLUGINS, "[plugins.cloudnativepg]\ninstances = 1\n")
+    alerts = testing.metrics_targets(result, "cloudnativepg")["cluster"].alerts
+    assert [(a.alert, a.severity) for a in alerts] == [("CloudNativePGClusterDegraded", "critical")]
+
+
+def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:
+    assert testing.metrics_targets(default[1], "cloudnativepg") == {}

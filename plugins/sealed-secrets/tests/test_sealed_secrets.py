@@ -104,3 +104,18 @@ def test_controller_installed_from_the_official_chart(tmp_path: Path) -> None:
     assert source["chart"] == "sealed-secrets"
     assert source["helm"]["valuesObject"]["fullnameOverride"] == "sealed-secrets-controller"
     assert source["helm"]["valuesObject"]["image"]["tag"] == "0.40.0"
+
+
+def test_the_controller_is_scraped_only_with_a_metrics_provider(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, plugins=["sealed-secrets"], extra={"monitoring": monitoring})
+    target = testing.metrics_targets(result, "sealed-secrets")["controller"]
+    # Pods and port against the rendered chart: tests/test_metrics_targets.py.
+    assert (dict(target.pods), target.port, target.path) == (
+        {"app.kubernetes.io/name": "sealed-secrets"},
+        8081,
+        "/metrics",
+    )
+    assert testing.metrics_targets(testing.synth(tmp_path, plugins=["sealed-secrets"]), "sealed-secrets") == {}

@@ -320,3 +320,17 @@ def test_k3s_bundled_traefik_is_disabled(default) -> None:
     # k3s installs its own Traefik unless its server configuration disables it (ink.cluster writes that file).
     assert [d.component for d in default.cluster["traefik"].k3s_disable] == ["traefik"]
     assert "- traefik\n" in default.files["_cluster/k3s/config.yaml.d/50-ink.yaml"]
+
+
+def test_the_metrics_entry_point_is_scraped_only_with_a_metrics_provider(tmp_path: Path) -> None:
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    target = testing.metrics_targets(synth(tmp_path, extra={"monitoring": monitoring}), "traefik")["metrics"]
+    # Pods and port against the rendered chart: tests/test_metrics_targets.py.
+    assert (dict(target.pods), target.port, target.chart_monitor) == (
+        {"app.kubernetes.io/name": "traefik"},
+        9100,
+        False,
+    )
+    chart = synth(tmp_path, "[plugins.traefik]\nservice_monitor = true\n", extra={"monitoring": monitoring})
+    assert testing.metrics_targets(chart, "traefik")["metrics"].chart_monitor  # the chart's ServiceMonitor scrapes
+    assert testing.metrics_targets(synth(tmp_path), "traefik") == {}

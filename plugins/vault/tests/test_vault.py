@@ -324,3 +324,29 @@ def test_serves_the_vault_endpoint_to_linked_consumers(tmp_path: Path) -> None:
 
 def test_without_a_consumer_nothing_reaches_the_servers(tmp_path: Path) -> None:
     assert not [p for p in objects(tmp_path) if p.startswith("vault/networkpolicy-allow-ingress")]
+
+
+@pytest.mark.parametrize("config", [ON, OPENBAO], ids=["vault", "openbao"])
+def test_metrics_are_served_and_scraped_over_tls_only_with_a_metrics_provider(tmp_path: Path, config: str) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = synth(tmp_path, config, extra={"monitoring": monitoring})
+    server_config = values(testing.objects(result))["server"]["ha"]["raft"]["config"]
+    listener = server_config.split('listener "tcp" {', 1)[1].split("\nstorage", 1)[0]
+    assert "telemetry {\n    unauthenticated_metrics_access = true\n  }" in listener
+    assert 'telemetry {\n  prometheus_retention_time = "30s"\n  disable_hostname = true\n}' in server_config
+    target = testing.metrics_targets(result, "vault")["server"]
+    chart = "openbao" if "openbao" in config else "vault"
+    # Pods and port against the rendered chart: tests/test_metrics_targets.py.
+    assert (dict(target.pods), target.port, target.path, target.scheme) == (
+        {"app.kubernetes.io/name": chart, "component": "server"},
+        8200,
+        "/v1/sys/metrics?format=prometheus",
+        "https",
+    )
+    assert (target.ca.name, target.ca.key, target.server_name) == ("vault-server-tls", "ca.crt", "vault.vault.svc")
+    assert [a.expr for a in target.alerts] == ["vault_core_unsealed == 0"]
+    without = values(objects(tmp_path, config))["server"]["ha"]["raft"]["config"]
+    assert "telemetry" not in without
+    assert testing.metrics_targets(synth(tmp_path, config), "vault") == {}

@@ -646,3 +646,41 @@ def test_drills_past_midnight_are_a_clear_error(tmp_path: Path) -> None:
     config = '[plugins.velero]\ndrill_schedule = "0 23 * * 0"\ndrill_spacing = 60\n'
     with pytest.raises(UserError, match="drill of 'wiki' would start past midnight"):
         synth(tmp_path, config, notes=App("notes"), wiki=App("wiki"))
+
+
+def test_the_server_is_scraped_with_backup_and_drill_alerts_when_there_is_a_metrics_provider(tmp_path: Path) -> None:
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra={"notes": App("notes"), "monitoring": monitoring})
+    target = testing.metrics_targets(result, "velero")["server"]
+    # The pods and port the chart renders are checked in tests/test_metrics_targets.py (helm template).
+    assert (dict(target.pods), target.port, target.path) == (
+        {"name": "velero", "app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"},
+        8085,
+        "/metrics",
+    )
+    alerts = {a.alert: a for a in target.alerts}
+    assert sorted(alerts) == ["VeleroBackupLate", "VeleroRestoreDrillLate"]
+    assert (
+        alerts["VeleroBackupLate"].expr == 'time() - velero_backup_last_successful_timestamp{schedule!=""} > 26 * 3600'
+    )
+    # Weekly drills (Sundays): a week and a day.
+    assert 'kube_cronjob_status_last_successful_time{namespace="velero", cronjob=~"drill-.+"} > 192 * 3600' in (
+        alerts["VeleroRestoreDrillLate"].expr
+    )
+    # The chart's metrics are on by default; ink turns on no chart monitor (the provider writes a PodMonitor).
+    values = testing.objects(result)["velero/application-velero-chart.yaml"]["spec"]["source"]["helm"]["valuesObject"]
+    assert "metrics" not in values
+
+
+def test_without_drills_there_is_no_drill_alert_and_the_period_follows_the_schedule(tmp_path: Path) -> None:
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    extra = {"notes": App("notes"), "monitoring": monitoring}
+    result = testing.synth(tmp_path, "[plugins.velero]\ndrill = false\n", plugins=PLUGINS, extra=extra)
+    assert [a.alert for a in testing.metrics_targets(result, "velero")["server"].alerts] == ["VeleroBackupLate"]
+    result = testing.synth(tmp_path, '[plugins.velero]\ndrill_schedule = "0 5 1 * *"\n', plugins=PLUGINS, extra=extra)
+    drill = testing.metrics_targets(result, "velero")["server"].alerts[1]
+    assert "> 768 * 3600" in drill.expr  # monthly: 31 days and a day
+
+
+def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:
+    assert testing.metrics_targets(default[1], "velero") == {}

@@ -21,6 +21,7 @@ from ink.models import (
     DnsLabel,
     GeneratedSecret,
     Internet,
+    MetricsTarget,
     NamedNeed,
     NetworkRule,
     Route,
@@ -187,6 +188,14 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_authentik.construct import authentik
 
     authentik(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_metrics_targets() -> list[MetricsTarget]:
+    # The server serves /metrics on container port `metrics` 9300 (chart templates/server/deployment.yaml,
+    # values server.containerPorts.metrics; authentik docs, 'Monitoring'); the chart's metrics Service is not needed.
+    pods = {"app.kubernetes.io/name": "authentik", "app.kubernetes.io/component": "server"}
+    return [MetricsTarget(name="server", pods=pods, port=9300)]
 
 
 @hookimpl

@@ -13,12 +13,14 @@ from pydantic import Field, StringConstraints
 
 from ink import hookimpl
 from ink.models import (
+    AlertRule,
     Capability,
     CertificateBinding,
     CertificateClaim,
     Inbound,
     Internet,
     KubeApi,
+    MetricsTarget,
     NetworkRule,
     SecretClaim,
     ServiceInfo,
@@ -101,6 +103,42 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_cert_manager.construct import cert_manager
 
     cert_manager(scope, ctx=ctx)
+
+
+# The controller's pods (chart templates/deployment.yaml: selector name cert-manager, instance = the release,
+# component controller) serve /metrics on container port `http-metrics` 9402, always (chart prometheus.enabled
+# only adds the scrape annotations and the chart's own monitors, which ink does not use).
+CONTROLLER_PODS = {
+    "app.kubernetes.io/name": "cert-manager",
+    "app.kubernetes.io/instance": "cert-manager",
+    "app.kubernetes.io/component": "controller",
+}
+EXPIRY_DAYS = 14
+# certmanager_certificate_expiration_timestamp_seconds{name,namespace} and certmanager_certificate_ready_status
+# {name,namespace,condition}: cert-manager docs, 'Prometheus Metrics' (devops-tips/prometheus-metrics). A
+# certificate is renewed 30 days before expiry by default (its renewBefore), so 14 days left means renewal failed.
+ALERTS = (
+    AlertRule(
+        alert="CertificateExpiresSoon",
+        expr=f"certmanager_certificate_expiration_timestamp_seconds - time() < {EXPIRY_DAYS} * 86400",
+        for_="1h",
+        severity="critical",
+        summary=f"certificate {{{{ $labels.name }}}} expires in less than {EXPIRY_DAYS} days",
+        description="Renewal is failing: kubectl describe certificate, then its CertificateRequest and Order.",
+    ),
+    AlertRule(
+        alert="CertificateNotReady",
+        expr='certmanager_certificate_ready_status{condition="True"} == 0',
+        for_="1h",
+        summary="certificate {{ $labels.name }} is not Ready",
+        description="kubectl describe certificate says why (issuer, ACME challenge, DNS-01 token).",
+    ),
+)
+
+
+@hookimpl
+def ink_metrics_targets() -> list[MetricsTarget]:
+    return [MetricsTarget(name="controller", pods=CONTROLLER_PODS, port=9402, alerts=ALERTS)]
 
 
 @hookimpl

@@ -17,6 +17,7 @@ from pydantic import Field
 from ink import hookimpl, tls
 from ink.errors import UserError
 from ink.models import (
+    AlertRule,
     BucketClaim,
     Capability,
     CertificateClaim,
@@ -26,6 +27,7 @@ from ink.models import (
     GeneratedSecret,
     Inbound,
     KubeApi,
+    MetricsTarget,
     NetworkRule,
     Quantity,
     SecretClaim,
@@ -225,6 +227,94 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_cloudnativepg.construct import postgres
 
     postgres(scope, ctx=ctx)
+
+
+# The instance pods (CloudNativePG docs, 'Labels and annotations': cnpg.io/cluster, and cnpg.io/podRole=instance,
+# which its Jobs lack) serve the exporter of the instance manager on container port `metrics` 9187 (docs,
+# 'Monitoring'). The operator (chart templates/deployment.yaml: selector = cloudnative-pg.selectorLabels, name and
+# release) serves its own metrics on container port `metrics` 8080.
+INSTANCE_PODS = {"cnpg.io/cluster": CLUSTER, "cnpg.io/podRole": "instance"}
+OPERATOR_PODS = {"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cloudnative-pg-operator"}
+
+
+def cron_period_hours(cron: str) -> int:
+    """An upper bound of the time between two runs of a cron (5 fields, or 6 with seconds), in hours."""
+    day, month, weekday = cron.split()[-3:]
+    if month != "*":
+        return 366 * 24
+    if day != "*":
+        return 31 * 24
+    return 7 * 24 if weekday != "*" else 24
+
+
+def _cluster_alerts(ctx: ServiceContext) -> list[AlertRule]:
+    settings = ctx.settings
+    instances = settings.instances  # type: ignore[attr-defined]
+    job = f'namespace="{ctx.namespace}", pod=~"{CLUSTER}-[0-9]+"'
+    # cnpg_collector_up (1 while PostgreSQL answers the exporter) and cnpg_pg_replication_streaming_replicas (the
+    # default monitoring queries, pg_replication): CloudNativePG docs, 'Monitoring'; the chart `cluster` of
+    # cloudnative-pg/charts alerts on the same (CNPGClusterHAWarning, CNPGClusterOffline).
+    alerts = [
+        AlertRule(
+            alert="CloudNativePGClusterDegraded",
+            expr=f"(count(cnpg_collector_up{{{job}}} == 1) or on () vector(0)) < {instances}",
+            for_="10m",
+            severity="critical" if instances == 1 else "warning",
+            summary=f"{{{{ $value }}}} of the {instances} PostgreSQL instances of {CLUSTER} are up",
+            description=f"kubectl -n {ctx.namespace} get cluster {CLUSTER}; the operator's logs say why an "
+            "instance is missing.",
+        )
+    ]
+    if instances > 1:
+        alerts.append(
+            AlertRule(
+                alert="CloudNativePGReplicationBroken",
+                expr=f"(max(cnpg_pg_replication_streaming_replicas{{{job}}}) or on () vector(0)) < {instances - 1}",
+                for_="10m",
+                summary=f"the primary of {CLUSTER} streams to {{{{ $value }}}} of its {instances - 1} replicas",
+                description="A replica is down or cannot follow the primary; check the instance pods' logs.",
+            )
+        )
+    if backups_enabled(ctx):
+        # barman_cloud_cloudnative_pg_io_last_available_backup_timestamp: plugin-barman-cloud docs,
+        # 'Observability' (exported by the instance manager, superseding the in-core cnpg_collector_* ones).
+        late = cron_period_hours(settings.backup_schedule) + 2  # type: ignore[attr-defined]
+        alerts.append(
+            AlertRule(
+                alert="CloudNativePGBackupLate",
+                expr=f"time() - max(barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{{job}}}) "
+                f"> {late} * 3600",
+                for_="15m",
+                severity="critical",
+                summary=f"{CLUSTER} has had no successful base backup for over {late} hours",
+                description=f"kubectl -n {ctx.namespace} get backups; the plugin-barman-cloud sidecar logs say why.",
+            )
+        )
+        if settings.drill:  # type: ignore[attr-defined]
+            # kube_cronjob_status_last_successful_time / kube_cronjob_created{namespace,cronjob}: kube-state-metrics
+            # docs/metrics/workload/cronjob-metrics.md; a drill that never passed counts from its creation.
+            limit = cron_period_hours(settings.drill_schedule) + 24  # type: ignore[attr-defined]
+            selector = f'namespace="{ctx.namespace}", cronjob="{DRILL}"'
+            alerts.append(
+                AlertRule(
+                    alert="CloudNativePGRestoreDrillLate",
+                    expr=f"(time() - kube_cronjob_status_last_successful_time{{{selector}}} > {limit} * 3600) or "
+                    f"((time() - kube_cronjob_created{{{selector}}} > {limit} * 3600) unless on (namespace, cronjob) "
+                    f"kube_cronjob_status_last_successful_time{{{selector}}})",
+                    for_="15m",
+                    summary=f"the restore drill of {CLUSTER} has not passed for over {limit} hours",
+                    description=f"The drill Job's logs say which step failed; {DRILL} is left for inspection.",
+                )
+            )
+    return alerts
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    return [
+        MetricsTarget(name="cluster", pods=INSTANCE_PODS, port=9187, alerts=tuple(_cluster_alerts(ctx))),
+        MetricsTarget(name="operator", pods=OPERATOR_PODS, port=8080),
+    ]
 
 
 @hookimpl

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ink import hookimpl
-from ink.models import Capability, Inbound, KubeApi, NetworkRule, ResolvedSecret, SecretBinding, ServiceInfo
+from ink.models import (
+    Capability,
+    Inbound,
+    KubeApi,
+    MetricsTarget,
+    NetworkRule,
+    ResolvedSecret,
+    SecretBinding,
+    ServiceInfo,
+)
 from ink.settings import PluginSettings
 
 if TYPE_CHECKING:
@@ -66,6 +75,13 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_sealed_secrets.construct import controller
 
     controller(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_metrics_targets() -> list[MetricsTarget]:
+    # The controller serves /metrics on container port `metrics` 8081 by default (chart values containerPorts.metrics
+    # → --listen-metrics-addr; templates/deployment.yaml), pods labelled sealed-secrets.matchLabels.
+    return [MetricsTarget(name="controller", pods={"app.kubernetes.io/name": "sealed-secrets"}, port=8081)]
 
 
 @hookimpl

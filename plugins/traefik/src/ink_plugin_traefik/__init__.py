@@ -25,6 +25,7 @@ from ink.models import (
     IngressGateway,
     K3sDisable,
     KubeApi,
+    MetricsTarget,
     NetworkRule,
     Route,
     RouteBinding,
@@ -133,6 +134,14 @@ def ink_cluster_requirements() -> ClusterRequirements:
     # k3s deploys its own Traefik (a HelmChart in kube-system) unless told not to.
     reason = "ink installs Traefik itself; the bundled one would claim ports 80/443 and the default IngressClass"
     return ClusterRequirements(k3s_disable=(K3sDisable(component="traefik", reason=reason),))
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    # The chart's `metrics` entry point (values.yaml ports.metrics.port 9100, metrics.prometheus.entryPoint) serves
+    # /metrics, on by default. With the service_monitor setting the chart's own ServiceMonitor scrapes it instead.
+    chart_monitor = bool(ctx.setting("service_monitor"))
+    return [MetricsTarget(pods={"app.kubernetes.io/name": "traefik"}, port=9100, chart_monitor=chart_monitor)]
 
 
 @hookimpl

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ink import hookimpl
 from ink.models import (
+    AlertRule,
     AuthClient,
     CertificateClaim,
     ChartService,
@@ -25,9 +26,11 @@ from ink.models import (
     Endpoint,
     Internet,
     KubeApi,
+    MetricsTarget,
     NetworkRule,
     Quantity,
     SecretClaim,
+    SecretKeyRef,
     ServiceInfo,
     UserSecret,
 )
@@ -306,6 +309,36 @@ def seal_secret_data(seal: object) -> dict[str, UserSecret]:
 def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
     data = seal_secret_data(ctx.settings.seal)  # type: ignore[attr-defined]
     return [SecretClaim(name=SEAL_SECRET, data=dict(data))] if data else []
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    # /v1/sys/metrics with format=prometheus (Vault and OpenBao API docs, '/sys/metrics'), on the TLS listener;
+    # the telemetry stanzas that enable it are in the server configuration only with a metrics provider. The
+    # query string is part of the path: the provider passes it as the scrape's params.
+    # vault_core_unsealed (1 unsealed, 0 sealed): Vault docs, 'Telemetry metrics reference' → core metrics;
+    # OpenBao keeps Vault's metric names (its prefix stays "vault", telemetry docs).
+    sealed = AlertRule(
+        alert="VaultSealed",
+        expr="vault_core_unsealed == 0",
+        for_="5m",
+        severity="critical",
+        summary="{{ $labels.pod }} is sealed",
+        description="A sealed server serves no secrets: unseal it (auto-unseal: check the seal's key and credentials; "
+        "plugins/vault README, 'Runbooks').",
+    )
+    return [
+        MetricsTarget(
+            name="server",
+            pods=server_pods(ctx),
+            port=PORT,
+            path="/v1/sys/metrics?format=prometheus",
+            scheme="https",
+            ca=SecretKeyRef(name=TLS_SECRET, key="ca.crt"),
+            server_name=f"vault.{ctx.namespace}.svc",
+            alerts=(sealed,),
+        )
+    ]
 
 
 @hookimpl

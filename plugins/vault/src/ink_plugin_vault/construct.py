@@ -256,6 +256,28 @@ audit "file" "stdout" {
         if dist.name == "openbao"
         else ""
     )
+    # With a metrics provider: Prometheus-format metrics at /v1/sys/metrics?format=prometheus, readable without a
+    # token on this listener (docs, 'telemetry' stanza: prometheus_retention_time turns the format on;
+    # 'tcp listener' → telemetry.unauthenticated_metrics_access; the charts' values.yaml examples).
+    metrics = ctx.provider_of("metrics") is not None
+    listener_telemetry = (
+        """
+  telemetry {
+    unauthenticated_metrics_access = true
+  }"""
+        if metrics
+        else ""
+    )
+    telemetry = (
+        """
+telemetry {
+  prometheus_retention_time = "30s"
+  disable_hostname = true
+}
+"""
+        if metrics
+        else ""
+    )
     return f"""\
 ui = true
 # Integrated storage: mlock is not recommended with Raft (docs, 'disable_mlock'), and the pods lack IPC_LOCK.
@@ -266,7 +288,7 @@ listener "tcp" {{
   cluster_address = "[::]:{CLUSTER_PORT}"
   tls_cert_file = "{TLS_DIR}/tls.crt"
   tls_key_file = "{TLS_DIR}/tls.key"
-  tls_min_version = "tls12"
+  tls_min_version = "tls12"{listener_telemetry}
 }}
 
 storage "raft" {{
@@ -274,7 +296,7 @@ storage "raft" {{
 {joins}}}
 
 service_registration "kubernetes" {{}}
-{seal_stanza(ctx.setting("seal"), dist)}{audit}"""
+{seal_stanza(ctx.setting("seal"), dist)}{audit}{telemetry}"""
 
 
 def restricted_container() -> dict[str, Any]:

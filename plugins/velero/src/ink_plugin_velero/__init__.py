@@ -16,11 +16,13 @@ from pydantic import Field, field_validator
 from ink import hookimpl
 from ink.errors import UserError
 from ink.models import (
+    AlertRule,
     BackupBinding,
     BackupTarget,
     BucketClaim,
     Capability,
     KubeApi,
+    MetricsTarget,
     NetworkRule,
     OwnedNamespace,
     SecretClaim,
@@ -262,6 +264,67 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
 
     velero(scope, ctx=ctx)
     drill_all(scope, ctx=ctx, drills=drills(ctx))
+
+
+# The server's pods (chart templates/deployment.yaml: pod labels `name: velero` and app.kubernetes.io/name and
+# instance = the release; `name` tells them from the node agent's and ink's drill pods, which share the other two),
+# container port `http-monitoring` 8085, served whenever the chart's metrics.enabled, its default.
+SERVER_PODS = {"name": "velero", "app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"}
+METRICS_PORT = 8085
+# A daily backup that last succeeded over 26 h ago missed a run (2 h of slack for a long backup).
+BACKUP_LATE_HOURS = 26
+
+
+def cron_period_hours(cron: str) -> int:
+    """An upper bound of the time between two runs of a 5-field cron, in hours (from its day fields)."""
+    _minute, _hour, day, month, weekday = cron.split()
+    if month != "*":
+        return 366 * 24
+    if day != "*":
+        return 31 * 24
+    return 7 * 24 if weekday != "*" else 24
+
+
+def _alerts(ctx: ServiceContext) -> tuple[AlertRule, ...]:
+    settings = ctx.settings
+    # velero_backup_last_successful_timestamp{schedule}: pkg/metrics/metrics.go (backupLastSuccessfulTimestamp),
+    # set by the backup controller on every Completed backup; backups of ink's Schedule carry its name.
+    alerts = [
+        AlertRule(
+            alert="VeleroBackupLate",
+            expr=f'time() - velero_backup_last_successful_timestamp{{schedule!=""}} > {BACKUP_LATE_HOURS} * 3600',
+            for_="15m",
+            severity="critical",
+            summary="Velero schedule {{ $labels.schedule }} has had no successful backup for over "
+            f"{BACKUP_LATE_HOURS} hours",
+            description=f"Check `velero backup get` and the velero server logs; the schedule runs {settings.schedule}.",  # type: ignore[attr-defined]
+        )
+    ]
+    if settings.drill:  # type: ignore[attr-defined]
+        # Every drill CronJob (drill-<namespace>) has the day fields of drill_schedule, so one threshold fits all:
+        # the longest gap between two runs plus a day. kube_cronjob_status_last_successful_time and
+        # kube_cronjob_created{namespace,cronjob}: kube-state-metrics docs/metrics/workload/cronjob-metrics.md;
+        # a drill that never succeeded has no last-successful series, so its age counts from its creation.
+        limit = cron_period_hours(settings.drill_schedule) + 24  # type: ignore[attr-defined]
+        selector = f'namespace="{ctx.namespace}", cronjob=~"{DRILL_PREFIX}.+"'
+        alerts.append(
+            AlertRule(
+                alert="VeleroRestoreDrillLate",
+                expr=f"(time() - kube_cronjob_status_last_successful_time{{{selector}}} > {limit} * 3600) or "
+                f"((time() - kube_cronjob_created{{{selector}}} > {limit} * 3600) unless on (namespace, cronjob) "
+                f"kube_cronjob_status_last_successful_time{{{selector}}})",
+                for_="15m",
+                summary=f"Velero restore drill {{{{ $labels.cronjob }}}} has not passed for over {limit} hours",
+                description="The drill's Job logs say which step failed; its scratch namespace is left for "
+                "inspection (plugins/velero README, 'The restore drill').",
+            )
+        )
+    return tuple(alerts)
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    return [MetricsTarget(name="server", pods=SERVER_PODS, port=METRICS_PORT, alerts=_alerts(ctx))]
 
 
 @hookimpl
