@@ -57,8 +57,7 @@ def tests(session: nox.Session) -> None:
     session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)), *TEST_DEPS)
     paths = ["core/tests", *(f"plugins/{p}/tests" for p in PLUGINS), "tests"]
     paths_given = [arg for arg in session.posargs if not arg.startswith("-")]
-    # The chart tests render charts (tests/chartrender.py); tests/test_alert_rules.py runs promtool.
-    env = {**ENV, "HELM_BINARY": _go_tool(session, "helm"), "PROMTOOL_BINARY": _go_tool(session, "promtool")}
+    env = {**ENV, "HELM_BINARY": _go_tool(session, "helm")}  # the chart tests render charts (tests/chartrender.py)
     if not paths_given or any(Path(arg.split("::")[0]).parts[:1] == ("tests",) for arg in paths_given):
         _build_apiserver(session)  # not for targeted plugin or core tests: a first build takes minutes
         env["CHECKOV_BINARY"] = _checkov(session)

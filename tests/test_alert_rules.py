@@ -1,36 +1,23 @@
-"""Every alert ink writes is a valid Prometheus rule: checked by promtool, with unique names, severity and summary.
+"""Every alert ink writes is a valid Prometheus rule: its PromQL parses, names are unique, severity and summary set.
 
 The rules are those of every MetricsTarget of the maximal config (tests/configs/maximal.toml, every plugin),
 written as the metrics provider writes them (one group per target), and every PrometheusRule object in the
-output (the provider's own, when a real one is installed). ``promtool check rules`` is the pinned promtool that
-tests/tools/gobuild.py builds from the Go module proxy (or the one ``PROMTOOL_BINARY`` names; the ``tests`` nox
-session sets it), the Prometheus release kube-prometheus-stack deploys.
+output (the provider's own, when a real one is installed). Each expression is parsed by promql-parser (PyPI; the
+Rust PromQL parser of GreptimeDB, which follows Prometheus's grammar): a prebuilt wheel, where promtool would
+be a build of the whole Prometheus module on every fresh CI machine. The PrometheusRule objects themselves are
+checked against the CRD's schema by the output validation and the API server tier.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import subprocess
-from pathlib import Path
+import re
 from typing import Any
 
-import chartrender
 import metricsconfig
-import yaml
+import promql_parser
 
 from ink import testing
-from ink.models import AlertRule
-
-
-@functools.cache
-def promtool() -> Path:
-    if named := os.environ.get("PROMTOOL_BINARY"):
-        path = Path(named)
-        assert path.is_file() and os.access(path, os.X_OK), f"PROMTOOL_BINARY={named} is not an executable file"
-        return path
-    gobuild = chartrender._gobuild()
-    return gobuild.build(gobuild.TOOLS["promtool"])
+from ink.models import DURATION_PATTERN, AlertRule
 
 
 def rule(alert: AlertRule) -> dict[str, Any]:
@@ -58,12 +45,19 @@ def output_groups() -> list[dict[str, Any]]:
     return [group for obj in objects if obj.get("kind") == "PrometheusRule" for group in obj["spec"]["groups"]]
 
 
-def check_rules(tmp_path: Path, groups: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
-    return subprocess.run(
-        [str(promtool()), "check", "rules", str(rules)], capture_output=True, text=True, check=False, timeout=120
-    )
+def problems(groups: list[dict[str, Any]]) -> list[str]:
+    """What Prometheus would refuse in these rule groups: an expression that does not parse, a bad duration."""
+    found = []
+    for group in groups:
+        for entry in group["rules"]:
+            name = entry.get("alert") or entry.get("record")
+            try:
+                promql_parser.parse(entry["expr"])
+            except ValueError as err:
+                found.append(f"{group['name']}/{name}: {err}")
+            if not re.fullmatch(DURATION_PATTERN, str(entry.get("for", "0s"))):
+                found.append(f"{group['name']}/{name}: for {entry['for']!r} is not a duration")
+    return found
 
 
 def test_the_maximal_config_declares_the_backup_certificate_and_seal_alerts() -> None:
@@ -80,31 +74,27 @@ def test_the_maximal_config_declares_the_backup_certificate_and_seal_alerts() ->
     assert expected <= names, f"missing: {sorted(expected - names)}"
 
 
-def test_every_declared_alert_passes_promtool(tmp_path: Path) -> None:
+def test_every_declared_alert_parses() -> None:
     groups = declared_groups()
     assert groups
-    done = check_rules(tmp_path, groups)
-    assert done.returncode == 0, done.stdout + done.stderr
-    count = sum(len(g["rules"]) for g in groups)
-    assert f"SUCCESS: {count} rules found" in done.stdout
+    assert problems(groups) == []
 
 
-def test_every_prometheus_rule_in_the_output_passes_promtool(tmp_path: Path) -> None:
+def test_every_prometheus_rule_in_the_output_parses() -> None:
     groups = output_groups()
     if not groups:
         # Only the metrics provider writes PrometheusRules; without one installed, the stand-in writes none.
         assert metricsconfig.installed_metrics_provider() is None
         return
-    done = check_rules(tmp_path, groups)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert problems(groups) == []
 
 
-def test_promtool_refuses_a_broken_rule(tmp_path: Path) -> None:
-    # The check itself can fail: a PromQL syntax error is reported.
+def test_a_broken_rule_is_reported() -> None:
+    # The check itself can fail: PromQL syntax errors (an open parenthesis, a misspelt aggregation) are reported.
     broken = AlertRule(alert="Broken", expr="time() - (", summary="x")
-    done = check_rules(tmp_path, [{"name": "broken", "rules": [rule(broken)]}])
-    assert done.returncode != 0
-    assert "Broken" in done.stdout + done.stderr or "parse error" in done.stdout + done.stderr
+    misspelt = AlertRule(alert="Misspelt", expr="sum(rate(x[5m])) byy (job)", summary="x")
+    found = problems([{"name": "g", "rules": [rule(broken), rule(misspelt)]}])
+    assert [line.split(":")[0] for line in found] == ["g/Broken", "g/Misspelt"]
 
 
 def test_alert_names_are_unique_and_every_rule_has_severity_and_summary() -> None:

@@ -1,4 +1,4 @@
-"""Build the Go tools the test suite needs (helm, kube-apiserver, etcd, promtool) from the Go module proxy.
+"""Build the Go tools the test suite needs (helm, kube-apiserver, etcd) from the Go module proxy.
 
 Nothing is downloaded but Go modules: each tool is built from its module at a pinned version and
 cached on disk keyed by that version, so a second run on the same machine is instant and a fresh
@@ -110,17 +110,6 @@ TOOLS: dict[str, GoTool] = {
                 for var, value in _kube_version_vars(KUBERNETES_VERSION).items()
             ]
         ),
-    ),
-    # promtool, to check the alert rules ink writes. kube-prometheus-stack 88.5.3 (the chart the prometheus plugin
-    # installs, ../shared/charts/kube-prometheus-stack/values.yaml prometheus.prometheusSpec.image.tag) deploys
-    # Prometheus v3.14.0; Prometheus 3.x tags its Go module v0.3<minor>.<patch>, so v3.14.0 is v0.314.0
-    # (`go list -m -versions github.com/prometheus/prometheus`). Version variables as its .promu.yml sets them.
-    "promtool": GoTool(
-        name="promtool",
-        module="github.com/prometheus/prometheus",
-        version="v0.314.0",
-        package="github.com/prometheus/prometheus/cmd/promtool",
-        ldflags="-s -w -X github.com/prometheus/common/version.Version=3.14.0",
     ),
     # etcd: k8s.io/kubernetes v1.37.2 is tested against etcd 3.7.0 (its build/dependencies.yaml and
     # hack/lib/etcd.sh); v3.7.3 is the latest patch of that minor (https://github.com/etcd-io/etcd/releases).
