@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ink import workload as kube
+from ink.models import AlertRule
 
 # The official kubectl image (kubernetes/kubernetes CHANGELOG-1.36.md, "Container Images"); distroless
 # (build/common.sh: KUBECTL_BASE_IMAGE is go-runner), so each step runs kubectl itself, without a shell.
@@ -62,3 +63,36 @@ def kubectl(name: str, namespace: str, *args: str, mounts: tuple[kube.Mount, ...
 def record(namespace: str) -> kube.Container:
     """The step applying the result manifest that a step before wrote (:func:`result_script`)."""
     return kubectl("record", namespace, "apply", f"--filename={RESULT_FILE}", mounts=(RESULT_VOLUME,))
+
+
+def cron_period_hours(cron: str) -> int:
+    """An upper bound of the time between two runs of a cron schedule (5 fields, or 6 with seconds), in hours,
+    from its day fields: daily 24, weekly 168, monthly 744, yearly 8784."""
+    day, month, weekday = cron.split()[-3:]
+    if month != "*":
+        return 366 * 24
+    if day != "*":
+        return 31 * 24
+    return 7 * 24 if weekday != "*" else 24
+
+
+def late_alert(alert: str, *, namespace: str, cronjob: str, schedule: str, what: str, description: str) -> AlertRule:
+    """An alert for drills that have not passed within their schedule's longest gap plus a day.
+
+    ``cronjob`` is the PromQL matcher of the drill CronJobs' names, operator included: ``'="postgres-ha-drill"'``
+    or ``'=~"drill-.+"'``. kube-state-metrics series:
+    ``kube_cronjob_status_last_successful_time`` and ``kube_cronjob_created`` {namespace, cronjob}
+    (kube-state-metrics docs/metrics/workload/cronjob-metrics.md); a drill that never passed has no
+    last-successful series, so its age counts from the CronJob's creation.
+    """
+    limit = cron_period_hours(schedule) + 24
+    selector = f'namespace="{namespace}", cronjob{cronjob}'
+    return AlertRule(
+        alert=alert,
+        expr=f"(time() - kube_cronjob_status_last_successful_time{{{selector}}} > {limit} * 3600) or "
+        f"((time() - kube_cronjob_created{{{selector}}} > {limit} * 3600) unless on (namespace, cronjob) "
+        f"kube_cronjob_status_last_successful_time{{{selector}}})",
+        for_="15m",
+        summary=f"{what} has not passed for over {limit} hours",
+        description=description,
+    )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ink import hookimpl, tls
+from ink.drill import cron_period_hours, late_alert
 from ink.errors import UserError
 from ink.models import (
     AlertRule,
@@ -237,16 +238,6 @@ INSTANCE_PODS = {"cnpg.io/cluster": CLUSTER, "cnpg.io/podRole": "instance"}
 OPERATOR_PODS = {"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cloudnative-pg-operator"}
 
 
-def cron_period_hours(cron: str) -> int:
-    """An upper bound of the time between two runs of a cron (5 fields, or 6 with seconds), in hours."""
-    day, month, weekday = cron.split()[-3:]
-    if month != "*":
-        return 366 * 24
-    if day != "*":
-        return 31 * 24
-    return 7 * 24 if weekday != "*" else 24
-
-
 def _cluster_alerts(ctx: ServiceContext) -> list[AlertRule]:
     settings = ctx.settings
     instances = settings.instances  # type: ignore[attr-defined]
@@ -291,18 +282,13 @@ def _cluster_alerts(ctx: ServiceContext) -> list[AlertRule]:
             )
         )
         if settings.drill:  # type: ignore[attr-defined]
-            # kube_cronjob_status_last_successful_time / kube_cronjob_created{namespace,cronjob}: kube-state-metrics
-            # docs/metrics/workload/cronjob-metrics.md; a drill that never passed counts from its creation.
-            limit = cron_period_hours(settings.drill_schedule) + 24  # type: ignore[attr-defined]
-            selector = f'namespace="{ctx.namespace}", cronjob="{DRILL}"'
             alerts.append(
-                AlertRule(
-                    alert="CloudNativePGRestoreDrillLate",
-                    expr=f"(time() - kube_cronjob_status_last_successful_time{{{selector}}} > {limit} * 3600) or "
-                    f"((time() - kube_cronjob_created{{{selector}}} > {limit} * 3600) unless on (namespace, cronjob) "
-                    f"kube_cronjob_status_last_successful_time{{{selector}}})",
-                    for_="15m",
-                    summary=f"the restore drill of {CLUSTER} has not passed for over {limit} hours",
+                late_alert(
+                    "CloudNativePGRestoreDrillLate",
+                    namespace=ctx.namespace,
+                    cronjob=f'="{DRILL}"',
+                    schedule=settings.drill_schedule,  # type: ignore[attr-defined]
+                    what=f"the restore drill of {CLUSTER}",
                     description=f"The drill Job's logs say which step failed; {DRILL} is left for inspection.",
                 )
             )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, field_validator
 
 from ink import hookimpl
+from ink.drill import late_alert
 from ink.errors import UserError
 from ink.models import (
     AlertRule,
@@ -275,16 +276,6 @@ METRICS_PORT = 8085
 BACKUP_LATE_HOURS = 26
 
 
-def cron_period_hours(cron: str) -> int:
-    """An upper bound of the time between two runs of a 5-field cron, in hours (from its day fields)."""
-    _minute, _hour, day, month, weekday = cron.split()
-    if month != "*":
-        return 366 * 24
-    if day != "*":
-        return 31 * 24
-    return 7 * 24 if weekday != "*" else 24
-
-
 def _alerts(ctx: ServiceContext) -> tuple[AlertRule, ...]:
     settings = ctx.settings
     # velero_backup_last_successful_timestamp{schedule}: pkg/metrics/metrics.go (backupLastSuccessfulTimestamp),
@@ -301,20 +292,14 @@ def _alerts(ctx: ServiceContext) -> tuple[AlertRule, ...]:
         )
     ]
     if settings.drill:  # type: ignore[attr-defined]
-        # Every drill CronJob (drill-<namespace>) has the day fields of drill_schedule, so one threshold fits all:
-        # the longest gap between two runs plus a day. kube_cronjob_status_last_successful_time and
-        # kube_cronjob_created{namespace,cronjob}: kube-state-metrics docs/metrics/workload/cronjob-metrics.md;
-        # a drill that never succeeded has no last-successful series, so its age counts from its creation.
-        limit = cron_period_hours(settings.drill_schedule) + 24  # type: ignore[attr-defined]
-        selector = f'namespace="{ctx.namespace}", cronjob=~"{DRILL_PREFIX}.+"'
+        # Every drill CronJob (drill-<namespace>) has the day fields of drill_schedule, so one threshold fits all.
         alerts.append(
-            AlertRule(
-                alert="VeleroRestoreDrillLate",
-                expr=f"(time() - kube_cronjob_status_last_successful_time{{{selector}}} > {limit} * 3600) or "
-                f"((time() - kube_cronjob_created{{{selector}}} > {limit} * 3600) unless on (namespace, cronjob) "
-                f"kube_cronjob_status_last_successful_time{{{selector}}})",
-                for_="15m",
-                summary=f"Velero restore drill {{{{ $labels.cronjob }}}} has not passed for over {limit} hours",
+            late_alert(
+                "VeleroRestoreDrillLate",
+                namespace=ctx.namespace,
+                cronjob=f'=~"{DRILL_PREFIX}.+"',
+                schedule=settings.drill_schedule,  # type: ignore[attr-defined]
+                what="Velero restore drill {{ $labels.cronjob }}",
                 description="The drill's Job logs say which step failed; its scratch namespace is left for "
                 "inspection (plugins/velero README, 'The restore drill').",
             )
