@@ -83,8 +83,7 @@ def test_upstream_facts(default) -> None:
     assert env["CODER_PROMETHEUS_ADDRESS"] == "0.0.0.0:2112"
     service = objects(default)["coder/service-coder.yaml"]
     assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
-    metrics = objects(default)["coder/service-coder-metrics.yaml"]
-    assert metrics["spec"]["ports"] == [{"name": "metrics", "port": 2112, "targetPort": 2112, "protocol": "TCP"}]
+    assert "coder/service-coder-metrics.yaml" not in objects(default)  # scraped from the pods (PodMonitor)
 
 
 def test_database_url_from_the_binding_with_its_ca(default) -> None:
@@ -259,3 +258,16 @@ def test_network_policies_open_exactly_the_gitea_edge_and_the_api_server(togethe
 def test_no_api_server_access_without_workspace_rbac(tmp_path: Path) -> None:
     result = testing.synth(tmp_path, "[plugins.coder]\nworkspace_rbac = false\n", plugins=ALONE)
     assert "coder/networkpolicy-allow-kube-api-server.yaml" not in result.files
+
+
+def test_metrics_are_scraped_only_with_a_metrics_provider(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, plugins=ALONE, extra={"monitoring": monitoring})
+    target = testing.assert_metrics_target_serves(result, "coder")
+    assert (target.port, target.path, target.bearer_token) == (2112, "/metrics", None)
+    off = testing.synth(
+        tmp_path / "off", "[plugins.coder]\nmetrics = false\n", plugins=ALONE, extra={"monitoring": monitoring}
+    )
+    assert testing.metrics_targets(off, "coder") == {}

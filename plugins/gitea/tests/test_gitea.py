@@ -293,3 +293,17 @@ env = { GITEA__ui__DEFAULT_THEME = "gitea-dark" }
 def test_disabled_leaves_no_trace(tmp_path: Path) -> None:
     result = testing.synth(tmp_path, "[plugins.gitea]\nenabled = false\n", plugins=ALONE)
     assert not any(path.startswith("gitea/") for path in result.files)
+
+
+def test_metrics_are_scraped_with_the_token(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, plugins=ALONE, extra={"monitoring": monitoring})
+    target = testing.assert_metrics_target_serves(result, "gitea")
+    assert (target.port, target.path) == (3000, "/metrics")
+    assert (target.bearer_token.name, target.bearer_token.key) == ("gitea-secrets", "metrics-token")
+    off = testing.synth(
+        tmp_path / "off", "[plugins.gitea]\nmetrics = false\n", plugins=ALONE, extra={"monitoring": monitoring}
+    )
+    assert testing.metrics_targets(off, "gitea") == {}

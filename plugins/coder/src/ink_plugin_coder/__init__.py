@@ -22,6 +22,7 @@ from ink.models import (
     Internet,
     KubeApi,
     Link,
+    MetricsTarget,
     NetworkRule,
     Route,
     ServiceInfo,
@@ -128,9 +129,13 @@ def ink_auth_clients(ctx: ServiceContext) -> list[AuthClient]:
 @hookimpl
 def ink_endpoints(ctx: ServiceContext) -> list[Endpoint]:
     endpoints = [Endpoint(name=WEB_ENDPOINT, port=SERVICE_PORT, kind="coder", route=ctx.settings.hostname)]
-    if ctx.settings.metrics:
-        endpoints.append(Endpoint(name="metrics", port=METRICS_PORT, path="/metrics", service=f"{NAME}-metrics"))
     return endpoints
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    # CODER_PROMETHEUS_ENABLE / CODER_PROMETHEUS_ADDRESS (construct.py): /metrics on 2112, unauthenticated.
+    return [MetricsTarget(pods=ctx.selector_labels("server"), port=METRICS_PORT)] if ctx.settings.metrics else []
 
 
 @hookimpl

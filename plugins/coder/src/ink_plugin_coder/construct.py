@@ -89,8 +89,7 @@ def coder(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     ports = [kube.Port(name="http", number=HTTP_PORT, service_port=SERVICE_PORT)]
     services = [kube.Service(ports=["http"])]
     if settings.metrics:
-        ports.append(kube.Port(name="metrics", number=METRICS_PORT))
-        services.append(kube.Service(name=f"{NAME}-metrics", ports=["metrics"]))
+        ports.append(kube.Port(name="metrics", number=METRICS_PORT))  # scraped from the pods (PodMonitor)
     server = kube.Container(
         name="coder",
         image=f"{IMAGE}:{settings.image_tag or ctx.service.version}",

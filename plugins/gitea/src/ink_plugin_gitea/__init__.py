@@ -24,11 +24,13 @@ from ink.models import (
     Inbound,
     Internet,
     Link,
+    MetricsTarget,
     NamedNeed,
     NetworkRule,
     Quantity,
     Route,
     SecretClaim,
+    SecretKeyRef,
     ServiceInfo,
 )
 from ink.settings import ContainerResources, ServiceSettings
@@ -185,12 +187,16 @@ def ink_endpoints(ctx: ServiceContext) -> list[Endpoint]:
             credentials={"coder-client-id": CODER_CLIENT_ID, "coder-client-secret": CODER_CLIENT_SECRET},
         )
     ]
-    if ctx.settings.metrics:
-        # [metrics] TOKEN: a scraper sends it as "Authorization: Bearer <token>" (routers/common/metrics.go).
-        endpoints.append(
-            Endpoint(name="metrics", port=HTTP_PORT, path="/metrics", credentials={"token": METRICS_TOKEN})
-        )
     return endpoints
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    if not ctx.settings.metrics:
+        return []
+    # [metrics] TOKEN: a scraper sends it as "Authorization: Bearer <token>" (routers/common/metrics.go).
+    token = SecretKeyRef(name=SECRETS, key="metrics-token")
+    return [MetricsTarget(pods=ctx.selector_labels("server"), port=HTTP_PORT, bearer_token=token)]
 
 
 @hookimpl
