@@ -107,7 +107,6 @@ def test_secret_files_can_put_keys_at_paths_of_their_own() -> None:
 
 def test_a_database_claims_role_defaults_to_its_name() -> None:
 
-
     assert DatabaseClaim(name="notes").role_name == "notes"
     assert DatabaseClaim(name="kasm", role="kasmapp").role_name == "kasmapp"
     with pytest.raises(ValidationError):

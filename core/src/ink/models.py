@@ -279,7 +279,7 @@ class DatabaseClaim(Need):
     name: DnsLabel = Field(description="Database name; also the role (user) name unless `role` is given.")
     role: DnsLabel | None = Field(
         default=None,
-        description="Role (user) name, for images that fix it apart from the database name; default: the database name.",
+        description="Role (user) name, for images that fix it apart from the database; default: the database name.",
     )
     engine: Literal["postgres"] = "postgres"
     extensions: tuple[str, ...] = Field(default=(), description="Extensions to create, e.g. 'vector'.")
