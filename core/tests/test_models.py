@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ink.models import AuthClient
+from ink.models import AuthClient, DatabaseClaim
 
 
 def test_auth_client_does_not_ask_for_a_verified_email_by_default() -> None:
@@ -103,3 +103,11 @@ def test_secret_files_can_put_keys_at_paths_of_their_own() -> None:
     ]
     with pytest.raises(ValueError, match="keys or paths, not both"):
         SecretFiles(name="server-tls", mount_path="/certs", paths=paths, keys=("tls.crt",)).pod_volume()
+
+
+def test_a_database_claims_role_defaults_to_its_name() -> None:
+
+    assert DatabaseClaim(name="notes").role_name == "notes"
+    assert DatabaseClaim(name="kasm", role="kasmapp").role_name == "kasmapp"
+    with pytest.raises(ValidationError):
+        DatabaseClaim(name="kasm", role="Not_A_Label")

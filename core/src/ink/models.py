@@ -276,7 +276,11 @@ class DatabaseClaim(Need):
     """A database for the owner, created on the shared cluster of the database provider."""
 
     capability: ClassVar[Capability] = Capability.DATABASE
-    name: DnsLabel = Field(description="Database name; also the role (user) name.")
+    name: DnsLabel = Field(description="Database name; also the role (user) name unless `role` is given.")
+    role: DnsLabel | None = Field(
+        default=None,
+        description="Role (user) name, for images that fix it apart from the database; default: the database name.",
+    )
     engine: Literal["postgres"] = "postgres"
     extensions: tuple[str, ...] = Field(default=(), description="Extensions to create, e.g. 'vector'.")
     logical_replication: bool = Field(
@@ -286,6 +290,11 @@ class DatabaseClaim(Need):
     )
 
     id_field: ClassVar[str] = "name"
+
+    @property
+    def role_name(self) -> str:
+        """The role (user) that owns the database and logs in."""
+        return self.role or self.name
 
 
 class BackupTarget(Need):

@@ -548,3 +548,74 @@ def test_without_backups_or_replicas_there_are_only_the_alerts_that_apply(tmp_pa
 
 def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:
     assert testing.metrics_targets(default[1], "cloudnativepg") == {}
+
+
+class FixedRole:
+    """A consumer whose image fixes its role apart from its database (as Kasm's kasmapp on kasm)."""
+
+    def __init__(self, role: str = "kasmapp") -> None:
+        self.role = role
+        self.binding: DatabaseBinding | None = None
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="desk", title="Desk", version="1.0.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_database_claims(self) -> list[DatabaseClaim]:
+        return [DatabaseClaim(name="desk", role=self.role)]
+
+    @hookimpl
+    def ink_workloads(self, ctx) -> None:
+        self.binding = ctx.database()
+
+
+@pytest.fixture(scope="module")
+def fixed_role(tmp_path_factory: pytest.TempPathFactory):
+    directory = tmp_path_factory.mktemp("cnpg-role")
+    app = FixedRole()
+    return directory, testing.synth(directory, plugins=WITH_TLS, extra={"desk": app}), app
+
+
+def test_a_claims_role_owns_its_database_everywhere(fixed_role) -> None:
+    directory, result, app = fixed_role
+    objects = testing.objects(result)
+    cluster = objects["cloudnativepg/cluster-postgres-ha.yaml"]
+    assert cluster["spec"]["managed"]["roles"] == [
+        {"name": "kasmapp", "ensure": "present", "login": True, "passwordSecret": {"name": "postgres-ha-role-kasmapp"}}
+    ]
+    database = objects["cloudnativepg/database-postgres-ha-desk.yaml"]["spec"]
+    assert (database["name"], database["owner"]) == ("desk", "kasmapp")
+    assert (app.binding.database, app.binding.user) == ("desk", "kasmapp")
+    opened = opener(directory, objects)
+    assert opened("cloudnativepg/sealedsecret-postgres-ha-role-kasmapp.yaml", "username") == "kasmapp"
+    assert opened("desk/sealedsecret-desk-db.yaml", "username") == "kasmapp"
+    assert opened("desk/sealedsecret-desk-db.yaml", "dbname") == "desk"
+    assert opened("desk/sealedsecret-desk-db.yaml", "uri").startswith(
+        "postgresql://kasmapp:"
+    ) and "@postgres-ha-rw.cloudnativepg.svc:5432/desk?" in opened("desk/sealedsecret-desk-db.yaml", "uri")
+    # The client certificate's CN is the role CloudNativePG maps it to.
+    certificates = [body for body in objects.values() if body.get("kind") == "Certificate"]
+    assert "kasmapp" in {c["spec"].get("commonName") for c in certificates}
+
+
+class Noter:
+    """A second consumer whose role is another service's default role."""
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="noter", title="Noter", version="1.0.0", homepage="https://example.org")
+
+    @hookimpl
+    def ink_database_claims(self) -> list[DatabaseClaim]:
+        return [DatabaseClaim(name="noter", role="notes")]
+
+
+def test_two_services_cannot_share_a_role(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="both claim the role 'notes'"):
+        testing.synth(tmp_path, plugins=PLUGINS, extra={"notes": App(), "noter": Noter()})
+
+
+def test_a_reserved_role_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="claims the role 'postgres', which PostgreSQL or CloudNativePG reserves"):
+        testing.synth(tmp_path, plugins=PLUGINS, extra={"desk": FixedRole(role="postgres")})

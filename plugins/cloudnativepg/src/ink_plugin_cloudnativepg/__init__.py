@@ -150,23 +150,28 @@ def backups_enabled(ctx: ServiceContext) -> bool:
     return bool(ctx.settings.backups) and ctx.provider_of(Capability.S3) is not None  # type: ignore[attr-defined]
 
 
-def password_secret_name(database: str) -> str:
-    return f"{CLUSTER}-role-{database}"
+def password_secret_name(role: str) -> str:
+    return f"{CLUSTER}-role-{role}"
 
 
 @hookimpl
 def ink_provide_database(claim: DatabaseClaim, scope: Construct, ctx: ServiceContext) -> DatabaseBinding:
-    if claim.name in RESERVED:
-        raise UserError(
-            f"{claim.owner} claims the database {claim.name!r}, which PostgreSQL or CloudNativePG reserves; "
-            f"rename it in [plugins.{claim.owner}] if the plugin allows, or report it to the plugin's authors"
-        )
-    other = next((n for n, _ in ctx.served if isinstance(n, DatabaseClaim) and n.name == claim.name), None)
-    if other is not None:
-        raise UserError(
-            f"{claim.owner} and {other.owner} both claim the database {claim.name!r} on {CLUSTER}; "
-            "a database belongs to one service: disable one of them"
-        )
+    for kind, value in (("database", claim.name), ("role", claim.role_name)):
+        if value in RESERVED:
+            raise UserError(
+                f"{claim.owner} claims the {kind} {value!r}, which PostgreSQL or CloudNativePG reserves; "
+                f"rename it in [plugins.{claim.owner}] if the plugin allows, or report it to the plugin's authors"
+            )
+    for n, _ in ctx.served:
+        if not isinstance(n, DatabaseClaim) or n is claim:
+            continue
+        clash = "database" if n.name == claim.name else "role" if n.role_name == claim.role_name else ""
+        if clash:
+            value = claim.name if clash == "database" else claim.role_name
+            raise UserError(
+                f"{claim.owner} and {n.owner} both claim the {clash} {value!r} on {CLUSTER}; "
+                f"a {clash} belongs to one service: disable one of them"
+            )
     host = f"{CLUSTER}-rw.{ctx.namespace}.svc"
     drills = backups_enabled(ctx) and bool(ctx.settings.drill)  # type: ignore[attr-defined]
     password = GeneratedSecret(id=f"cloudnativepg/{CLUSTER}/{claim.name}/password")
@@ -185,7 +190,7 @@ def ink_provide_database(claim: DatabaseClaim, scope: Construct, ctx: ServiceCon
         host=host,
         port=PORT,
         database=claim.name,
-        user=claim.name,
+        user=claim.role_name,
         password=SecretKeyRef(name=consumer_secret, key="password"),
         uri=SecretKeyRef(name=consumer_secret, key="uri"),
         backup_schedule=ctx.settings.backup_schedule if backups_enabled(ctx) else "",  # type: ignore[attr-defined]
@@ -199,13 +204,13 @@ def ink_provide_database(claim: DatabaseClaim, scope: Construct, ctx: ServiceCon
                 owner=claim.owner,
                 name=consumer_secret,
                 data={
-                    "username": claim.name,
+                    "username": claim.role_name,
                     "password": password,
                     "host": host,
                     "port": str(PORT),
                     "dbname": claim.name,
                     "uri": SecretTemplate(
-                        template=f"postgresql://{claim.name}:{{password}}@{host}:{PORT}/{claim.name}{query}",
+                        template=f"postgresql://{claim.role_name}:{{password}}@{host}:{PORT}/{claim.name}{query}",
                         values={"password": password},
                     ),
                 },
@@ -214,10 +219,10 @@ def ink_provide_database(claim: DatabaseClaim, scope: Construct, ctx: ServiceCon
             # and the reload label makes it apply a changed password.
             SecretClaim(
                 owner=ctx.name,
-                name=password_secret_name(claim.name),
+                name=password_secret_name(claim.role_name),
                 type="kubernetes.io/basic-auth",
                 labels={"cnpg.io/reload": "true"},
-                data={"username": claim.name, "password": password},
+                data={"username": claim.role_name, "password": password},
             ),
         ),
     )

@@ -95,12 +95,12 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "managed": {
                     "roles": [
                         {
-                            "name": claim.name,
+                            "name": claim.role_name,
                             "ensure": "present",
                             "login": True,
                             # Logical replication slots and the walsender connection need the REPLICATION attribute.
                             **({"replication": True} if claim.logical_replication else {}),
-                            "passwordSecret": {"name": password_secret_name(claim.name)},
+                            "passwordSecret": {"name": password_secret_name(claim.role_name)},
                         }
                         for claim in claims
                     ]
@@ -124,7 +124,7 @@ def postgres(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     for claim in claims:
         spec = {
             "name": claim.name,
-            "owner": claim.name,
+            "owner": claim.role_name,
             "cluster": {"name": CLUSTER},
             "ensure": "present",
             # Removing a service from ink.toml must never drop its data.
@@ -161,7 +161,7 @@ def consumer_ca(scope: kube.Construct, *, claim: DatabaseClaim, ctx: ServiceCont
         name=ca_secret_name(claim.name),
         namespace=claim.namespace,
         component="database",
-        common_name=claim.name,  # the role's name, as CloudNativePG's client certificates have it
+        common_name=claim.role_name,  # the role's name, as CloudNativePG's client certificates have it
     )
 
 
