@@ -133,7 +133,9 @@ def test_a_nodes_rule_opens_egress_to_the_nodes_on_its_ports(tmp_path: Path) -> 
     assert {p.text() for f in flows for p in f.ports} == {"9100/TCP", "10250/TCP"}
     to_nodes = testing.objects(result)["monitoring/networkpolicy-allow-nodes-scraper.yaml"]["spec"]["egress"]
     assert to_nodes and all(
-        all("ipBlock" in peer for peer in rule["to"]) and {"port": 9100, "protocol": "TCP"} in rule["ports"] and {"port": 10250, "protocol": "TCP"} in rule["ports"]
+        all("ipBlock" in peer for peer in rule["to"])
+        and {"port": 9100, "protocol": "TCP"} in rule["ports"]
+        and {"port": 10250, "protocol": "TCP"} in rule["ports"]
         for rule in to_nodes
     )
 

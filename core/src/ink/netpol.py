@@ -43,9 +43,9 @@ from ink.models import (
     IngressGateway,
     Internet,
     KubeApi,
-    Nodes,
     Mesh,
     MetricsTarget,
+    Nodes,
     Route,
     Scraper,
     ServiceRef,
@@ -405,7 +405,9 @@ class _Builder:
                     self.add(here, api, [Port(self.api_port)], f"{name}: {rule.reason}")
             elif isinstance(rule, Nodes):
                 for cidr in self.nodes:
-                    self.add(here, Peer(cidr=cidr, name=f"nodes ({cidr})"), _declared_ports(rule), f"{name}: {rule.reason}")
+                    self.add(
+                        here, Peer(cidr=cidr, name=f"nodes ({cidr})"), _declared_ports(rule), f"{name}: {rule.reason}"
+                    )
             elif isinstance(rule, Inbound):
                 # Webhook calls come from the node the API server runs on, or through the overlay (a flannel
                 # address of the pod CIDR), so no narrower block fits every cluster: see the docs.

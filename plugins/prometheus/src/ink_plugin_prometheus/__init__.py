@@ -9,7 +9,6 @@ ServiceMonitors and its default rules; ink adds generic alerts and Alertmanager'
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
-
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -220,7 +219,9 @@ def ink_provide_metrics(
         monitor = f"PodMonitor {target.namespace}/{name}"
     rules = ""
     if target.alerts:
-        prometheus_rule(scope, name=name, namespace=target.namespace, alerts=target.alerts, labels=consumer.labels("alerts"))
+        prometheus_rule(
+            scope, name=name, namespace=target.namespace, alerts=target.alerts, labels=consumer.labels("alerts")
+        )
         rules = f"PrometheusRule {target.namespace}/{name}"
     # With chart_monitor the chart's ServiceMonitor sets the job (its Service's name, Prometheus's default).
     return MetricsBinding(monitor=monitor, rules=rules, job="" if target.chart_monitor else name)

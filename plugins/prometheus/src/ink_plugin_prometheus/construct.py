@@ -155,7 +155,9 @@ def prometheus(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 },
             },
         )
-    prometheus_rule(scope, name="ink-generic", namespace=ctx.namespace, alerts=GENERIC_ALERTS, labels=ctx.labels("alerts"))
+    prometheus_rule(
+        scope, name="ink-generic", namespace=ctx.namespace, alerts=GENERIC_ALERTS, labels=ctx.labels("alerts")
+    )
 
 
 # ink's own alerts for every service (the chart's defaultRules have more specific ones).
@@ -165,12 +167,14 @@ GENERIC_ALERTS = (
         expr="kubelet_volume_stats_used_bytes / kubelet_volume_stats_capacity_bytes > 0.85",
         for_="15m",
         severity="warning",
-        summary="Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full",
+        summary="Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is "
+        "{{ $value | humanizePercentage }} full",
         description="Grow the volume (the service's storage_size setting) or free space before it fills up.",
     ),
     AlertRule(
         alert="InkPodCrashLooping",
-        expr='max by (namespace, pod, container) (kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff"}) == 1',
+        expr="max by (namespace, pod, container) "
+        '(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff"}) == 1',
         for_="10m",
         severity="warning",
         summary="{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) is crash-looping",
