@@ -185,7 +185,7 @@ def test_prometheus_selects_every_namespace_and_keeps_the_chart_dashboards(full)
 
 def test_k3s_unreachable_control_plane_monitors_and_rules_are_off(full) -> None:  # type: ignore[no-untyped-def]
     values = chart_values(full)
-    for component in ("kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd"):
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd", "coreDns"):
         assert values[component] == {"enabled": False}
     assert set(values["defaultRules"]["rules"]) == {
         "etcd",

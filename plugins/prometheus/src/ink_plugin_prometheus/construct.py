@@ -41,6 +41,9 @@ def _claim(ctx: ServiceContext, size: str) -> dict[str, Any]:
 # k3s's --etcd-expose-metrics; the chart's monitors for them would only report targets down (k3s docs,
 # "Server configuration": --kube-*-arg bind-address, --etcd-expose-metrics). Their default rules go too.
 K3S_UNREACHABLE = ("kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd")
+# CoreDNS (kube-system, k8s-app=kube-dns) serves metrics on 9153, but ink's policies reach kube-system's pods only
+# for DNS (core has no rule for another port there), so its monitor would only report a target down.
+UNREACHABLE = (*K3S_UNREACHABLE, "coreDns")
 K3S_UNREACHABLE_RULES = (
     "etcd",
     "kubeControllerManager",
@@ -67,7 +70,7 @@ def values(ctx: ServiceContext) -> dict[str, Any]:
         # grafana_dashboard=1 (templates/grafana/dashboards-1.14), which the grafana plugin's sidecar loads.
         "grafana": {"enabled": False, "forceDeployDashboards": True},
         "defaultRules": {"rules": {group: False for group in K3S_UNREACHABLE_RULES}},
-        **{component: {"enabled": False} for component in K3S_UNREACHABLE},
+        **{component: {"enabled": False} for component in UNREACHABLE},
         "windowsMonitoring": {"enabled": False},
         "prometheusOperator": {
             "resources": _resources("50m", "64Mi", "256Mi"),
