@@ -127,8 +127,8 @@ def prometheus(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         chart="kube-prometheus-stack",
         version=ctx.setting("chart_version"),
         values=values(ctx),
-        # Checked against the rendered chart (tests/test_charts.py); kube-system: the kubelet's Service and the
-        # chart's coreDns/kubelet monitors' objects live there.
+        # Checked against the rendered chart (tests/test_charts.py). The kubelet's Service in kube-system is made
+        # by the operator at run time, not by the chart.
         cluster_kinds=(
             "CustomResourceDefinition",
             "ClusterRole",
@@ -136,7 +136,6 @@ def prometheus(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "MutatingWebhookConfiguration",
             "ValidatingWebhookConfiguration",
         ),
-        other_namespaces=("kube-system",),
         sync_wave=-15,
     )
     for name, pods, port in (
