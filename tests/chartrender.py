@@ -37,7 +37,15 @@ from ink import testing
 REPO = Path(__file__).resolve().parent.parent
 CHARTS_DIR = Path(os.environ.get("CHARTS_DIR") or REPO.parent / "shared" / "charts")
 DEPENDENCIES = "_dependencies"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, reading a bare ``=`` as the string it is in YAML 1.2 (PyYAML's 1.1 'value' tag has no
+    constructor): the prometheus-operator CRDs list it in AlertmanagerConfig's matchType enum."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+_LOADER = _Loader
 # apiVersions a homelab running ink's output has besides those of the objects in it: the Prometheus
 # operator's, which the `service_monitor`-style options require (charts refuse ServiceMonitors without it).
 ASSUMED_API_VERSIONS = ("monitoring.coreos.com/v1", "monitoring.coreos.com/v1/ServiceMonitor")
@@ -211,6 +219,30 @@ def chart_defaults(chart_dir: Path) -> dict[str, Any]:
     path = chart_dir / "values.yaml"
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) if path.is_file() else None
     return data if isinstance(data, dict) else {}
+
+
+def chart_defaults_with_dependencies(chart_dir: Path) -> dict[str, Any]:
+    """``values.yaml`` with each sub-chart's own defaults under its name (or alias), as Helm passes them down.
+
+    So the key check accepts ``<sub-chart>.<key>`` values (e.g. kube-prometheus-stack's
+    ``kube-state-metrics.resources``) that the parent's ``values.yaml`` does not repeat.
+    """
+    defaults = chart_defaults(chart_dir)
+    meta_path = chart_dir / "Chart.yaml"
+    meta = yaml.load(meta_path.read_text(encoding="utf-8"), Loader=_LOADER) if meta_path.is_file() else {}
+    for dep in (meta or {}).get("dependencies") or []:
+        vendored = chart_dir / "charts" / dep["name"]
+        source = (
+            vendored
+            if (vendored / "Chart.yaml").is_file()
+            else _chart_folders(CHARTS_DIR / DEPENDENCIES).get(dep["name"])
+        )
+        if source is None:
+            continue
+        key = dep.get("alias") or dep["name"]
+        own = defaults.get(key)
+        defaults[key] = merge_values(chart_defaults(Path(source)), own if isinstance(own, dict) else {})
+    return defaults
 
 
 def _condition_enabled(condition: str | None, values: Mapping[str, Any]) -> bool:

@@ -49,6 +49,11 @@ FREE_FORM_MAPS = {
         # remaining key becomes a key of the argocd-cm ConfigMap.
         "configs.cm": "argocd-cm data",
     },
+    "kube-prometheus-stack": {
+        # _dependencies/prometheus-node-exporter templates/daemonset.yaml: `with .Values.containerSecurityContext`
+        # then toYaml, whole, as the container's securityContext.
+        "prometheus-node-exporter.containerSecurityContext": "node-exporter's container securityContext",
+    },
     "mongodb-kubernetes": {
         # templates/operator.yaml: `$telemetry := default dict .Values.operator.telemetry`, then .enabled,
         # .collection.<kind>.enabled and .send.enabled, none of which values.yaml lists.
@@ -171,7 +176,10 @@ def test_values_keys_exist_in_chart(case: tuple[str, ChartApp]) -> None:
     chart_dir = require_chart(app)
     free_form = {*chartrender.maps_rendered_whole(chart_dir), *FREE_FORM_MAPS.get(app.chart, {})}
     unknown = chartrender.unknown_value_keys(
-        app.values, chartrender.chart_defaults(chart_dir), chartrender.values_schema(chart_dir), free_form
+        app.values,
+        chartrender.chart_defaults_with_dependencies(chart_dir),
+        chartrender.values_schema(chart_dir),
+        free_form,
     )
     unknown = [key for key in unknown if key not in UNDEFAULTED_KEYS.get(app.chart, {})]
     assert unknown == [], f"{app.label}: keys {chart_dir}/values.yaml does not have (Helm ignores them)"

@@ -113,3 +113,35 @@ def test_https_targets_carry_their_ca_and_alert_names_are_checked() -> None:
     assert target.key == "metrics/metrics" and target.optional
     with pytest.raises(ValidationError, match="alert"):
         AlertRule(alert="not camel", expr="up == 0", summary="x")
+
+
+def test_a_nodes_rule_opens_egress_to_the_nodes_on_its_ports(tmp_path: Path) -> None:
+    # The metrics provider scrapes node-exporter (host network) and the kubelet on the nodes themselves.
+    from ink.models import Nodes
+
+    class Monitoring(testing.StandIn):
+        @ink.hookimpl
+        def ink_network(self) -> list:  # type: ignore[override]
+            return [
+                *super().ink_network(),
+                Nodes(ports=(9100, 10250), reason="node-exporter and the kubelet", pods={"app": "scraper"}),
+            ]
+
+    result = _synth(tmp_path, Monitoring("monitoring", Capability.METRICS))
+    flows = [f for f in result.network.flows if f.why == "monitoring: node-exporter and the kubelet"]
+    assert flows and {f.source.text() for f in flows} == {"monitoring[app=scraper]"}
+    assert {p.text() for f in flows for p in f.ports} == {"9100/TCP", "10250/TCP"}
+    to_nodes = testing.objects(result)["monitoring/networkpolicy-allow-nodes-scraper.yaml"]["spec"]["egress"]
+    assert to_nodes and all(
+        all("ipBlock" in peer for peer in rule["to"])
+        and {"port": 9100, "protocol": "TCP"} in rule["ports"]
+        and {"port": 10250, "protocol": "TCP"} in rule["ports"]
+        for rule in to_nodes
+    )
+
+
+def test_a_nodes_rule_names_its_ports() -> None:
+    from ink.models import Nodes
+
+    with pytest.raises(ValidationError, match="name the ports"):
+        Nodes(reason="kubelet")

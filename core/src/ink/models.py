@@ -795,6 +795,18 @@ class KubeApi(_Frozen):
     pods: PodLabels = Field(default_factory=dict)
 
 
+class Nodes(_Ports):
+    """Egress to the nodes themselves (``[network] nodes``) on other ports than the API server's.
+
+    For agents on the host network and the kubelet: e.g. Prometheus scraping node-exporter (9100) and the
+    kubelet's metrics (10250). ``ports`` and ``ranges`` are the nodes' ports.
+    """
+
+    protocols: tuple[Protocol, ...] = ("TCP",)
+    reason: str = Field(min_length=1)
+    pods: PodLabels = Field(default_factory=dict, description="Which pods; {} for every pod of the namespace.")
+
+
 class Inbound(_Ports):
     """Ingress from outside the pod network: LoadBalancer clients, or the API server calling a webhook.
 
@@ -860,7 +872,7 @@ class Scraper(_Frozen):
     source: str = Field(description="Where the labels come from (chart template, operator docs).")
 
 
-NetworkRule = ChartService | IngressGateway | Scraper | Internet | KubeApi | Inbound | Connects | Mesh
+NetworkRule = ChartService | IngressGateway | Scraper | Internet | KubeApi | Nodes | Inbound | Connects | Mesh
 """What ``ink_network`` returns."""
 
 

@@ -45,6 +45,7 @@ from ink.models import (
     KubeApi,
     Mesh,
     MetricsTarget,
+    Nodes,
     Route,
     Scraper,
     ServiceRef,
@@ -402,6 +403,11 @@ class _Builder:
                 for cidr in self.nodes:
                     api = Peer(cidr=cidr, name=f"api-server ({cidr})")
                     self.add(here, api, [Port(self.api_port)], f"{name}: {rule.reason}")
+            elif isinstance(rule, Nodes):
+                for cidr in self.nodes:
+                    self.add(
+                        here, Peer(cidr=cidr, name=f"nodes ({cidr})"), _declared_ports(rule), f"{name}: {rule.reason}"
+                    )
             elif isinstance(rule, Inbound):
                 # Webhook calls come from the node the API server runs on, or through the overlay (a flannel
                 # address of the pod CIDR), so no narrower block fits every cluster: see the docs.
@@ -416,7 +422,7 @@ class _Builder:
                 self.dial(here, parts.hostname, port, f"{name}: {rule.reason}")
 
 
-def _declared_ports(rule: Internet | Inbound) -> list[Port]:
+def _declared_ports(rule: Internet | Nodes | Inbound) -> list[Port]:
     singles = [Port(p, proto) for p in rule.ports for proto in rule.protocols]
     return singles + [Port(first, proto, last) for first, last in rule.ranges for proto in rule.protocols]
 
@@ -517,6 +523,8 @@ def _policies(resolved: ResolvedGraph, flows: list[Flow]) -> tuple[dict[str, lis
                 base = "allow-dns"
             elif target.cidr and target.name.startswith("api-server"):
                 base = "allow-kube-api"
+            elif target.cidr and target.name.startswith("nodes ("):
+                base = "allow-nodes"
             elif target.cidr:
                 base = "allow-internet" if target.name == "internet" else "allow-outside"
             else:
