@@ -99,6 +99,7 @@ def test_a_metrics_provider_without_a_scraper_is_a_network_problem(tmp_path: Pat
         ({"interval": "30 seconds"}, "interval"),
         ({"pods": {}}, "pods"),
         ({"path": "metrics"}, "path"),
+        ({"path": "/v1/sys/metrics?format=prometheus"}, "path"),  # a query goes into params
     ],
 )
 def test_bad_metrics_targets_are_refused(fields: dict, words: str) -> None:

@@ -925,7 +925,10 @@ class MetricsTarget(Need):
     name: DnsLabel = Field(default="metrics", description="Identifies the endpoint within the owner, e.g. 'operator'.")
     pods: PodLabels = Field(min_length=1, description="Labels of the pods that serve it (their selector labels).")
     port: int = Field(ge=1, le=65535, description="The container port.")
-    path: str = Field(default="/metrics", pattern=r"^/[^\s]*$")
+    path: str = Field(default="/metrics", pattern=r"^/[^\s?#]*$", description="The path, without a query.")
+    params: dict[str, str] = Field(
+        default_factory=dict, description="Query parameters, e.g. {'format': 'prometheus'} (Prometheus escapes '?')."
+    )
     scheme: Literal["http", "https"] = "http"
     interval: Duration = Field(default="30s", description="How often to scrape.")
     server_name: str = Field(default="", description="For https: the name the certificate must hold.")

@@ -39,6 +39,7 @@ class Exporter:
                 pods=PODS,
                 port=8443,
                 path="/admin/metrics",
+                params={"format": "prometheus"},
                 scheme="https",
                 interval="1m",
                 ca=SecretKeyRef(name="exporter-tls", key="ca.crt"),
@@ -130,6 +131,7 @@ def test_an_https_target_carries_its_ca_server_name_and_token(consumer) -> None:
     result, exporter = consumer
     [endpoint] = objects(result)["exporter/podmonitor-exporter-admin.yaml"]["spec"]["podMetricsEndpoints"]
     assert endpoint["scheme"] == "https" and endpoint["interval"] == "1m" and endpoint["path"] == "/admin/metrics"
+    assert endpoint["params"] == {"format": ["prometheus"]}  # a query, which Prometheus would escape in the path
     assert endpoint["tlsConfig"] == {
         "ca": {"secret": {"name": "exporter-tls", "key": "ca.crt"}},
         "serverName": "exporter.exporter.svc",

@@ -339,10 +339,11 @@ def test_metrics_are_served_and_scraped_over_tls_only_with_a_metrics_provider(tm
     target = testing.metrics_targets(result, "vault")["server"]
     chart = "openbao" if "openbao" in config else "vault"
     # Pods and port against the rendered chart: tests/test_metrics_targets.py.
-    assert (dict(target.pods), target.port, target.path, target.scheme) == (
+    assert (dict(target.pods), target.port, target.path, target.params, target.scheme) == (
         {"app.kubernetes.io/name": chart, "component": "server"},
         8200,
-        "/v1/sys/metrics?format=prometheus",
+        "/v1/sys/metrics",
+        {"format": "prometheus"},
         "https",
     )
     assert (target.ca.name, target.ca.key, target.server_name) == ("vault-server-tls", "ca.crt", "vault.vault.svc")

@@ -230,6 +230,8 @@ def pod_monitor(scope: kube.Construct, *, target: MetricsTarget, name: str, cons
         # A readable, stable job label (the operator's default is '<namespace>/<PodMonitor name>').
         "relabelings": [{"action": "replace", "targetLabel": "job", "replacement": name}],
     }
+    if target.params:
+        endpoint["params"] = {key: [value] for key, value in sorted(target.params.items())}
     if target.scheme == "https":
         tls: dict[str, Any] = {}
         if target.ca is not None:
