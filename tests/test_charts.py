@@ -49,6 +49,14 @@ FREE_FORM_MAPS = {
         # remaining key becomes a key of the argocd-cm ConfigMap.
         "configs.cm": "argocd-cm data",
     },
+    "loki": {
+        # values.yaml has storage.bucketNames only as a comment (its schema: additionalProperties true);
+        # _helpers.tpl "loki.commonStorageConfig" / "loki.rulerStorageConfig" read it with
+        # `dig "storage" "bucketNames" "chunks"` / "ruler", which .Values.<key> matching cannot see.
+        "loki.storage": "Loki's storage: bucketNames, s3...",
+        # config.yaml template: `with .Values.loki.limits_config` then `tpl (. | toYaml)`, the whole map.
+        "loki.limits_config": "Loki's limits_config",
+    },
     "mongodb-kubernetes": {
         # templates/operator.yaml: `$telemetry := default dict .Values.operator.telemetry`, then .enabled,
         # .collection.<kind>.enabled and .send.enabled, none of which values.yaml lists.
