@@ -204,7 +204,9 @@ def alloy(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "rbac": {
                 "create": True,
                 "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
-                "clusterRules": [],
+                # templates/rbac.yaml joins both lists with toYaml, so neither may be empty (an empty one renders
+                # as `[]` inside the list); read-only node objects are the least the chart's defaults list.
+                "clusterRules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}],
             },
             # Nothing connects to the agent but the metrics scraper, which selects the pods.
             "service": {"enabled": False},

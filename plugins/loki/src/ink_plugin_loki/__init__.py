@@ -96,7 +96,8 @@ def ink_service_info() -> ServiceInfo:
 
 @hookimpl
 def ink_bucket_claims() -> list[BucketClaim]:
-    return [BucketClaim(bucket=BUCKET)]
+    # tls: Loki verifies an https store with the binding's CA (s3.http_config.ca_file).
+    return [BucketClaim(bucket=BUCKET, tls=True)]
 
 
 @hookimpl
