@@ -568,3 +568,12 @@ def test_helm_test_hooks_are_left_out_as_argo_cd_does(hook: str | None, dropped:
     annotations = {"helm.sh/hook": hook} if hook else {}
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "t", "annotations": annotations}}
     assert chartrender.helm_test_hook(pod) is dropped
+
+
+def test_a_chart_name_in_two_folders_is_found_by_version() -> None:
+    """grafana/loki's chart (7.x) and the grafana-community one (18.x) are both named loki."""
+    assert chartrender.find_chart("loki", "18.11.0").name == "loki-grafana-community"
+    assert chartrender.find_chart("loki", "18.12.0").name == "loki-grafana-community"  # a pin above the snapshot
+    assert chartrender.find_chart("loki", "7.3.0").name == "loki"
+    assert chartrender.find_chart("alloy", "9.9.9").name == "alloy"  # one folder: that one
+    assert chartrender.find_chart("no-such-chart", "1.0.0") is None

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ink import testing
+from ink import hookimpl, testing
 from ink.errors import ConfigError, InkError
 from ink.models import Capability, Endpoint, ServiceInfo
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
-from ink import hookimpl
 
 PLUGINS = ["alloy", "loki", "minio", "sealed-secrets"]
 

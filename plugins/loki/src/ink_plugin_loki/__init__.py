@@ -14,12 +14,12 @@ from pydantic import Field, field_validator
 
 from ink import hookimpl
 from ink.models import (
-    Quantity,
     BucketClaim,
     ChartService,
     Endpoint,
     MetricsTarget,
     NetworkRule,
+    Quantity,
     ServiceInfo,
 )
 from ink.settings import ContainerResources, PluginSettings
