@@ -89,27 +89,54 @@ class ChartApp:
         return f"{self.application}/{self.chart}@{self.version}"
 
 
-def _chart_name(folder: Path) -> str | None:
+def _chart_meta(folder: Path) -> tuple[str, str] | None:
+    """(name, version) of the chart in ``folder``, or None when it holds none."""
     path = folder / "Chart.yaml"
     if not path.is_file():
         return None
-    name = (yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}).get("name")
-    return name if isinstance(name, str) else None
+    meta = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
+    name = meta.get("name")
+    return (name, str(meta.get("version", ""))) if isinstance(name, str) else None
 
 
 @functools.cache
-def _chart_folders(root: Path) -> dict[str, Path]:
-    """Chart name -> folder, for the charts at the top of ``root`` (first folder wins)."""
-    found: dict[str, Path] = {}
+def _chart_versions(root: Path) -> dict[str, list[tuple[str, Path]]]:
+    """Chart name -> [(snapshot version, folder)], for the charts at the top of ``root``, in folder order.
+
+    Two folders can hold charts of one name: ``loki`` (grafana/loki's) and ``loki-grafana-community``.
+    """
+    found: dict[str, list[tuple[str, Path]]] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ():
-        if (name := _chart_name(folder)) is not None:
-            found.setdefault(name, folder)
+        if (meta := _chart_meta(folder)) is not None:
+            found.setdefault(meta[0], []).append((meta[1], folder))
     return found
 
 
-def find_chart(chart: str) -> Path | None:
-    """The snapshot folder of the chart named ``chart`` (its Chart.yaml ``name``), or None."""
-    return _chart_folders(CHARTS_DIR).get(chart)
+def _chart_folders(root: Path) -> dict[str, Path]:
+    """Chart name -> folder, for the charts at the top of ``root`` (first folder wins)."""
+    return {name: folders[0][1] for name, folders in _chart_versions(root).items()}
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"[0-9]+", version.split("-")[0].split("+")[0])[:3])
+
+
+def find_chart(chart: str, version: str | None = None) -> Path | None:
+    """The snapshot folder of the chart named ``chart`` (its Chart.yaml ``name``), or None.
+
+    With ``version``, among folders of that name: the one with exactly that version, else the newest snapshot
+    not above it (a snapshot can be older than the pin), else the first.
+    """
+    folders = _chart_versions(CHARTS_DIR).get(chart)
+    if not folders:
+        return None
+    if version is None or len(folders) == 1:
+        return folders[0][1]
+    exact = [folder for snapshot, folder in folders if snapshot == version]
+    if exact:
+        return exact[0]
+    older = [(snapshot, folder) for snapshot, folder in folders if _version_key(snapshot) <= _version_key(version)]
+    return max(older, key=lambda found: _version_key(found[0]))[1] if older else folders[0][1]
 
 
 @functools.cache
@@ -168,7 +195,7 @@ def chart_applications(objects: Iterable[Mapping[str, Any]]) -> list[ChartApp]:
                 version=str(source.get("targetRevision", "")),
                 repo_url=source.get("repoURL", ""),
                 values=copy.deepcopy(helm.get("valuesObject") or {}),
-                chart_dir=find_chart(source["chart"]),
+                chart_dir=find_chart(source["chart"], str(source.get("targetRevision", ""))),
                 api_versions=api_versions,
                 service=((obj["metadata"].get("labels") or {}).get("app.kubernetes.io/instance", "")),
             )

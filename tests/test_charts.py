@@ -54,6 +54,14 @@ FREE_FORM_MAPS = {
         # then toYaml, whole, as the container's securityContext.
         "prometheus-node-exporter.containerSecurityContext": "node-exporter's container securityContext",
     },
+    "loki": {
+        # values.yaml has storage.bucketNames only as a comment (its schema: additionalProperties true);
+        # _helpers.tpl "loki.commonStorageConfig" / "loki.rulerStorageConfig" read it with
+        # `dig "storage" "bucketNames" "chunks"` / "ruler", which .Values.<key> matching cannot see.
+        "loki.storage": "Loki's storage: bucketNames, s3...",
+        # config.yaml template: `with .Values.loki.limits_config` then `tpl (. | toYaml)`, the whole map.
+        "loki.limits_config": "Loki's limits_config",
+    },
     "mongodb-kubernetes": {
         # templates/operator.yaml: `$telemetry := default dict .Values.operator.telemetry`, then .enabled,
         # .collection.<kind>.enabled and .send.enabled, none of which values.yaml lists.
@@ -579,3 +587,12 @@ def test_helm_test_hooks_are_left_out_as_argo_cd_does(hook: str | None, dropped:
     annotations = {"helm.sh/hook": hook} if hook else {}
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "t", "annotations": annotations}}
     assert chartrender.helm_test_hook(pod) is dropped
+
+
+def test_a_chart_name_in_two_folders_is_found_by_version() -> None:
+    """grafana/loki's chart (7.x) and the grafana-community one (18.x) are both named loki."""
+    assert chartrender.find_chart("loki", "18.11.0").name == "loki-grafana-community"
+    assert chartrender.find_chart("loki", "18.12.0").name == "loki-grafana-community"  # a pin above the snapshot
+    assert chartrender.find_chart("loki", "7.3.0").name == "loki"
+    assert chartrender.find_chart("alloy", "9.9.9").name == "alloy"  # one folder: that one
+    assert chartrender.find_chart("no-such-chart", "1.0.0") is None
