@@ -166,3 +166,12 @@ def test_settings_from_ink_toml_and_environment(tmp_path: Path, monkeypatch: pyt
 def test_bad_settings_are_one_clear_line(tmp_path: Path, config: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         testing.synth(tmp_path, f"[plugins.docling]\n{config}\n", plugins=PLUGINS)
+
+
+def test_its_metrics_are_scraped_with_a_metrics_provider(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, plugins=["docling", "sealed-secrets"], extra={"monitoring": monitoring})
+    target = testing.assert_metrics_target_serves(result, "docling")
+    assert (target.port, target.path) == (5001, "/metrics")

@@ -223,3 +223,13 @@ def test_cluster_requirements(default, tmp_path: Path) -> None:
     assert [d.component for d in needs.k3s_disable] == ["local-storage"]
     result = testing.synth(tmp_path, "[plugins.longhorn]\ndefault_class = false\n", plugins=PLUGINS)
     assert result.cluster["longhorn"].k3s_disable == ()
+
+
+def test_the_manager_is_scraped_with_a_metrics_provider(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra={"monitoring": monitoring})
+    target = testing.metrics_targets(result, "longhorn")["manager"]
+    # Pods and port against the rendered chart: tests/test_metrics_targets.py.
+    assert (dict(target.pods), target.port, target.path) == ({"app": "longhorn-manager"}, 9500, "/metrics")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, model_validator
 
 from ink import hookimpl
-from ink.models import Endpoint, Internet, NetworkRule, Quantity, ServiceInfo
+from ink.models import Endpoint, Internet, MetricsTarget, NetworkRule, Quantity, ServiceInfo
 from ink.podsecurity import Gpu
 from ink.settings import ContainerResources, GpuSettings, ServiceSettings
 
@@ -97,6 +97,13 @@ def ink_service_info() -> ServiceInfo:
 def ink_endpoints(ctx: ServiceContext) -> list[Endpoint]:
     # The base URL: clients add /v1/convert/file, /v1/convert/source, /v1/status/poll/{task_id}.
     return [Endpoint(name="convert", port=PORT, kind=ENDPOINT_KIND)]
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    # /metrics on the API port, on by default (DOCLING_SERVE_OTEL_ENABLE_PROMETHEUS=true): docling-serve docs,
+    # 'Leveraging Application Metrics with Prometheus' (its ServiceMonitor scrapes /metrics on the API port).
+    return [MetricsTarget(pods=ctx.selector_labels(), port=PORT)]
 
 
 @hookimpl

@@ -19,6 +19,7 @@ from ink.models import (
     Inbound,
     K3sDisable,
     KubeApi,
+    MetricsTarget,
     NetworkRule,
     NodePackage,
     SecretClaim,
@@ -127,6 +128,13 @@ def ink_cluster_requirements(ctx: ServiceContext) -> ClusterRequirements:
         reason = "the longhorn StorageClass is the cluster default (default_class); local-path would be a second"
         disable = (K3sDisable(component="local-storage", reason=reason),)
     return ClusterRequirements(k3s_disable=disable, node_packages=packages)
+
+
+@hookimpl
+def ink_metrics_targets() -> list[MetricsTarget]:
+    # longhorn-manager serves /metrics on its API port 9500 (Longhorn docs, 'Monitoring > Prometheus and Grafana';
+    # chart templates/daemonset-sa.yaml: the DaemonSet's pods are labelled app: longhorn-manager).
+    return [MetricsTarget(name="manager", pods={"app": "longhorn-manager"}, port=9500)]
 
 
 @hookimpl
