@@ -265,3 +265,12 @@ def test_find_config_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert find_config(None, {}) == Path("ink.toml")
     assert find_config(None, {"INK_CONFIG": "other.toml"}) == Path("other.toml")
     assert find_config(Path("given.toml"), {"INK_CONFIG": "other.toml"}) == Path("given.toml")
+
+
+def test_container_resources_as_kubernetes_resources() -> None:
+    from ink.settings import ContainerResources
+
+    plain = ContainerResources(cpu_request="100m", memory_request="256Mi", memory_limit="1Gi")
+    assert plain.kubernetes() == {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
+    capped = ContainerResources(cpu_request="100m", cpu_limit="1", memory_request="256Mi", memory_limit="1Gi")
+    assert capped.kubernetes()["limits"] == {"memory": "1Gi", "cpu": "1"}

@@ -288,6 +288,11 @@ class ContainerResources(_Strict):
             )
         return self
 
+    def kubernetes(self) -> dict[str, dict[str, str]]:
+        """As a container's (or a chart value's) ``resources``: requests, the memory limit, a CPU limit if set."""
+        limits = {"memory": self.memory_limit, **({"cpu": self.cpu_limit} if self.cpu_limit else {})}
+        return {"requests": {"cpu": self.cpu_request, "memory": self.memory_request}, "limits": limits}
+
 
 # An extended resource ("nvidia.com/gpu", "amd.com/gpu", "nvidia.com/mig-1g.10gb") and a label key
 # ("nvidia.com/gpu.present"): a DNS-subdomain prefix, a slash, a name (kubernetes.io, "Labels and Selectors").

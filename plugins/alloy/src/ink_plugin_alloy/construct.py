@@ -147,12 +147,7 @@ def alloy(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     assert loki is not None  # a required link: core stops before workloads without a target
     volumes, mounts = _host_mounts(settings.journal)
     resources = settings.resources
-    container_resources: dict[str, Any] = {
-        "requests": {"cpu": resources.cpu_request, "memory": resources.memory_request},
-        "limits": {"memory": resources.memory_limit},
-    }
-    if resources.cpu_limit:
-        container_resources["limits"]["cpu"] = resources.cpu_limit
+    container_resources = resources.kubernetes()
     kube.helm_application(
         scope,
         ctx=ctx,

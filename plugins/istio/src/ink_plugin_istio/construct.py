@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from ink import kube
 from ink.context import ServiceContext
-from ink.settings import ContainerResources
 from ink_plugin_istio import NAMESPACE
 
 if TYPE_CHECKING:
@@ -19,13 +18,6 @@ HUB = "docker.io/istio"
 PEER_AUTHENTICATION = "security.istio.io/v1"
 ADMISSION_POLICY = "admissionregistration.k8s.io/ValidatingAdmissionPolicy"
 ADMISSION_BINDING = "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding"
-
-
-def _resources(resources: ContainerResources) -> dict[str, Any]:
-    limits: dict[str, str] = {"memory": resources.memory_limit}
-    if resources.cpu_limit:
-        limits["cpu"] = resources.cpu_limit
-    return {"requests": {"cpu": resources.cpu_request, "memory": resources.memory_request}, "limits": limits}
 
 
 def istio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
@@ -51,7 +43,7 @@ def istio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "global": dict(global_values),
                 "autoscaleEnabled": False,
                 "replicaCount": 1,
-                "resources": _resources(ctx.setting("istiod_resources")),
+                "resources": ctx.setting("istiod_resources").kubernetes(),
             },
             (
                 "ClusterRole",
@@ -69,14 +61,14 @@ def istio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             {
                 "profile": "ambient",
                 "global": dict(global_values),
-                "resources": _resources(ctx.setting("cni_resources")),
+                "resources": ctx.setting("cni_resources").kubernetes(),
             },
             ("ClusterRole", "ClusterRoleBinding"),
         ),
         (
             "ztunnel",
             "ztunnel",
-            {"hub": HUB, "tag": tag, "resources": _resources(ctx.setting("ztunnel_resources"))},
+            {"hub": HUB, "tag": tag, "resources": ctx.setting("ztunnel_resources").kubernetes()},
             ("ClusterRole", "ClusterRoleBinding"),
         ),
     ]

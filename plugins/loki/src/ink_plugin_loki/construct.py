@@ -70,12 +70,7 @@ def loki(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     if storage_class := settings.storage_class or ctx.config.storage_class:
         persistence["storageClass"] = storage_class
     resources = settings.resources
-    container_resources: dict[str, Any] = {
-        "requests": {"cpu": resources.cpu_request, "memory": resources.memory_request},
-        "limits": {"memory": resources.memory_limit},
-    }
-    if resources.cpu_limit:
-        container_resources["limits"]["cpu"] = resources.cpu_limit
+    container_resources = resources.kubernetes()
     kube.helm_application(
         scope,
         ctx=ctx,

@@ -364,13 +364,7 @@ def chart_values(ctx: ServiceContext) -> dict[str, Any]:
         "ui": {"enabled": True, "serviceType": "ClusterIP"},
         "server": {
             "image": image_values,
-            "resources": {
-                "requests": {"cpu": resources.cpu_request, "memory": resources.memory_request},
-                "limits": {
-                    "memory": resources.memory_limit,
-                    **({"cpu": resources.cpu_limit} if resources.cpu_limit else {}),
-                },
-            },
+            "resources": resources.kubernetes(),
             # Readiness: the chart's `vault status` (`bao status`) exec probe, 0 only when unsealed. Liveness on
             # sys/health, answering 204 when sealed or uninitialised too, so a sealed server is not restarted
             # (API docs, 'sys/health').
