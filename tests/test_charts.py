@@ -73,6 +73,7 @@ FREE_FORM_MAPS = {
         "securityContext": "the pod's securityContext",
         "containerSecurityContext": "the grafana container's securityContext",
         "sidecar.securityContext": "each sidecar container's securityContext",
+        "downloadDashboards.securityContext": "the dashboard download container's securityContext",
         # templates/_config.tpl: `range $elem, $elemVal := index .Values "grafana.ini"`, each section's keys
         # in turn: every section and key becomes a line of grafana.ini.
         "grafana.ini": "grafana.ini sections and keys",

@@ -17,6 +17,7 @@ from ink.models import (
     CertificateClaim,
     DatabaseClaim,
     GeneratedSecret,
+    MetricsTarget,
     Route,
     SecretClaim,
     ServiceInfo,
@@ -60,6 +61,10 @@ class Consumer:
     @hookimpl
     def ink_secrets(self) -> list[SecretClaim]:
         return [SecretClaim(name="consumer-key", data={"key": GeneratedSecret(id="consumer/key")})]
+
+    @hookimpl
+    def ink_metrics_targets(self) -> list[MetricsTarget]:
+        return [MetricsTarget(pods={"app": "consumer"}, port=9090)]
 
 
 def broken(hook: str) -> object:

@@ -311,7 +311,7 @@ def test_replicas_peer_unified_alerting(tmp_path: Path) -> None:
     alerting = v["grafana.ini"]["unified_alerting"]
     assert alerting["ha_peers"] == "grafana-headless.grafana.svc:9094"
     assert alerting["ha_listen_address"] == "$__env{POD_IP}:9094"
-    assert v["envValueFrom"]["POD_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    assert "POD_IP" not in v["envValueFrom"]  # the chart sets POD_IP on the container itself (_pod.tpl)
     # The pods gossip inside the namespace, which core's allow-same-namespace policy opens (TCP and UDP).
     same = objects(result)["grafana/networkpolicy-allow-same-namespace.yaml"]["spec"]
     assert same["ingress"] == [{"from": [{"podSelector": {}}]}] and same["egress"] == [{"to": [{"podSelector": {}}]}]

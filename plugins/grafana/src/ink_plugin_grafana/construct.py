@@ -154,7 +154,7 @@ def grafana(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "ha_listen_address": f"{env_pod_ip}:{GOSSIP_PORT}",
             "ha_advertise_address": f"{env_pod_ip}:{GOSSIP_PORT}",
         }
-        value_from["POD_IP"] = {"fieldRef": {"fieldPath": "status.podIP"}}
+        # POD_IP itself the chart sets on every Grafana container (templates/_pod.tpl); a second one is refused.
 
     # The user's env setting beside ink's variables, never over them.
     extra = ctx.with_user_env({**env, **value_from})
