@@ -5,7 +5,11 @@ The package list is derived from the tree (core/ and plugins/*/), never maintain
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import subprocess
+import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -24,7 +28,8 @@ TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
 # The full run: one worker per core (each starts one jsii kernel), all tests of a file on one worker so its
 # module- and session-scoped fixtures (a synthesised homelab, the API server) run once, not once per worker.
-PARALLEL = ["--numprocesses=auto", "--dist=loadfile"]
+# The 25 slowest tests are listed at the end, so CI's log shows where its minutes go.
+PARALLEL = ["--numprocesses=auto", "--dist=loadfile", "--durations=25"]
 
 
 def _editable(*paths: str) -> list[str]:
@@ -53,9 +58,10 @@ def _go_tool(session: nox.Session, name: str) -> str:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Every package's tests and the cross-package tests, with all plugins installed."""
+    """Core's tests and the cross-package tests, with all plugins installed. Each plugin's own tests run in
+    `isolated`, with only its providers installed (``nox -s tests -- plugins/<name>/tests`` runs them here)."""
     session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)), *TEST_DEPS)
-    paths = ["core/tests", *(f"plugins/{p}/tests" for p in PLUGINS), "tests"]
+    paths = ["core/tests", "tests"]
     paths_given = [arg for arg in session.posargs if not arg.startswith("-")]
     env = {**ENV, "HELM_BINARY": _go_tool(session, "helm")}  # the chart tests render charts (tests/chartrender.py)
     if not paths_given or any(Path(arg.split("::")[0]).parts[:1] == ("tests",) for arg in paths_given):
@@ -96,12 +102,46 @@ def cluster(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize("plugin", PLUGINS, ids=PLUGINS)
-def isolated(session: nox.Session, plugin: str) -> None:
-    """One plugin installed alone with core (and the providers its tests need): proves it is independent."""
-    needed = [plugin, *_test_plugins(plugin)]
-    session.install(*_editable("core", *(f"plugins/{p}" for p in needed)), *TEST_DEPS)
-    session.run("pytest", f"plugins/{plugin}/tests", *session.posargs, env=ENV)
+def isolated(session: nox.Session) -> None:
+    """Each plugin's own tests with only core and the providers they need installed (its [tool.ink] test-plugins):
+    proves every plugin is independent. One plugin per core at a time; ``nox -s isolated -- loki grafana`` runs some.
+    """
+    plugins = session.posargs or PLUGINS
+    if unknown := sorted(set(plugins) - set(PLUGINS)):
+        session.error(f"no plugin named {', '.join(unknown)} under plugins/; known: {', '.join(PLUGINS)}")
+    session.install("uv")
+    uv = str(Path(session.bin) / "uv")
+    folder = Path(session.virtualenv.location).parent
+    env = {**os.environ, **ENV}
+
+    def run(plugin: str) -> tuple[str, bool, float, str]:
+        started = time.monotonic()
+        venv = folder / f"isolated-{plugin}"
+        python = str(venv / "bin" / "python")
+        packages = _editable("core", *(f"plugins/{p}" for p in [plugin, *_test_plugins(plugin)]))
+        steps = [
+            [uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(venv)],
+            [uv, "pip", "install", "--quiet", "--python", python, *packages, *TEST_DEPS],
+            [str(venv / "bin" / "pytest"), f"plugins/{plugin}/tests", "-q", "-p", "no:cacheprovider"],
+        ]
+        log = ""
+        for step in steps:
+            done = subprocess.run(step, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+            log += f"$ {' '.join(step)}\n{done.stdout}{done.stderr}"
+            if done.returncode != 0:
+                return plugin, False, time.monotonic() - started, log
+        return plugin, True, time.monotonic() - started, log
+
+    failed = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for plugin, ok, seconds, log in pool.map(run, plugins):
+            last = log.strip().splitlines()[-1] if log.strip() else ""
+            session.log(f"isolated({plugin}): {'ok' if ok else 'FAILED'} in {seconds:.0f} s: {last}")
+            if not ok:
+                failed.append(plugin)
+                print(log, flush=True)
+    if failed:
+        session.error(f"isolated tests failed for: {', '.join(failed)} (their output is above)")
 
 
 @nox.session(reuse_venv=True)

@@ -20,6 +20,7 @@ import functools
 import importlib.util
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -371,8 +372,10 @@ def _helm_template(app: ChartApp, kube_version: str) -> str:
         return done.stdout
 
 
-# One render per (chart, values, release, namespace, API versions, Kubernetes version) per test session.
-_RENDERS: dict[str, str] = {}
+# One render per (chart, values, release, namespace, API versions, Kubernetes version) per test session, kept
+# parsed and pickled: a fresh copy for each caller (they may change it) in a fraction of a YAML parse's time,
+# which for kube-prometheus-stack's CRDs takes seconds.
+_RENDERS: dict[str, bytes] = {}
 
 
 def render(app: ChartApp, *, kube_version: str) -> list[dict]:
@@ -385,9 +388,10 @@ def render(app: ChartApp, *, kube_version: str) -> list[dict]:
         [str(app.chart_dir), app.release, app.namespace, app.values, app.api_versions, kube_version], sort_keys=True
     )
     if key not in _RENDERS:
-        _RENDERS[key] = _helm_template(app, kube_version)
-    text = _RENDERS[key]
-    return [doc for doc in yaml.load_all(text, Loader=_LOADER) if isinstance(doc, dict) and not helm_test_hook(doc)]
+        text = _helm_template(app, kube_version)
+        docs = [doc for doc in yaml.load_all(text, Loader=_LOADER) if isinstance(doc, dict) and not helm_test_hook(doc)]
+        _RENDERS[key] = pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.loads(_RENDERS[key])
 
 
 def helm_test_hook(obj: Mapping[str, Any]) -> bool:

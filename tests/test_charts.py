@@ -262,6 +262,7 @@ def test_ink_objects_validate_against_chart_crds(config: str, validator) -> None
     assert [str(p) for p in report.problems] == []
 
 
+@functools.cache
 def pods_by_namespace(config: str) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """Every pod template of ink's output and of the charts it installs, by the namespace it runs in."""
     found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
