@@ -31,6 +31,8 @@ from ink.podsecurity import (
     RunAsRoot,
     WritableRootFilesystem,
     required_level,
+    restricted_container_context,
+    restricted_pod_context,
 )
 from ink.settings import GpuSettings, ServiceSettings
 from ink.validate import ManifestValidator
@@ -914,3 +916,28 @@ def test_a_plugin_can_add_cdk8s_plus_constructs_beside_its_components(tmp_path: 
     assert account["metadata"]["namespace"] == "rbac"
     assert account["automountServiceAccountToken"] is False
     assert "rbac/deployment-rbac-app.yaml" in objects
+
+
+def test_restricted_contexts_for_charts_are_restricted_and_fresh() -> None:
+    pod = restricted_pod_context(1000, fs_group=2000)
+    assert pod == {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "runAsGroup": 1000,
+        "fsGroup": 2000,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    inherited = restricted_container_context()
+    assert "runAsUser" not in inherited and "runAsNonRoot" not in inherited  # the pod's user applies
+    own = restricted_container_context(65532, group=65533)
+    assert own == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "runAsGroup": 65533,
+    }
+    own["capabilities"]["drop"].append("x")  # a plugin extending its copy changes no other caller's
+    assert restricted_container_context(65532)["capabilities"] == {"drop": ["ALL"]}

@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ink.models import GeneratedSecret, SecretClaim, SecretKeyRef, SecretTemplate
-from ink.podsecurity import AddCapabilities, Exemption, Gpu, HostNetwork, Privileged, RunAsRoot, WritableRootFilesystem
+from ink.podsecurity import (
+    AddCapabilities,
+    Exemption,
+    Gpu,
+    HostNetwork,
+    Privileged,
+    RunAsRoot,
+    WritableRootFilesystem,
+    restricted_pod_context,
+)
 
 if TYPE_CHECKING:
     from ink.context import ServiceContext
@@ -479,13 +488,7 @@ def _render_component(ctx: ServiceContext, component: Component) -> list[dict[st
     pod_spec: dict[str, Any] = {
         **({"serviceAccountName": component.service_account} if component.service_account else {}),
         "automountServiceAccountToken": component.service_account is not None,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": component.user,
-            "runAsGroup": component.user,
-            "fsGroup": component.user,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": restricted_pod_context(component.user),
     }
     if any(isinstance(e, RunAsRoot) for c in every for e in c.exemptions):
         pod_spec["securityContext"].update(runAsNonRoot=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ink import kube
 from ink.context import ServiceContext
+from ink.podsecurity import restricted_container_context
 from ink_plugin_alloy import JOURNAL_PATHS, POD_LOGS, AlloySettings
 
 CHART_REPO = "https://grafana.github.io/helm-charts"
@@ -179,15 +180,12 @@ def alloy(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 # No usage reports to stats.grafana.org: the agent has no internet egress.
                 "enableReporting": False,
                 "mounts": {"varlog": False, "dockercontainers": False, "extra": mounts},
+                # Root to read the root-owned log files and journal (see the exemptions); nothing else.
                 "securityContext": {
-                    # Root to read the root-owned log files and journal (see the exemptions); nothing else.
+                    **restricted_container_context(),
                     "runAsUser": 0,
                     "runAsGroup": 0,
                     "runAsNonRoot": False,
-                    "allowPrivilegeEscalation": False,
-                    "capabilities": {"drop": ["ALL"]},
-                    "readOnlyRootFilesystem": True,
-                    "seccompProfile": {"type": "RuntimeDefault"},
                 },
                 "resources": container_resources,
             },

@@ -15,6 +15,7 @@ from typing import Any
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import AuthClient, SecretKeyRef
+from ink.podsecurity import restricted_container_context, restricted_pod_context
 from ink.workload import mount_of
 from ink_plugin_authentik import BOOTSTRAP_SECRET, SECRET_KEY_SECRET
 from ink_plugin_authentik import clients as clients_mod
@@ -33,19 +34,8 @@ def _pdb(replicas: int) -> dict[str, Any]:
 
 
 # Restricted Pod Security Standard; the chart leaves both contexts empty by default.
-POD_SECURITY = {
-    "runAsNonRoot": True,
-    "runAsUser": USER,
-    "fsGroup": USER,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-CONTAINER_SECURITY = {
-    "runAsNonRoot": True,
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+POD_SECURITY = restricted_pod_context(USER)
+CONTAINER_SECURITY = restricted_container_context(USER)
 # The only paths written at run time: /data (file storage: media, icons; `./data:/data` in upstream's compose),
 # /dev/shm (the image sets TMPDIR=/dev/shm/; compose gives it shm_size 512mb, Kubernetes only 64Mi) and /tmp.
 VOLUMES = [

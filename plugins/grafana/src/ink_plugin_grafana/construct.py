@@ -21,6 +21,7 @@ from typing import Any
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import AuthBinding, SecretKeyRef
+from ink.podsecurity import restricted_container_context, restricted_pod_context
 from ink_plugin_grafana import ADMIN_SECRET, GOSSIP_PORT, NAME, dashboards
 
 CHART_REPO = "https://grafana-community.github.io/helm-charts"
@@ -34,20 +35,8 @@ DATASOURCES = {
     "alertmanager": ("Alertmanager", "alertmanager"),
     "loki": ("Loki", "loki"),
 }
-POD_SECURITY = {
-    "runAsNonRoot": True,
-    "runAsUser": USER,
-    "runAsGroup": USER,
-    "fsGroup": USER,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-CONTAINER_SECURITY = {
-    "allowPrivilegeEscalation": False,
-    "privileged": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+POD_SECURITY = restricted_pod_context(USER)
+CONTAINER_SECURITY = restricted_container_context()
 
 
 def datasources(ctx: ServiceContext) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import AlertRule, MetricsTarget
+from ink.podsecurity import restricted_container_context, restricted_pod_context
 from ink_plugin_prometheus import (
     ALERTMANAGER_PODS,
     ALERTMANAGER_PORT,
@@ -18,11 +19,7 @@ from ink_plugin_prometheus import (
 from ink_plugin_prometheus.alerting import config as alertmanager_config
 
 CHART_REPO = "https://prometheus-community.github.io/helm-charts"
-RESTRICTED_CONTAINER = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-}
+RESTRICTED_CONTAINER = restricted_container_context()
 
 
 def _resources(cpu: str, memory: str, limit: str) -> dict[str, Any]:
@@ -80,12 +77,7 @@ def values(ctx: ServiceContext) -> dict[str, Any]:
                 "deployment": {"resources": _resources("10m", "32Mi", "64Mi")},
                 "patch": {
                     "resources": _resources("10m", "32Mi", "64Mi"),
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 2000,
-                        "runAsGroup": 2000,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": restricted_pod_context(2000),
                 },
             },
         },

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ink import kube, sealing
 from ink.context import ServiceContext
 from ink.models import ResolvedSecret
+from ink.podsecurity import restricted_container_context
 
 # kubeseal looks for this name; the chart's default ("sealed-secrets") would need a flag on every call.
 CONTROLLER_NAME = "sealed-secrets-controller"
@@ -76,14 +77,7 @@ def controller(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "fullnameOverride": CONTROLLER_NAME,
             # The namespace enforces Pod Security "restricted"; the chart's defaults lack these two.
             "podSecurityContext": {"fsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
-            "containerSecurityContext": {
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "runAsNonRoot": True,
-                "runAsUser": 1001,
-                "capabilities": {"drop": ["ALL"]},
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            "containerSecurityContext": restricted_container_context(1001),
             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
             "image": {
                 "registry": "docker.io",

@@ -16,6 +16,7 @@ from typing import Any
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import SecretKeyRef
+from ink.podsecurity import restricted_container_context, restricted_pod_context
 from ink_plugin_vault import (
     ADMIN_POLICY,
     BOOTSTRAP,
@@ -299,18 +300,6 @@ service_registration "kubernetes" {{}}
 {seal_stanza(ctx.setting("seal"), dist)}{audit}{telemetry}"""
 
 
-def restricted_container() -> dict[str, Any]:
-    return {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "runAsUser": UID,
-        "runAsGroup": GID,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
 def chart_values(ctx: ServiceContext) -> dict[str, Any]:
     dist = distribution(ctx)
     tag = ctx.setting("image_tag") or dist.version
@@ -344,7 +333,7 @@ def chart_values(ctx: ServiceContext) -> dict[str, Any]:
         "command": ["/bin/sh", "-c", RELOAD_SCRIPT.format(tls=TLS_DIR, cli=dist.cli)],
         "volumeMounts": [{"name": "tls", "mountPath": TLS_DIR, "readOnly": True}],
         "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
-        "securityContext": restricted_container(),
+        "securityContext": restricted_container_context(UID, group=GID),
     }
     # Preferred, not required (the chart's default): a homelab may have fewer nodes than servers.
     anti_affinity = {
@@ -385,14 +374,8 @@ def chart_values(ctx: ServiceContext) -> dict[str, Any]:
             "auditStorage": {"enabled": False},  # the audit device writes to stdout
             "statefulSet": {
                 "securityContext": {
-                    "pod": {
-                        "runAsNonRoot": True,
-                        "runAsUser": UID,
-                        "runAsGroup": GID,
-                        "fsGroup": GID,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "container": restricted_container(),
+                    "pod": restricted_pod_context(UID, group=GID),
+                    "container": restricted_container_context(UID, group=GID),
                 }
             },
             "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [anti_affinity]}},

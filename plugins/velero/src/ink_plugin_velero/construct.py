@@ -12,6 +12,7 @@ from __future__ import annotations
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import BackupTarget
+from ink.podsecurity import restricted_container_context, restricted_pod_context
 from ink_plugin_velero import BUCKET, CREDENTIALS_KEY, CREDENTIALS_SECRET
 
 CHART_REPO = "https://vmware-tanzu.github.io/helm-charts"
@@ -20,19 +21,9 @@ CHART_REPO = "https://vmware-tanzu.github.io/helm-charts"
 # (paketobuildpacks/run-jammy-tiny, velero's Dockerfile), which the kubelet cannot check against
 # runAsNonRoot, so the pod gets a numeric one; 65532 is the distroless `nonroot` user the plugin images use.
 NON_ROOT = 65532
-POD_SECURITY_CONTEXT = {
-    "runAsNonRoot": True,
-    "runAsUser": NON_ROOT,
-    "runAsGroup": NON_ROOT,
-    "fsGroup": NON_ROOT,  # the plugins and scratch emptyDirs
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-CONTAINER_SECURITY_CONTEXT = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    # The chart then mounts an emptyDir at /tmp (templates/deployment.yaml).
-    "readOnlyRootFilesystem": True,
-}
+POD_SECURITY_CONTEXT = restricted_pod_context(NON_ROOT)  # fsGroup: the plugins' and scratch emptyDirs
+# Read-only root: the chart then mounts an emptyDir at /tmp (templates/deployment.yaml).
+CONTAINER_SECURITY_CONTEXT = restricted_container_context()
 LOCATION = "default"
 SCHEDULE = "declared-volumes"
 

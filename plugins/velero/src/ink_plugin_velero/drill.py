@@ -30,6 +30,7 @@ import yaml
 from ink import drill as drill_mod
 from ink import kube
 from ink.context import ServiceContext
+from ink.podsecurity import restricted_container_context, restricted_pod_context
 from ink_plugin_velero import Drill
 from ink_plugin_velero.construct import SCHEDULE
 
@@ -50,15 +51,7 @@ RESTORED = "pods,persistentvolumeclaims,configmaps,secrets"  # what the drill de
 RESTORE_TIMEOUT = "3h"
 CHECK_TIMEOUT = "1h"
 NON_ROOT = 65532
-RESTRICTED = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "runAsUser": NON_ROOT,
-    "runAsGroup": NON_ROOT,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+RESTRICTED = restricted_container_context(NON_ROOT)
 SMALL = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
 
 
@@ -172,14 +165,7 @@ def check_job(ctx: ServiceContext, drill: Drill) -> dict:
                     "enableServiceLinks": False,
                     # fsGroup makes the restored files readable to the check (the kubelet gives the group read
                     # access when the volume's root does not have it yet): this changes the scratch copy only.
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": NON_ROOT,
-                        "runAsGroup": NON_ROOT,
-                        "fsGroup": NON_ROOT,
-                        "fsGroupChangePolicy": "OnRootMismatch",
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": {**restricted_pod_context(NON_ROOT), "fsGroupChangePolicy": "OnRootMismatch"},
                     "containers": [
                         {
                             "name": "check",
