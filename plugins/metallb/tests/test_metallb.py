@@ -163,6 +163,7 @@ def test_the_controller_is_scraped_over_verified_tls_with_a_token_that_may_only_
     assert (target.ca.name, target.ca.key) == ("metallb-metrics-tls", "ca.crt")
     assert target.server_name == "metallb-controller.metallb.svc"
     assert (target.bearer_token.name, target.bearer_token.key) == ("metallb-metrics-reader-token", "token")
+    assert [(a.alert, a.severity) for a in target.alerts] == [("MetalLBAddressPoolExhausted", "critical")]
     values = testing.objects(result)[APPLICATION]["spec"]["source"]["helm"]["valuesObject"]
     assert values["tls"] == {"controllerMetricsTLSSecret": "metallb-metrics-tls"}
     [certificate] = by_kind(result, "Certificate")

@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from ink import hookimpl, tls
 from ink.models import (
+    AlertRule,
     Capability,
     ClusterRequirements,
     DnsLabel,
@@ -179,6 +180,16 @@ def metrics_server_name(ctx: ServiceContext) -> str:
 def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
     if not scraped(ctx):
         return []
+    # The chart's own rule (templates/prometheusrules.yaml, MetalLBAddressPoolExhausted, severity critical): the
+    # allocator's gauges come from the controller; a new LoadBalancer Service would stay <pending>.
+    exhausted = AlertRule(
+        alert="MetalLBAddressPoolExhausted",
+        expr="metallb_allocator_addresses_in_use_total >= on(pool) metallb_allocator_addresses_total",
+        for_="1m",
+        severity="critical",
+        summary="MetalLB address pool {{ $labels.pool }} is exhausted",
+        description="New LoadBalancer Services get no address: add addresses to [plugins.metallb] addresses.",
+    )
     # The speakers are not scraped: they run on the host network, and the metrics provider's pods may reach the
     # nodes only on the ports it declares itself (Nodes rule), so their monitor would only report them down.
     return [
@@ -190,6 +201,7 @@ def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
             ca=SecretKeyRef(name=METRICS_TLS, key=tls.CA_KEY),
             server_name=metrics_server_name(ctx),
             bearer_token=SecretKeyRef(name=METRICS_TOKEN, key="token"),
+            alerts=(exhausted,),
         )
     ]
 
