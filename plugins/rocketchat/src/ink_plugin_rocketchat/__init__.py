@@ -19,11 +19,13 @@ from pydantic import Field, model_validator
 from ink import hookimpl
 from ink.models import (
     AuthClient,
+    Capability,
     BackupTarget,
     DnsLabel,
     GeneratedSecret,
     Internet,
     Link,
+    MetricsTarget,
     NamedNeed,
     NetworkRule,
     Quantity,
@@ -42,6 +44,14 @@ if TYPE_CHECKING:
 VERSION = "8.8.0"
 NAME = "rocketchat"
 HTTP_PORT = 80  # the Service's port; the container listens on 3000 (PORT)
+# Settings Prometheus_Enabled (default false) and Prometheus_Port (default 9458): the exporter then serves /metrics
+# on 0.0.0.0:<port> (apps/meteor/server/settings/general.ts, apps/meteor/app/metrics/server/lib/collectMetrics.ts).
+METRICS_PORT = 9458
+
+
+def scraped(ctx: ServiceContext) -> bool:
+    """Only with a metrics provider: without one the exporter stays off, as upstream ships it."""
+    return ctx.provider_of(Capability.METRICS) is not None
 # Rocket.Chat's Custom OAuth services are named by their settings; the callback is /_oauth/<name in lower case>
 # (docs.rocket.chat "Custom OAuth Setup": https://<workspace>/_oauth/<oauth-name>).
 OAUTH_NAME = "Authentik"
@@ -168,6 +178,13 @@ def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget]:
     if not ctx.settings.backup:  # type: ignore[attr-defined]
         return []
     return [BackupTarget(volume=f"{NAME}-uploads", pod_volume="uploads", optional=True, enabled_by="backup")]
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    if not scraped(ctx):
+        return []
+    return [MetricsTarget(pods=ctx.selector_labels("server"), port=METRICS_PORT)]
 
 
 @hookimpl
