@@ -45,7 +45,7 @@ VERSION = "8.8.0"
 NAME = "rocketchat"
 HTTP_PORT = 80  # the Service's port; the container listens on 3000 (PORT)
 # Settings Prometheus_Enabled (default false) and Prometheus_Port (default 9458): the exporter then serves /metrics
-# on 0.0.0.0:<port> (apps/meteor/server/settings/general.ts, apps/meteor/app/metrics/server/lib/collectMetrics.ts).
+# on 0.0.0.0:<port> (the Prometheus section of apps/meteor/server/settings/; app/metrics/server/lib/collectMetrics.ts).
 METRICS_PORT = 9458
 
 
