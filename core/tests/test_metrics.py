@@ -201,3 +201,35 @@ def test_metrics_targets_see_every_claim_of_the_run(tmp_path: Path, tls: tuple[b
     assert testing.metrics_targets(result, "store")["metrics"].scheme == scheme
     # From the provide phase on: every need of the run, answered.
     assert store.seen_in_workloads == ["metrics/metrics", "s3/aaa-data", "s3/zzz-data"]
+
+
+class HostExporter(Exporter):
+    """An exporter on the host network (a node agent): its target says so."""
+
+    @ink.hookimpl
+    def ink_metrics_targets(self) -> list[MetricsTarget]:
+        return [MetricsTarget(pods=PODS, port=9120, host_network=True)]
+
+
+def test_a_host_network_target_opens_egress_to_the_nodes_instead_of_a_pod_flow(tmp_path: Path) -> None:
+    extra: dict[str, object] = {
+        "secrets": testing.StandIn("secrets", SECRETS),
+        "exporter": HostExporter(),
+        "monitoring": testing.StandIn("monitoring", Capability.METRICS),
+    }
+    result = testing.synth(tmp_path, plugins=[], extra=extra, validate=False)
+    flows = [f for f in result.network.flows if f.edge == "exporter→monitoring:metrics/metrics"]
+    assert flows and {f.source.text() for f in flows} == {"monitoring[app=scraper]"}
+    assert all(f.target.cidr and [p.text() for p in f.ports] == ["9120/TCP"] for f in flows)
+    # No ingress rule on the exporter's side: the host network is outside the pods' policies.
+    objects = testing.objects(result)
+    assert "exporter/networkpolicy-allow-ingress-exporter.yaml" not in objects
+    egress = [
+        rule
+        for path, body in objects.items()
+        if path.startswith("monitoring/networkpolicy-")
+        for rule in body["spec"].get("egress", [])
+        if {"port": 9120, "protocol": "TCP"} in rule.get("ports", [])
+    ]
+    assert egress and all(all("ipBlock" in peer for peer in rule["to"]) for rule in egress)
+    assert not result.network.problems

@@ -310,6 +310,10 @@ class _Builder:
             return
         namespace, scraper = self.scraper
         source = Peer(namespace, tuple(sorted(scraper.pods.items())), name=self.namespaces[namespace])
+        if target.host_network:  # the pods' addresses are the nodes': NetworkPolicies do not govern their side
+            for cidr in self.nodes:
+                self.add(source, Peer(cidr=cidr, name=f"nodes ({cidr})"), [Port(target.port)], label, key)
+            return
         pods = Peer(target.namespace, tuple(sorted(target.pods.items())), name=target.owner)
         self.add(source, pods, [Port(target.port)], label, key)
 
