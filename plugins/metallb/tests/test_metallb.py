@@ -152,8 +152,9 @@ def test_the_controller_is_scraped_over_verified_tls_with_a_token_that_may_only_
     }
     result = testing.synth(tmp_path, plugins=PLUGINS, extra=extra)
     # Pods and port against the rendered chart: tests/test_metrics_targets.py.
-    target = testing.metrics_targets(result, "metallb")["controller"]
-    assert sorted(testing.metrics_targets(result, "metallb")) == ["controller"]  # the speakers: see the README
+    targets = testing.metrics_targets(result, "metallb")
+    assert sorted(targets) == ["controller", "speaker"]
+    target = targets["controller"]
     assert (dict(target.pods), target.port, target.path, target.scheme) == (
         {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller"},
         9120,
@@ -161,11 +162,21 @@ def test_the_controller_is_scraped_over_verified_tls_with_a_token_that_may_only_
         "https",
     )
     assert (target.ca.name, target.ca.key) == ("metallb-metrics-tls", "ca.crt")
-    assert target.server_name == "metallb-controller.metallb.svc"
+    assert target.server_name == "metallb-metrics.metallb.svc"
     assert (target.bearer_token.name, target.bearer_token.key) == ("metallb-metrics-reader-token", "token")
     assert [(a.alert, a.severity) for a in target.alerts] == [("MetalLBAddressPoolExhausted", "critical")]
+    assert not target.host_network
+    # The speakers: the same port, certificate and token, on the host network (the scraper dials the nodes).
+    speaker = targets["speaker"]
+    assert dict(speaker.pods) == {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "speaker"}
+    assert speaker.host_network and not speaker.alerts
+    same = ("port", "path", "scheme", "ca", "server_name", "bearer_token")
+    assert [getattr(speaker, f) for f in same] == [getattr(target, f) for f in same]
     values = testing.objects(result)[APPLICATION]["spec"]["source"]["helm"]["valuesObject"]
-    assert values["tls"] == {"controllerMetricsTLSSecret": "metallb-metrics-tls"}
+    assert values["tls"] == {
+        "controllerMetricsTLSSecret": "metallb-metrics-tls",
+        "speakerMetricsTLSSecret": "metallb-metrics-tls",
+    }
     [certificate] = by_kind(result, "Certificate")
     assert certificate["spec"]["secretName"] == "metallb-metrics-tls"
     assert certificate["spec"]["dnsNames"] == [target.server_name]
@@ -184,6 +195,20 @@ def test_the_controller_is_scraped_over_verified_tls_with_a_token_that_may_only_
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "metallb-metrics-reader", "namespace": "metallb"}]
     report = ink_validator.validate_all(testing.objects(result).items())
     assert report.problems == []
+
+
+def test_the_speakers_are_reached_on_the_nodes_and_the_controller_as_pods(tmp_path: Path) -> None:
+    # The scraper's egress to the nodes on 9120 (hostNetwork), and to the controller's pods.
+    extra = {
+        "monitoring": testing.StandIn("monitoring", Capability.METRICS),
+        "certs": testing.StandIn("certs", Capability.TLS),
+    }
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra=extra, validate=False)
+    flows = {f.edge: f for f in result.network.flows if f.edge.startswith("metallb→monitoring:metrics/")}
+    speaker = [f for f in result.network.flows if f.edge == "metallb→monitoring:metrics/speaker"]
+    assert speaker and all(f.target.cidr for f in speaker)
+    assert all(p.text() == "9120/TCP" for f in speaker for p in f.ports)
+    assert not flows["metallb→monitoring:metrics/controller"].target.cidr
 
 
 def test_without_a_tls_provider_the_controller_is_not_scraped(tmp_path: Path) -> None:

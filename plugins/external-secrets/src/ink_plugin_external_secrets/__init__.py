@@ -40,7 +40,11 @@ RELEASE = "external-secrets"
 # webhook-deployment.yaml, cert-controller-deployment.yaml). Pod labels: the chart's selectorLabels helpers
 # (app.kubernetes.io/name external-secrets[-webhook|-cert-controller], instance = the release).
 METRICS_PORT = 8080
-COMPONENTS = {"controller": "external-secrets", "webhook": "external-secrets-webhook", "cert-controller": "external-secrets-cert-controller"}
+COMPONENTS = {
+    "controller": "external-secrets",
+    "webhook": "external-secrets-webhook",
+    "cert-controller": "external-secrets-cert-controller",
+}
 
 
 def _resources() -> ContainerResources:
@@ -114,7 +118,9 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
 def ink_metrics_targets() -> list[MetricsTarget]:
     # ink's PodMonitors: the chart's serviceMonitor values would add a metrics Service per component.
     return [
-        MetricsTarget(name=name, pods={"app.kubernetes.io/name": app, "app.kubernetes.io/instance": RELEASE}, port=METRICS_PORT)
+        MetricsTarget(
+            name=name, pods={"app.kubernetes.io/name": app, "app.kubernetes.io/instance": RELEASE}, port=METRICS_PORT
+        )
         for name, app in COMPONENTS.items()
     ]
 

@@ -206,7 +206,7 @@ def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
     # What upstream's own Prometheus scrapes with the images' defaults (prometheus/prometheus.yml at stable-11146-2:
     # jvb:8080 and jicofo:8888, path /metrics): the bridge's private REST and jicofo's REST (JICOFO_ENABLE_REST, on
     # here). Prosody's /metrics (5280) needs PROSODY_ENABLE_METRICS and a CIDR of allowed scrapers
-    # (PROSODY_METRICS_ALLOWED_CIDR, default 172.16.0.0/12): ink does not know the pod network's CIDR, so it is left off.
+    # (PROSODY_METRICS_ALLOWED_CIDR, default 172.16.0.0/12): ink does not know the pod network's CIDR, so no prosody.
     from ink_plugin_jitsi.construct import JICOFO_REST, JVB_REST
 
     return [

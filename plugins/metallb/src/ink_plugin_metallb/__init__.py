@@ -38,13 +38,15 @@ VERSION = "0.16.1"
 CHART_VERSION = "0.16.1"  # the chart's appVersion is v0.16.1
 EXAMPLES = "a CIDR such as '192.168.1.240/28' or a range such as '192.168.1.240-192.168.1.250'"
 
-# The controller's pods (chart templates/controller.yaml: selector labels and component).
+# The controller's and the speakers' pods (chart templates/controller.yaml, speaker.yaml: selector labels and
+# component); the speakers run on the host network (speaker.yaml: hostNetwork: true).
 CONTROLLER = {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller"}
-# Since 0.16 the controller serves /metrics itself, HTTPS only, on prometheus.metricsPort (chart values.yaml),
+SPEAKER = {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "speaker"}
+# Since 0.16 the controller and the speakers serve /metrics themselves, HTTPS only, on prometheus.metricsPort (chart values.yaml),
 # behind controller-runtime's authentication and authorization filter (internal/k8s/k8s.go at v0.16.1:
 # SecureServing, filters.WithAuthenticationAndAuthorization): a scraper sends a ServiceAccount token that may
-# `get` the non-resource URL /metrics. Its certificate is self-signed unless tls.controllerMetricsTLSSecret
-# names one (--metrics-cert-dir, tls.crt and tls.key).
+# `get` the non-resource URL /metrics. The certificate is self-signed unless tls.controllerMetricsTLSSecret
+# (tls.speakerMetricsTLSSecret) names one (--metrics-cert-dir, tls.crt and tls.key).
 METRICS_PORT = 9120
 METRICS_TLS = "metallb-metrics-tls"
 METRICS_READER = "metallb-metrics-reader"  # ServiceAccount, its token Secret, ClusterRole and binding
@@ -172,8 +174,9 @@ def scraped(ctx: ServiceContext) -> bool:
 
 
 def metrics_server_name(ctx: ServiceContext) -> str:
-    """The name in the controller's metrics certificate; Prometheus dials the pod's address and checks this."""
-    return f"metallb-controller.{ctx.namespace}.svc"
+    """The name in the metrics certificate (controller and speakers); Prometheus dials the pods' addresses and
+    checks this name."""
+    return f"metallb-metrics.{ctx.namespace}.svc"
 
 
 @hookimpl
@@ -190,19 +193,17 @@ def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
         summary="MetalLB address pool {{ $labels.pool }} is exhausted",
         description="New LoadBalancer Services get no address: add addresses to [plugins.metallb] addresses.",
     )
-    # The speakers are not scraped: they run on the host network, and the metrics provider's pods may reach the
-    # nodes only on the ports it declares itself (Nodes rule), so their monitor would only report them down.
+    common = {
+        "port": METRICS_PORT,
+        "scheme": "https",
+        "ca": SecretKeyRef(name=METRICS_TLS, key=tls.CA_KEY),
+        "server_name": metrics_server_name(ctx),
+        "bearer_token": SecretKeyRef(name=METRICS_TOKEN, key="token"),
+    }
     return [
-        MetricsTarget(
-            name="controller",
-            pods=CONTROLLER,
-            port=METRICS_PORT,
-            scheme="https",
-            ca=SecretKeyRef(name=METRICS_TLS, key=tls.CA_KEY),
-            server_name=metrics_server_name(ctx),
-            bearer_token=SecretKeyRef(name=METRICS_TOKEN, key="token"),
-            alerts=(exhausted,),
-        )
+        MetricsTarget(name="controller", pods=CONTROLLER, alerts=(exhausted,), **common),  # type: ignore[arg-type]
+        # Prometheus dials the speakers at their nodes' addresses: core opens egress to the nodes on 9120.
+        MetricsTarget(name="speaker", pods=SPEAKER, host_network=True, **common),  # type: ignore[arg-type]
     ]
 
 

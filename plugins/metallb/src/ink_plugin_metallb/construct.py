@@ -22,7 +22,7 @@ def metallb(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     }
     if scraped(ctx):
         # A certificate the scraper can verify, instead of the self-signed one (mounted at --metrics-cert-dir).
-        values["tls"] = {"controllerMetricsTLSSecret": METRICS_TLS}
+        values["tls"] = {"controllerMetricsTLSSecret": METRICS_TLS, "speakerMetricsTLSSecret": METRICS_TLS}
         metrics_access(scope, ctx=ctx)
     kube.helm_application(
         scope,
