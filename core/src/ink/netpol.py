@@ -303,7 +303,7 @@ class _Builder:
                 self.add(found[0], target[0], [target[1]], label, key)
 
     def _scrape(self, target: MetricsTarget, label: str, key: str) -> None:
-        """The metrics provider's scraping pods reach the target's pods on its container port (host network: the nodes)."""
+        """The metrics provider's scraping pods reach the target's pods on its port (on the host network: the nodes)."""
         if self.scraper is None:
             provider = self.resolved.providers.get("metrics", "no metrics provider")
             self.problems.append(f"{label}: the metrics provider ({provider}) declares no Scraper")
