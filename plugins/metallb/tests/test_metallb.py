@@ -1,4 +1,4 @@
-"""MetalLB: discovery, the reviewed output, address validation, settings overrides and the controller's metrics."""
+"""MetalLB: discovery, the reviewed output, address validation, settings overrides and the metrics targets."""
 
 from __future__ import annotations
 
