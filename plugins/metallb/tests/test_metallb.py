@@ -224,4 +224,4 @@ def test_without_a_metrics_provider_nothing_changes(tmp_path: Path, default) -> 
     extra = {"certs": testing.StandIn("certs", Capability.TLS)}
     result = testing.synth(tmp_path, plugins=PLUGINS, extra=extra)
     assert testing.metrics_targets(result, "metallb") == {}
-    assert testing.snapshot_text(result) == testing.snapshot_text(default)
+    assert testing.snapshot_text(result, ["metallb"]) == testing.snapshot_text(default, ["metallb"])
