@@ -336,7 +336,12 @@ def test_each_component_is_scraped_with_a_metrics_provider(tmp_path: Path) -> No
     targets = testing.metrics_targets(result, "argocd")
     # Pods and ports against the rendered chart: tests/test_metrics_targets.py.
     assert {name: (dict(t.pods), t.port, t.path, t.scheme) for name, t in targets.items()} == {
-        name: ({"app.kubernetes.io/name": f"argocd-{name}", "app.kubernetes.io/instance": "argocd"}, port, "/metrics", "http")
+        name: (
+            {"app.kubernetes.io/name": f"argocd-{name}", "app.kubernetes.io/instance": "argocd"},
+            port,
+            "/metrics",
+            "http",
+        )
         for name, port in {
             "application-controller": 8082,
             "server": 8083,
@@ -349,9 +354,10 @@ def test_each_component_is_scraped_with_a_metrics_provider(tmp_path: Path) -> No
     assert all(not t.alerts for name, t in targets.items() if name != "application-controller")
     # ink's PodMonitors, not the chart's ServiceMonitors: the chart values (and the bootstrap install) stay the same.
     values = obj(result, "application-argocd-chart.yaml")["spec"]["source"]["helm"]["valuesObject"]
-    assert values == obj(synth(tmp_path / "plain"), "application-argocd-chart.yaml")["spec"]["source"]["helm"][
-        "valuesObject"
-    ]
+    assert (
+        values
+        == obj(synth(tmp_path / "plain"), "application-argocd-chart.yaml")["spec"]["source"]["helm"]["valuesObject"]
+    )
 
 
 def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:

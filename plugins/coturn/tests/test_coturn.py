@@ -333,7 +333,11 @@ def test_the_metrics_are_scraped_with_a_metrics_provider_and_only_when_served(tm
     result = synth(tmp_path, monitoring=monitoring)
     target = testing.assert_metrics_target_serves(result, "coturn")
     assert (dict(target.pods), target.port, target.path, target.scheme) == (
-        {"app.kubernetes.io/name": "coturn", "app.kubernetes.io/instance": "coturn", "app.kubernetes.io/component": "coturn"},
+        {
+            "app.kubernetes.io/name": "coturn",
+            "app.kubernetes.io/instance": "coturn",
+            "app.kubernetes.io/component": "coturn",
+        },
         9641,
         "/metrics",
         "http",

@@ -284,7 +284,12 @@ def test_the_three_components_are_scraped_with_a_metrics_provider(tmp_path: Path
     targets = testing.metrics_targets(result, "external-secrets")
     # Pods and port: the chart's selectorLabels helpers and `--metrics-addr=:8080` (see ink_metrics_targets).
     assert {name: (dict(t.pods), t.port, t.path, t.scheme) for name, t in targets.items()} == {
-        name: ({"app.kubernetes.io/name": app, "app.kubernetes.io/instance": "external-secrets"}, 8080, "/metrics", "http")
+        name: (
+            {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": "external-secrets"},
+            8080,
+            "/metrics",
+            "http",
+        )
         for name, app in {
             "controller": "external-secrets",
             "webhook": "external-secrets-webhook",

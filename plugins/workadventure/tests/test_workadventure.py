@@ -356,7 +356,10 @@ def test_with_a_metrics_provider_back_and_play_are_scraped_with_a_generated_toke
     for component, port in (("play", 3000), ("back", 8080)):
         target = testing.assert_metrics_target_serves(result, "workadventure", component)
         assert (target.port, target.path, target.pods["app.kubernetes.io/component"]) == (port, "/metrics", component)
-        assert (target.bearer_token.name, target.bearer_token.key) == ("workadventure", "PROMETHEUS_AUTHORIZATION_TOKEN")
+        assert (target.bearer_token.name, target.bearer_token.key) == (
+            "workadventure",
+            "PROMETHEUS_AUTHORIZATION_TOKEN",
+        )
         assert env_of(result, component)["PROMETHEUS_AUTHORIZATION_TOKEN"] == token
     assert sorted(testing.metrics_targets(result, "workadventure")) == ["back", "play"]
     sealed = objects(result)["workadventure/sealedsecret-workadventure.yaml"]["spec"]["encryptedData"]

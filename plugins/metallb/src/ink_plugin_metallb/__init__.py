@@ -42,11 +42,11 @@ EXAMPLES = "a CIDR such as '192.168.1.240/28' or a range such as '192.168.1.240-
 # component); the speakers run on the host network (speaker.yaml: hostNetwork: true).
 CONTROLLER = {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller"}
 SPEAKER = {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "speaker"}
-# Since 0.16 the controller and the speakers serve /metrics themselves, HTTPS only, on prometheus.metricsPort (chart values.yaml),
-# behind controller-runtime's authentication and authorization filter (internal/k8s/k8s.go at v0.16.1:
-# SecureServing, filters.WithAuthenticationAndAuthorization): a scraper sends a ServiceAccount token that may
-# `get` the non-resource URL /metrics. The certificate is self-signed unless tls.controllerMetricsTLSSecret
-# (tls.speakerMetricsTLSSecret) names one (--metrics-cert-dir, tls.crt and tls.key).
+# Since 0.16 the controller and the speakers serve /metrics themselves, HTTPS only, on prometheus.metricsPort
+# (chart values.yaml), behind controller-runtime's authentication and authorization filter
+# (internal/k8s/k8s.go at v0.16.1: SecureServing, filters.WithAuthenticationAndAuthorization): a scraper sends
+# a ServiceAccount token that may `get` the non-resource URL /metrics. The certificate is self-signed unless
+# tls.controllerMetricsTLSSecret (tls.speakerMetricsTLSSecret) names one (--metrics-cert-dir, tls.crt, tls.key).
 METRICS_PORT = 9120
 METRICS_TLS = "metallb-metrics-tls"
 METRICS_READER = "metallb-metrics-reader"  # ServiceAccount, its token Secret, ClusterRole and binding

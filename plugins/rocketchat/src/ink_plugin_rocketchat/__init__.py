@@ -19,8 +19,8 @@ from pydantic import Field, model_validator
 from ink import hookimpl
 from ink.models import (
     AuthClient,
-    Capability,
     BackupTarget,
+    Capability,
     DnsLabel,
     GeneratedSecret,
     Internet,
@@ -49,9 +49,6 @@ HTTP_PORT = 80  # the Service's port; the container listens on 3000 (PORT)
 METRICS_PORT = 9458
 
 
-def scraped(ctx: ServiceContext) -> bool:
-    """Only with a metrics provider: without one the exporter stays off, as upstream ships it."""
-    return ctx.provider_of(Capability.METRICS) is not None
 # Rocket.Chat's Custom OAuth services are named by their settings; the callback is /_oauth/<name in lower case>
 # (docs.rocket.chat "Custom OAuth Setup": https://<workspace>/_oauth/<oauth-name>).
 OAUTH_NAME = "Authentik"
@@ -60,6 +57,11 @@ ADMIN_SECRET = f"{NAME}-admin"
 LICENSE_SECRET = f"{NAME}-license"
 JITSI_SECRET = f"{NAME}-jitsi"  # what the Jitsi setup Job applies (jitsi.json)
 LICENSE = UserSecret(name=LICENSE_SECRET, description="Rocket.Chat Enterprise licence (needed for more than one pod)")
+
+
+def scraped(ctx: ServiceContext) -> bool:
+    """Only with a metrics provider: without one the exporter stays off, as upstream ships it."""
+    return ctx.provider_of(Capability.METRICS) is not None
 
 
 class RocketChatSettings(ServiceSettings):
