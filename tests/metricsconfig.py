@@ -27,16 +27,23 @@ def installed_metrics_provider() -> str | None:
     return None
 
 
+# Plugins the maximal config leaves off because another one takes their place, and the swap that turns them on.
+ALTERNATIVES = {
+    "external-secrets": "\n[plugins.external-secrets]\nenabled = true\n\n[plugins.sealed-secrets]\nenabled = false\n",
+}
+
+
 @functools.cache
-def maximal() -> run.SynthResult:
-    """The maximal config's synthesis (its files are kept in the result)."""
+def maximal(alternative: str = "") -> run.SynthResult:
+    """The maximal config's synthesis (its files are kept in the result); with ``alternative``, its swap applied."""
+    config = MAXIMAL + (ALTERNATIVES[alternative] if alternative else "")
     hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.upper().startswith("INK_")}
     try:
         extra = (
             {} if installed_metrics_provider() else {"monitoring": testing.StandIn("monitoring", Capability.METRICS)}
         )
         with tempfile.TemporaryDirectory(prefix="ink-metrics-") as directory:
-            return testing.synth(Path(directory), MAXIMAL, extra=extra)
+            return testing.synth(Path(directory), config, extra=extra)
     finally:
         os.environ.update(hidden)
 

@@ -27,9 +27,9 @@ OPERATOR_PODS = {
 }
 
 
-def rendered(owner: str) -> list[dict[str, Any]]:
+def rendered(owner: str, alternative: str = "") -> list[dict[str, Any]]:
     """What the owner's chart Applications render, each object in the Application's namespace unless it names one."""
-    objects = testing.objects(metricsconfig.maximal()).values()
+    objects = testing.objects(metricsconfig.maximal(alternative)).values()
     result = []
     for app in chartrender.chart_applications(objects):
         if app.service != owner:
@@ -50,6 +50,15 @@ def test_the_pods_a_target_names_serve_its_port(target: tuple[str, str]) -> None
         assert testing.metrics_targets(metricsconfig.maximal(), owner)[name]
         return
     testing.assert_metrics_target_serves(metricsconfig.maximal(), owner, name, rendered=rendered(owner))
+
+
+@pytest.mark.parametrize("owner", sorted(metricsconfig.ALTERNATIVES))
+def test_the_targets_of_plugins_the_maximal_config_swaps_out_are_served_too(owner: str) -> None:
+    result = metricsconfig.maximal(owner)
+    names = sorted(testing.metrics_targets(result, owner))
+    assert names, f"{owner} declares no metrics target with its swap applied"
+    for name in names:
+        testing.assert_metrics_target_serves(result, owner, name, rendered=rendered(owner, owner))
 
 
 def test_operator_made_targets_are_still_declared() -> None:

@@ -146,3 +146,90 @@ def test_a_nodes_rule_names_its_ports() -> None:
 
     with pytest.raises(ValidationError, match="name the ports"):
         Nodes(reason="kubelet")
+
+
+class Store:
+    """A server whose metrics scheme follows every bucket claim of the run (as an S3 server's TLS does)."""
+
+    seen_in_workloads: list[str] | None = None
+
+    @ink.hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="store", title="Store", version="1.0.0", homepage="https://example.org")
+
+    @ink.hookimpl
+    def ink_metrics_targets(self, ctx) -> list[MetricsTarget]:  # type: ignore[no-untyped-def]
+        from ink.models import BucketClaim
+
+        claims = [n for n in ctx.needs if isinstance(n, BucketClaim)]
+        verify = bool(claims) and all(c.tls for c in claims)
+        return [MetricsTarget(pods=PODS, port=9000, scheme="https" if verify else "http")]
+
+    @ink.hookimpl
+    def ink_workloads(self, ctx) -> None:  # type: ignore[no-untyped-def]
+        self.seen_in_workloads = sorted(n.key for n in ctx.needs)
+
+
+class Claimer:
+    def __init__(self, name: str, tls: bool) -> None:
+        self.name, self.tls = name, tls
+
+    @ink.hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name=self.name, title=self.name, version="1.0.0", homepage="https://example.org")
+
+    @ink.hookimpl
+    def ink_bucket_claims(self) -> list:  # type: ignore[type-arg]
+        from ink.models import BucketClaim
+
+        return [BucketClaim(bucket=f"{self.name}-data", tls=self.tls)]
+
+
+@pytest.mark.parametrize(("tls", "scheme"), [((True, True), "https"), ((True, False), "http")])
+def test_metrics_targets_see_every_claim_of_the_run(tmp_path: Path, tls: tuple[bool, bool], scheme: str) -> None:
+    # Declared one capability at a time in BUILTIN's order: buckets before metrics targets, whichever plugin is first.
+    store = Store()
+    extra: dict[str, object] = {
+        "secrets": testing.StandIn("secrets", SECRETS),
+        "monitoring": testing.StandIn("monitoring", Capability.METRICS),
+        "s3": testing.StandIn("s3", Capability.S3),
+        "aaa": Claimer("aaa", tls[0]),
+        "store": store,
+        "zzz": Claimer("zzz", tls[1]),
+    }
+    result = testing.synth(tmp_path, plugins=[], extra=extra, validate=False)
+    assert testing.metrics_targets(result, "store")["metrics"].scheme == scheme
+    # From the provide phase on: every need of the run, answered.
+    assert store.seen_in_workloads == ["metrics/metrics", "s3/aaa-data", "s3/zzz-data"]
+
+
+class HostExporter(Exporter):
+    """An exporter on the host network (a node agent): its target says so."""
+
+    @ink.hookimpl
+    def ink_metrics_targets(self) -> list[MetricsTarget]:
+        return [MetricsTarget(pods=PODS, port=9120, host_network=True)]
+
+
+def test_a_host_network_target_opens_egress_to_the_nodes_instead_of_a_pod_flow(tmp_path: Path) -> None:
+    extra: dict[str, object] = {
+        "secrets": testing.StandIn("secrets", SECRETS),
+        "exporter": HostExporter(),
+        "monitoring": testing.StandIn("monitoring", Capability.METRICS),
+    }
+    result = testing.synth(tmp_path, plugins=[], extra=extra, validate=False)
+    flows = [f for f in result.network.flows if f.edge == "exporter→monitoring:metrics/metrics"]
+    assert flows and {f.source.text() for f in flows} == {"monitoring[app=scraper]"}
+    assert all(f.target.cidr and [p.text() for p in f.ports] == ["9120/TCP"] for f in flows)
+    # No ingress rule on the exporter's side: the host network is outside the pods' policies.
+    objects = testing.objects(result)
+    assert "exporter/networkpolicy-allow-ingress-exporter.yaml" not in objects
+    egress = [
+        rule
+        for path, body in objects.items()
+        if path.startswith("monitoring/networkpolicy-")
+        for rule in body["spec"].get("egress", [])
+        if {"port": 9120, "protocol": "TCP"} in rule.get("ports", [])
+    ]
+    assert egress and all(all("ipBlock" in peer for peer in rule["to"]) for rule in egress)
+    assert not result.network.problems

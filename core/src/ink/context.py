@@ -59,7 +59,11 @@ class ServiceContext:
     services: dict[str, ServiceInfo] = field(default_factory=dict, repr=False)
     """Every enabled service of the run (filled before the provide phase)."""
     needs: list[Need] = field(default_factory=list, repr=False)
-    """Every need declared in the run, e.g. for a tunnel that exposes all public routes."""
+    """Every need declared in the run, e.g. for a tunnel that exposes all public routes.
+
+    In the declare phase, the needs of the capabilities declared before the hook's own (they are declared one
+    capability at a time, in the order :data:`ink.capabilities.BUILTIN` lists them: ``ink_metrics_targets`` sees
+    every database, bucket, certificate, auth, backup and ingress claim); complete from the provide phase on."""
     waves: dict[str, int] = field(default_factory=dict, repr=False)
     """Deploy order of every enabled service: providers before the services that need them."""
     exemptions_used: list[Exemption] = field(default_factory=list, repr=False)

@@ -302,6 +302,11 @@ def declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need 
     for spec in specs.values():
         if spec.declare_hook is None:
             continue
+        # What the capabilities before this one declared (ctx.needs): e.g. a metrics target's scheme follows a
+        # server's TLS, which depends on every claim of the run (an S3 server that serves all buckets on one port).
+        declared_so_far = [n for n in needs if isinstance(n, Need)]
+        for ctx in services.values():
+            ctx.needs = declared_so_far
         for name, ctx in services.items():
             for need in _declared(host, name, spec.declare_hook, ctx, (spec.need,)):
                 add(name, spec.declare_hook, need, ctx)
@@ -312,6 +317,8 @@ def declare(host: PluginHost, services: dict[str, ServiceContext]) -> list[Need 
                 problem = f"{need.key}: {type(need).__name__} is not the need model of a defined capability"
                 raise PluginError(name, NEEDS_HOOK, f"{problem}; declare it with NamedNeed(capability=...) instead")
             add(name, NEEDS_HOOK, need, ctx)
+    for ctx in services.values():
+        ctx.needs = []  # as before the declare phase: the resolved needs are set for the provide phase
     _check_clashes([n for n in needs if isinstance(n, Need)])
     order = provide_order(specs)
     needs.sort(key=lambda need: order.get(need.capability, len(order)))  # stable: plugin order within one

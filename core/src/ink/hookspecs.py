@@ -177,7 +177,8 @@ def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget] | None:
 
     :return: Targets, or None for none. Core sets ``owner`` and ``namespace``. Optional by default: without a
         metrics provider they are dropped silently.
-    :param ctx: The plugin's own context.
+    :param ctx: The plugin's own context; ``ctx.needs`` already holds every claim of the run (databases, buckets,
+        certificates, auth clients, backups, routes), e.g. for a scheme that depends on them.
     """
 
 

@@ -941,6 +941,11 @@ class MetricsTarget(Need):
     chart_monitor: bool = Field(
         default=False, description="The service's chart writes the ServiceMonitor; the provider writes no monitor."
     )
+    host_network: bool = Field(
+        default=False,
+        description="The pods run on the host network: the scraper dials the nodes' addresses (egress to the "
+        "nodes on ``port``), which no pod-to-pod policy covers.",
+    )
     alerts: tuple[AlertRule, ...] = Field(default=(), description="Alerts about what this endpoint reports.")
     dashboards: tuple[GrafanaDashboard, ...] = Field(default=(), description="Upstream dashboards for it.")
 

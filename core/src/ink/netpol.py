@@ -303,13 +303,17 @@ class _Builder:
                 self.add(found[0], target[0], [target[1]], label, key)
 
     def _scrape(self, target: MetricsTarget, label: str, key: str) -> None:
-        """The metrics provider's scraping pods reach the target's pods on its container port."""
+        """The metrics provider's scraping pods reach the target's pods on its port (on the host network: the nodes)."""
         if self.scraper is None:
             provider = self.resolved.providers.get("metrics", "no metrics provider")
             self.problems.append(f"{label}: the metrics provider ({provider}) declares no Scraper")
             return
         namespace, scraper = self.scraper
         source = Peer(namespace, tuple(sorted(scraper.pods.items())), name=self.namespaces[namespace])
+        if target.host_network:  # the pods' addresses are the nodes': NetworkPolicies do not govern their side
+            for cidr in self.nodes:
+                self.add(source, Peer(cidr=cidr, name=f"nodes ({cidr})"), [Port(target.port)], label, key)
+            return
         pods = Peer(target.namespace, tuple(sorted(target.pods.items())), name=target.owner)
         self.add(source, pods, [Port(target.port)], label, key)
 

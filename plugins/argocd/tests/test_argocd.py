@@ -328,3 +328,37 @@ def test_all_installed_plugins_synthesise_without_duplicate_application_names(tm
         assert apps[folder]["spec"]["source"]["path"] == f"dist/{folder}"
     assert not any("_cluster" in app["spec"]["source"].get("path", "") for app in apps.values())
     assert apps["homelab"]["spec"]["source"]["path"] == "dist/argocd"
+
+
+def test_each_component_is_scraped_with_a_metrics_provider(tmp_path: Path) -> None:
+    extra = {**fakes(), "monitoring": testing.StandIn("monitoring", Capability.METRICS)}
+    result = testing.synth(tmp_path, plugins=["argocd"], extra=extra)
+    targets = testing.metrics_targets(result, "argocd")
+    # Pods and ports against the rendered chart: tests/test_metrics_targets.py.
+    assert {name: (dict(t.pods), t.port, t.path, t.scheme) for name, t in targets.items()} == {
+        name: (
+            {"app.kubernetes.io/name": f"argocd-{name}", "app.kubernetes.io/instance": "argocd"},
+            port,
+            "/metrics",
+            "http",
+        )
+        for name, port in {
+            "application-controller": 8082,
+            "server": 8083,
+            "repo-server": 8084,
+            "applicationset-controller": 8080,
+            "notifications-controller": 9001,
+        }.items()
+    }
+    assert [a.alert for a in targets["application-controller"].alerts] == ["ArgoAppMissing", "ArgoAppNotSynced"]
+    assert all(not t.alerts for name, t in targets.items() if name != "application-controller")
+    # ink's PodMonitors, not the chart's ServiceMonitors: the chart values (and the bootstrap install) stay the same.
+    values = obj(result, "application-argocd-chart.yaml")["spec"]["source"]["helm"]["valuesObject"]
+    assert (
+        values
+        == obj(synth(tmp_path / "plain"), "application-argocd-chart.yaml")["spec"]["source"]["helm"]["valuesObject"]
+    )
+
+
+def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:
+    assert testing.metrics_targets(default, "argocd") == {}

@@ -324,3 +324,27 @@ class Squatter:
 def test_another_service_on_the_same_address_and_port_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ResolutionError, match=r"both ask MetalLB for 192\.168\.1\.241"):
         synth(tmp_path, squatter=Squatter())
+
+
+def test_the_metrics_are_scraped_with_a_metrics_provider_and_only_when_served(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = synth(tmp_path, monitoring=monitoring)
+    target = testing.assert_metrics_target_serves(result, "coturn")
+    assert (dict(target.pods), target.port, target.path, target.scheme) == (
+        {
+            "app.kubernetes.io/name": "coturn",
+            "app.kubernetes.io/instance": "coturn",
+            "app.kubernetes.io/component": "coturn",
+        },
+        9641,
+        "/metrics",
+        "http",
+    )
+    off = synth(tmp_path / "off", ENABLED + "metrics = false\n", monitoring=monitoring)
+    assert testing.metrics_targets(off, "coturn") == {}
+
+
+def test_without_a_metrics_provider_nothing_is_scraped(enabled) -> None:
+    assert testing.metrics_targets(enabled[1], "coturn") == {}

@@ -274,3 +274,32 @@ def test_installed_from_the_official_chart_with_resources_everywhere(tmp_path: P
     for part in (values, values["webhook"], values["certController"]):
         assert part["resources"]["requests"]["memory"] and part["resources"]["limits"]["memory"]
         assert part["image"] == {"repository": "ghcr.io/external-secrets/external-secrets", "tag": "v2.9.0"}
+
+
+def test_the_three_components_are_scraped_with_a_metrics_provider(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    extra = {"demo": Demo(), "vault": Vault(), "monitoring": testing.StandIn("monitoring", Capability.METRICS)}
+    result = testing.synth(tmp_path, ENABLED, plugins=["external-secrets", "sealed-secrets"], extra=extra)
+    targets = testing.metrics_targets(result, "external-secrets")
+    # Pods and port: the chart's selectorLabels helpers and `--metrics-addr=:8080` (see ink_metrics_targets).
+    assert {name: (dict(t.pods), t.port, t.path, t.scheme) for name, t in targets.items()} == {
+        name: (
+            {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": "external-secrets"},
+            8080,
+            "/metrics",
+            "http",
+        )
+        for name, app in {
+            "controller": "external-secrets",
+            "webhook": "external-secrets-webhook",
+            "cert-controller": "external-secrets-cert-controller",
+        }.items()
+    }
+    # No chart value changes: the metrics listeners are on by default; the provider writes PodMonitors.
+    app = testing.objects(result)["external-secrets/application-external-secrets-chart.yaml"]
+    assert "serviceMonitor" not in app["spec"]["source"]["helm"]["valuesObject"]
+
+
+def test_without_a_metrics_provider_nothing_is_scraped(tmp_path: Path) -> None:
+    assert testing.metrics_targets(synth(tmp_path), "external-secrets") == {}

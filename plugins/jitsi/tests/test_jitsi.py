@@ -334,3 +334,26 @@ def test_serves_its_public_url_to_linked_services(ink_synth) -> None:
     assert chat.binding.service == "jitsi"
     assert chat.binding.public_url == "https://meet.home.example.org"
     assert chat.binding.url == "http://jitsi-web.jitsi.svc:80"
+
+
+def test_with_a_metrics_provider_jvb_and_jicofo_are_scraped_and_nothing_else_changes(tmp_path: Path, default) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, ADDRESSES, plugins=BASE, extra={"monitoring": monitoring})
+    assert sorted(testing.metrics_targets(result, "jitsi")) == ["jicofo", "jvb"]  # prosody: see the README
+    for name, port in (("jvb", 8080), ("jicofo", 8888)):
+        target = testing.assert_metrics_target_serves(result, "jitsi", name)
+        assert (target.port, target.path, target.scheme, target.pods["app.kubernetes.io/component"]) == (
+            port,
+            "/metrics",
+            "http",
+            name,
+        )
+    # The images serve these by default: the pods are the same as without a provider.
+    for component in COMPONENTS:
+        assert container(result, component) == container(default, component)
+
+
+def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:
+    assert testing.metrics_targets(default, "jitsi") == {}

@@ -180,3 +180,22 @@ def test_the_embedded_default_links_ollama(tmp_path: Path) -> None:
     assert env_of(result)["OLLAMA_BASE_URL"] == "http://ollama.ollama.svc:11434"
     assert env_of(result)["LANGFLOW_AUTO_LOGIN"] == "true"  # authentik is in the default: forward-auth
     assert "ollama" in egress_namespaces(result)
+
+
+def test_with_a_metrics_provider_the_metrics_server_is_on_and_scraped(tmp_path: Path, alone) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, plugins=BASE, extra={"monitoring": monitoring})
+    target = testing.assert_metrics_target_serves(result, "langflow")
+    assert (target.port, target.path, target.scheme) == (9090, "/metrics", "http")
+    env = env_of(result)
+    assert (env["LANGFLOW_PROMETHEUS_ENABLED"], env["LANGFLOW_PROMETHEUS_PORT"]) == ("true", "9090")
+    # The Service publishes the web port only, as without metrics.
+    assert objects(result)["langflow/service-langflow.yaml"] == objects(alone)["langflow/service-langflow.yaml"]
+
+
+def test_without_a_metrics_provider_the_metrics_server_stays_off(alone) -> None:
+    assert testing.metrics_targets(alone, "langflow") == {}
+    assert not any(name.startswith("LANGFLOW_PROMETHEUS") for name in env_of(alone))
+    assert [p["containerPort"] for p in container(alone)["ports"]] == [7860]

@@ -1,4 +1,4 @@
-"""MetalLB: discovery, the reviewed output, address validation and settings overrides."""
+"""MetalLB: discovery, the reviewed output, address validation, settings overrides and the metrics targets."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from ink import testing
 from ink.errors import ConfigError
+from ink.models import Capability
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 
@@ -136,3 +137,91 @@ def test_an_empty_pool_is_rejected(tmp_path: Path) -> None:
 def test_k3s_servicelb_is_disabled(default) -> None:
     # ServiceLB would answer the same LoadBalancer Services with host ports on every node.
     assert [d.component for d in default.cluster["metallb"].k3s_disable] == ["servicelb"]
+
+
+def by_kind(result, kind: str) -> list[dict]:
+    return [obj for obj in testing.objects(result).values() if obj["kind"] == kind]
+
+
+def test_the_controller_is_scraped_over_verified_tls_with_a_token_that_may_only_read_metrics(
+    tmp_path: Path, ink_validator: ManifestValidator
+) -> None:
+    extra = {
+        "monitoring": testing.StandIn("monitoring", Capability.METRICS),
+        "certs": testing.StandIn("certs", Capability.TLS),
+    }
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra=extra)
+    # Pods and port against the rendered chart: tests/test_metrics_targets.py.
+    targets = testing.metrics_targets(result, "metallb")
+    assert sorted(targets) == ["controller", "speaker"]
+    target = targets["controller"]
+    assert (dict(target.pods), target.port, target.path, target.scheme) == (
+        {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller"},
+        9120,
+        "/metrics",
+        "https",
+    )
+    assert (target.ca.name, target.ca.key) == ("metallb-metrics-tls", "ca.crt")
+    assert target.server_name == "metallb-metrics.metallb.svc"
+    assert (target.bearer_token.name, target.bearer_token.key) == ("metallb-metrics-reader-token", "token")
+    assert [(a.alert, a.severity) for a in target.alerts] == [("MetalLBAddressPoolExhausted", "critical")]
+    assert not target.host_network
+    # The speakers: the same port, certificate and token, on the host network (the scraper dials the nodes).
+    speaker = targets["speaker"]
+    assert dict(speaker.pods) == {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "speaker"}
+    assert speaker.host_network and not speaker.alerts
+    same = ("port", "path", "scheme", "ca", "server_name", "bearer_token")
+    assert [getattr(speaker, f) for f in same] == [getattr(target, f) for f in same]
+    values = testing.objects(result)[APPLICATION]["spec"]["source"]["helm"]["valuesObject"]
+    assert values["tls"] == {
+        "controllerMetricsTLSSecret": "metallb-metrics-tls",
+        "speakerMetricsTLSSecret": "metallb-metrics-tls",
+    }
+    [certificate] = by_kind(result, "Certificate")
+    assert certificate["spec"]["secretName"] == "metallb-metrics-tls"
+    assert certificate["spec"]["dnsNames"] == [target.server_name]
+    assert certificate["spec"]["issuerRef"]["name"] == "ink-internal-ca"
+    [account] = by_kind(result, "ServiceAccount")
+    assert account["metadata"]["name"] == "metallb-metrics-reader"
+    assert account["automountServiceAccountToken"] is False
+    [token] = by_kind(result, "Secret")
+    assert token["type"] == "kubernetes.io/service-account-token"
+    assert token["metadata"]["annotations"] == {"kubernetes.io/service-account.name": "metallb-metrics-reader"}
+    assert "data" not in token and "stringData" not in token  # the token controller fills it in the cluster
+    [role] = by_kind(result, "ClusterRole")
+    assert role["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    [binding] = by_kind(result, "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == "metallb-metrics-reader"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "metallb-metrics-reader", "namespace": "metallb"}]
+    report = ink_validator.validate_all(testing.objects(result).items())
+    assert report.problems == []
+
+
+def test_the_speakers_are_reached_on_the_nodes_and_the_controller_as_pods(tmp_path: Path) -> None:
+    # The scraper's egress to the nodes on 9120 (hostNetwork), and to the controller's pods.
+    extra = {
+        "monitoring": testing.StandIn("monitoring", Capability.METRICS),
+        "certs": testing.StandIn("certs", Capability.TLS),
+    }
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra=extra, validate=False)
+    flows = {f.edge: f for f in result.network.flows if f.edge.startswith("metallb→monitoring:metrics/")}
+    speaker = [f for f in result.network.flows if f.edge == "metallb→monitoring:metrics/speaker"]
+    assert speaker and all(f.target.cidr for f in speaker)
+    assert all(p.text() == "9120/TCP" for f in speaker for p in f.ports)
+    assert not flows["metallb→monitoring:metrics/controller"].target.cidr
+
+
+def test_without_a_tls_provider_the_controller_is_not_scraped(tmp_path: Path) -> None:
+    # Its self-signed certificate cannot be verified, and a monitor cannot skip verification.
+    extra = {"monitoring": testing.StandIn("monitoring", Capability.METRICS)}
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra=extra)
+    assert testing.metrics_targets(result, "metallb") == {}
+    assert "tls" not in testing.objects(result)[APPLICATION]["spec"]["source"]["helm"]["valuesObject"]
+    assert by_kind(result, "ClusterRole") == by_kind(result, "Certificate") == []
+
+
+def test_without_a_metrics_provider_nothing_changes(tmp_path: Path, default) -> None:
+    extra = {"certs": testing.StandIn("certs", Capability.TLS)}
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra=extra)
+    assert testing.metrics_targets(result, "metallb") == {}
+    assert testing.snapshot_text(result, ["metallb"]) == testing.snapshot_text(default, ["metallb"])

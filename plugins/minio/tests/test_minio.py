@@ -295,3 +295,46 @@ def test_without_a_tls_provider_the_server_stays_plain(tmp_path: Path) -> None:
     container = testing.objects(result)["minio/deployment-minio.yaml"]["spec"]["template"]["spec"]["containers"][0]
     assert "--certs-dir" not in container["args"]
     assert not any("stays plain" in w for w in result.warnings)  # nothing to say: no TLS provider at all
+
+
+def server_env(result) -> dict:
+    container = testing.objects(result)["minio/deployment-minio.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def monitoring() -> testing.StandIn:
+    from ink.models import Capability
+
+    return testing.StandIn("monitoring", Capability.METRICS)
+
+
+def test_with_a_metrics_provider_the_cluster_metrics_are_public_and_scraped(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, plugins=PLUGINS, extra={"notes": App(), "monitoring": monitoring()})
+    target = testing.assert_metrics_target_serves(result, "minio", "cluster")
+    assert (target.port, target.path, target.scheme, target.ca) == (9000, "/minio/v2/metrics/cluster", "http", None)
+    assert server_env(result)["MINIO_PROMETHEUS_AUTH_TYPE"] == "public"
+
+
+@pytest.mark.parametrize("order", ["notes-first", "monitoring-first"])
+def test_over_tls_the_scrape_verifies_the_servers_certificate(tmp_path: Path, order: str) -> None:
+    extra = {"notes": App(tls=True), "monitoring": monitoring()}
+    if order == "monitoring-first":
+        extra = dict(reversed(extra.items()))
+    result = testing.synth(tmp_path, plugins=TLS_PLUGINS, extra=extra)
+    target = testing.assert_metrics_target_serves(result, "minio", "cluster")
+    assert (target.scheme, target.ca.name, target.ca.key) == ("https", "minio-tls", "ca.crt")
+    # One of the certificate's names (minio.minio.svc): Prometheus dials the pod's address.
+    assert target.server_name in testing.objects(result)["minio/certificate-minio-tls.yaml"]["spec"]["dnsNames"]
+
+
+def test_a_consumer_that_cannot_verify_keeps_the_scrape_plain_too(tmp_path: Path) -> None:
+    # Its claim comes from another plugin than the server: the metrics target still sees it (ctx.needs).
+    apps = {"notes": App(tls=True), "photos": App("photos", ("photos-originals",)), "monitoring": monitoring()}
+    result = testing.synth(tmp_path, plugins=TLS_PLUGINS, extra=apps)
+    target = testing.metrics_targets(result, "minio")["cluster"]
+    assert (target.scheme, target.ca) == ("http", None)
+
+
+def test_without_a_metrics_provider_the_metrics_stay_behind_the_jwt(default) -> None:
+    assert testing.metrics_targets(default[1], "minio") == {}
+    assert "MINIO_PROMETHEUS_AUTH_TYPE" not in server_env(default[1])

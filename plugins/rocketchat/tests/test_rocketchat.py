@@ -327,3 +327,25 @@ def test_user_env_cannot_override_the_wiring(tmp_path: Path) -> None:
 def test_a_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"plugins\.rocketchat\.hostname"):
         testing.synth(tmp_path, '[plugins.rocketchat]\nhostname = "Not A Label"\n', plugins=ALONE)
+
+
+def test_with_a_metrics_provider_the_exporter_is_on_and_scraped(tmp_path: Path, alone) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, plugins=ALONE, extra={"monitoring": monitoring})
+    target = testing.assert_metrics_target_serves(result, "rocketchat")
+    assert (target.port, target.path, target.scheme) == (9458, "/metrics", "http")
+    assert target.pods["app.kubernetes.io/component"] == "server"
+    env = env_of(server(result))
+    assert env["OVERWRITE_SETTING_Prometheus_Enabled"] == "true"
+    assert env["OVERWRITE_SETTING_Prometheus_Port"] == "9458"
+    # The Service publishes the web port only, as without metrics.
+    service = objects(result)["rocketchat/service-rocketchat.yaml"]
+    assert service == objects(alone)["rocketchat/service-rocketchat.yaml"]
+
+
+def test_without_a_metrics_provider_the_exporter_stays_off(alone) -> None:
+    assert testing.metrics_targets(alone, "rocketchat") == {}
+    assert not any(name.startswith("OVERWRITE_SETTING_Prometheus") for name in env_of(server(alone)))
+    assert [p["containerPort"] for p in server(alone)["ports"]] == [3000]

@@ -345,3 +345,30 @@ def test_settings_from_the_environment(ink_synth, monkeypatch) -> None:
 def test_bad_settings_name_the_key(ink_synth, setting: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         ink_synth(CONFIG + "[plugins.workadventure]\n" + setting + "\n", plugins=ALONE)
+
+
+def test_with_a_metrics_provider_back_and_play_are_scraped_with_a_generated_token(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    result = testing.synth(tmp_path, CONFIG, plugins=ALONE, extra={"monitoring": monitoring})
+    token = {"secretKeyRef": {"name": "workadventure", "key": "PROMETHEUS_AUTHORIZATION_TOKEN"}}
+    for component, port in (("play", 3000), ("back", 8080)):
+        target = testing.assert_metrics_target_serves(result, "workadventure", component)
+        assert (target.port, target.path, target.pods["app.kubernetes.io/component"]) == (port, "/metrics", component)
+        assert (target.bearer_token.name, target.bearer_token.key) == (
+            "workadventure",
+            "PROMETHEUS_AUTHORIZATION_TOKEN",
+        )
+        assert env_of(result, component)["PROMETHEUS_AUTHORIZATION_TOKEN"] == token
+    assert sorted(testing.metrics_targets(result, "workadventure")) == ["back", "play"]
+    sealed = objects(result)["workadventure/sealedsecret-workadventure.yaml"]["spec"]["encryptedData"]
+    assert "PROMETHEUS_AUTHORIZATION_TOKEN" in sealed
+
+
+def test_without_a_metrics_provider_metrics_stay_disabled(alone) -> None:
+    assert testing.metrics_targets(alone, "workadventure") == {}
+    for component in ("play", "back"):
+        assert "PROMETHEUS_AUTHORIZATION_TOKEN" not in env_of(alone, component)
+    sealed = objects(alone)["workadventure/sealedsecret-workadventure.yaml"]["spec"]["encryptedData"]
+    assert "PROMETHEUS_AUTHORIZATION_TOKEN" not in sealed

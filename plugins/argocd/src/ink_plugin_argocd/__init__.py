@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from ink import hookimpl
 from ink.errors import UserError
-from ink.models import DnsLabel, Internet, KubeApi, NetworkRule, ServiceInfo
+from ink.models import AlertRule, DnsLabel, Internet, KubeApi, MetricsTarget, NetworkRule, ServiceInfo
 from ink.settings import PluginSettings
 
 if TYPE_CHECKING:
@@ -26,6 +26,18 @@ APP_VERSION = "3.5.4"  # what chart 10.10.2 installs (appVersion v3.5.4)
 CHART_VERSION = "10.10.2"
 CHART_REPO = "https://argoproj.github.io/argo-helm"
 DEFAULT_REPO_URL = "https://github.com/example/homelab.git"
+# Each component serves /metrics on a container port the chart always declares (<component>.containerPorts.metrics
+# in values.yaml; the chart's <component>.metrics.enabled adds only a Service and a ServiceMonitor). Ports: Argo CD
+# docs operator-manual/metrics.md (controller 8082, server 8083, repo server 8084), notifications/monitoring.md
+# (9001), and the chart's applicationSet.containerPorts.metrics (8080, the controller's --metrics-addr). Pod labels:
+# the chart's argo-cd.selectorLabels, app.kubernetes.io/name = "argocd-<component name>" (nameOverride argocd).
+METRICS_PORTS = {
+    "application-controller": 8082,
+    "server": 8083,
+    "repo-server": 8084,
+    "applicationset-controller": 8080,
+    "notifications-controller": 9001,
+}
 
 
 class ArgoCDSettings(PluginSettings):
@@ -88,6 +100,46 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
         )
 
     gitops(scope, ctx=ctx)
+
+
+def _alerts() -> tuple[AlertRule, ...]:
+    # The chart's example rules for the application controller (values.yaml, controller.metrics.rules.spec).
+    return (
+        AlertRule(
+            alert="ArgoAppMissing",
+            expr="absent(argocd_app_info) == 1",
+            for_="15m",
+            severity="critical",
+            summary="Argo CD reports no applications",
+            description="The application controller has reported no application for 15 minutes: it is down or "
+            "not working. Check the argocd-application-controller pod.",
+        ),
+        AlertRule(
+            alert="ArgoAppNotSynced",
+            expr='argocd_app_info{sync_status!="Synced"} == 1',
+            for_="12h",
+            severity="warning",
+            summary="Argo CD application {{ $labels.name }} has not been synchronised for 12 hours",
+            description="The cluster has drifted from Git: see the application's sync status and errors in Argo CD.",
+        ),
+    )
+
+
+@hookimpl
+def ink_metrics_targets() -> list[MetricsTarget]:
+    # ink's PodMonitors rather than the chart's ServiceMonitors: no extra Services, and the same values (and so the
+    # same bootstrap `helm install`) with or without a metrics provider. Dex is not scraped: its telemetry port
+    # serves only when Dex is configured (util/dex/config.go), and ink configures no Dex connector. Redis has no
+    # metrics without the chart's redis-exporter sidecar (redis.exporter.enabled, off).
+    return [
+        MetricsTarget(
+            name=component,
+            pods={"app.kubernetes.io/name": f"argocd-{component}", "app.kubernetes.io/instance": "argocd"},
+            port=port,
+            alerts=_alerts() if component == "application-controller" else (),
+        )
+        for component, port in METRICS_PORTS.items()
+    ]
 
 
 @hookimpl

@@ -21,6 +21,7 @@ from ink.models import (
     GeneratedSecret,
     Inbound,
     Internet,
+    MetricsTarget,
     NetworkRule,
     SecretClaim,
     SecretKeyRef,
@@ -304,6 +305,14 @@ def ink_endpoints(ctx: ServiceContext) -> list[Endpoint]:
     if not ctx.settings.metrics:  # type: ignore[attr-defined]
         return []
     return [Endpoint(name="metrics", port=METRICS_PORT, protocol="http", path="/metrics", service="coturn-metrics")]
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    if not ctx.settings.metrics:  # type: ignore[attr-defined]
+        return []
+    # `prometheus` in turnserver.conf: /metrics on --prometheus-port (src/apps/relay/mainrelay.c, default 9641).
+    return [MetricsTarget(pods=ctx.selector_labels(NAME), port=METRICS_PORT)]
 
 
 @hookimpl

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ink import hookimpl
-from ink.models import Capability, Inbound, KubeApi, Link, NetworkRule, ResolvedSecret, SecretBinding, ServiceInfo
+from ink.models import (
+    Capability,
+    Inbound,
+    KubeApi,
+    Link,
+    MetricsTarget,
+    NetworkRule,
+    ResolvedSecret,
+    SecretBinding,
+    ServiceInfo,
+)
 from ink.settings import ContainerResources, ImageTag, PluginSettings
 
 if TYPE_CHECKING:
@@ -24,6 +34,17 @@ if TYPE_CHECKING:
 VERSION = "v2.9.0"  # github.com/external-secrets/external-secrets release v2.9.0 (2026-08-07)
 CHART_REPO = "https://charts.external-secrets.io"
 CHART_VERSION = "2.9.0"  # tag helm-chart-2.9.0; appVersion v2.9.0
+RELEASE = "external-secrets"
+# Each component serves plain /metrics on container port `metrics` (--metrics-addr=:<metrics.listen.port>, 8080 for
+# all three; metrics.listen.secure and .auth are off by default: chart values.yaml, templates/deployment.yaml,
+# webhook-deployment.yaml, cert-controller-deployment.yaml). Pod labels: the chart's selectorLabels helpers
+# (app.kubernetes.io/name external-secrets[-webhook|-cert-controller], instance = the release).
+METRICS_PORT = 8080
+COMPONENTS = {
+    "controller": "external-secrets",
+    "webhook": "external-secrets-webhook",
+    "cert-controller": "external-secrets-cert-controller",
+}
 
 
 def _resources() -> ContainerResources:
@@ -91,6 +112,17 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     controller(scope, ctx=ctx)
     store(scope, ctx=ctx)
     generated_credentials(scope, ctx=ctx)
+
+
+@hookimpl
+def ink_metrics_targets() -> list[MetricsTarget]:
+    # ink's PodMonitors: the chart's serviceMonitor values would add a metrics Service per component.
+    return [
+        MetricsTarget(
+            name=name, pods={"app.kubernetes.io/name": app, "app.kubernetes.io/instance": RELEASE}, port=METRICS_PORT
+        )
+        for name, app in COMPONENTS.items()
+    ]
 
 
 @hookimpl

@@ -21,6 +21,7 @@ from ink.models import (
     GeneratedSecret,
     Inbound,
     Internet,
+    MetricsTarget,
     NamedNeed,
     NetworkRule,
     Route,
@@ -198,6 +199,20 @@ def ink_endpoints(ctx: ServiceContext) -> list[Endpoint]:
     settings: JitsiSettings = ctx.settings  # type: ignore[assignment]
     # What Rocket.Chat's video-conference provider and others link to: the public URL of the meetings.
     return [Endpoint(name="web", port=HTTP_PORT, kind="jitsi", service="jitsi-web", route=settings.hostname)]
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    # What upstream's own Prometheus scrapes with the images' defaults (prometheus/prometheus.yml at stable-11146-2:
+    # jvb:8080 and jicofo:8888, path /metrics): the bridge's private REST and jicofo's REST (JICOFO_ENABLE_REST, on
+    # here). Prosody's /metrics (5280) needs PROSODY_ENABLE_METRICS and a CIDR of allowed scrapers
+    # (PROSODY_METRICS_ALLOWED_CIDR, default 172.16.0.0/12): ink does not know the pod network's CIDR, so no prosody.
+    from ink_plugin_jitsi.construct import JICOFO_REST, JVB_REST
+
+    return [
+        MetricsTarget(name="jvb", pods=ctx.selector_labels("jvb"), port=JVB_REST),
+        MetricsTarget(name="jicofo", pods=ctx.selector_labels("jicofo"), port=JICOFO_REST),
+    ]
 
 
 @hookimpl

@@ -15,11 +15,13 @@ from ink import hookimpl
 from ink.models import (
     AuthClient,
     BackupTarget,
+    Capability,
     DatabaseClaim,
     DnsLabel,
     GeneratedSecret,
     Internet,
     Link,
+    MetricsTarget,
     NetworkRule,
     Quantity,
     Route,
@@ -37,6 +39,15 @@ VERSION = "1.12.5"
 NAME = "langflow"
 PORT = 7860  # LANGFLOW_PORT's default (docs.langflow.org/environment-variables)
 SECRET = f"{NAME}-secret"
+# LANGFLOW_PROMETHEUS_ENABLED (default false) and LANGFLOW_PROMETHEUS_PORT (default 9090): create_app() then starts
+# prometheus_client's start_http_server on that port, all interfaces (docs.langflow.org/environment-variables;
+# src/backend/base/langflow/main.py).
+METRICS_PORT = 9090
+
+
+def scraped(ctx: ServiceContext) -> bool:
+    """Only with a metrics provider: without one the metrics server stays off, as upstream ships it."""
+    return ctx.provider_of(Capability.METRICS) is not None
 
 
 class LangflowSettings(ServiceSettings):
@@ -126,6 +137,13 @@ def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget]:
     if not ctx.settings.backup:
         return []
     return [BackupTarget(volume=f"{NAME}-config", pod_volume="config", optional=True, enabled_by="backup")]
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    if not scraped(ctx):
+        return []
+    return [MetricsTarget(pods=ctx.selector_labels(NAME), port=METRICS_PORT)]
 
 
 @hookimpl

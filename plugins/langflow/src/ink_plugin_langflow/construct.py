@@ -19,7 +19,7 @@ from __future__ import annotations
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import AuthBinding, SecretKeyRef
-from ink_plugin_langflow import NAME, PORT, SECRET
+from ink_plugin_langflow import METRICS_PORT, NAME, PORT, SECRET, scraped
 
 IMAGE = "docker.io/langflowai/langflow"
 CONFIG_DIR = "/app/langflow"
@@ -64,12 +64,16 @@ def langflow(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "LANGFLOW_STORE_ENVIRONMENT_VARIABLES": "true",
             "LANGFLOW_VARIABLES_TO_GET_FROM_ENVIRONMENT": "OLLAMA_BASE_URL",
         }
+    ports = [kube.Port(name="http", number=PORT)]
+    if scraped(ctx):
+        env |= {"LANGFLOW_PROMETHEUS_ENABLED": "true", "LANGFLOW_PROMETHEUS_PORT": str(METRICS_PORT)}
+        ports.append(kube.Port(name="metrics", number=METRICS_PORT))
     env = ctx.with_user_env(env)
     container = kube.Container(
         name=NAME,
         image=f"{IMAGE}:{settings.image_tag or ctx.service.version}",  # type: ignore[attr-defined]
         env=env,  # type: ignore[arg-type]
-        ports=[kube.Port(name="http", number=PORT)],
+        ports=ports,
         mounts=[
             kube.Volume(name="config", mount_path=CONFIG_DIR, size=settings.storage_size),  # type: ignore[attr-defined]
             kube.Scratch(name="tmp", mount_path="/tmp", size_limit="1Gi"),
@@ -83,5 +87,6 @@ def langflow(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         startup_seconds=300,
     )
     # One replica: the config folder is a ReadWriteOnce volume of files (uploads, cache) one pod owns.
-    component = kube.Component(name=NAME, containers=[container], user=USER)
+    # The Service publishes only the web port: the metrics provider scrapes the metrics port on the pod.
+    component = kube.Component(name=NAME, containers=[container], user=USER, services=[kube.Service(ports=["http"])])
     kube.Workloads(scope, NAME, ctx=ctx, components=[component])

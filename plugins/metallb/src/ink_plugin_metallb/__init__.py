@@ -12,8 +12,20 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from ink import hookimpl
-from ink.models import ClusterRequirements, DnsLabel, Inbound, K3sDisable, KubeApi, NetworkRule, ServiceInfo
+from ink import hookimpl, tls
+from ink.models import (
+    AlertRule,
+    Capability,
+    ClusterRequirements,
+    DnsLabel,
+    Inbound,
+    K3sDisable,
+    KubeApi,
+    MetricsTarget,
+    NetworkRule,
+    SecretKeyRef,
+    ServiceInfo,
+)
 from ink.podsecurity import AddCapabilities, HostNetwork
 from ink.settings import ImageTag, PluginSettings
 
@@ -25,6 +37,20 @@ if TYPE_CHECKING:
 VERSION = "0.16.1"
 CHART_VERSION = "0.16.1"  # the chart's appVersion is v0.16.1
 EXAMPLES = "a CIDR such as '192.168.1.240/28' or a range such as '192.168.1.240-192.168.1.250'"
+
+# The controller's and the speakers' pods (chart templates/controller.yaml, speaker.yaml: selector labels and
+# component); the speakers run on the host network (speaker.yaml: hostNetwork: true).
+CONTROLLER = {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller"}
+SPEAKER = {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "speaker"}
+# Since 0.16 the controller and the speakers serve /metrics themselves, HTTPS only, on prometheus.metricsPort
+# (chart values.yaml), behind controller-runtime's authentication and authorization filter
+# (internal/k8s/k8s.go at v0.16.1: SecureServing, filters.WithAuthenticationAndAuthorization): a scraper sends
+# a ServiceAccount token that may `get` the non-resource URL /metrics. The certificate is self-signed unless
+# tls.controllerMetricsTLSSecret (tls.speakerMetricsTLSSecret) names one (--metrics-cert-dir, tls.crt, tls.key).
+METRICS_PORT = 9120
+METRICS_TLS = "metallb-metrics-tls"
+METRICS_READER = "metallb-metrics-reader"  # ServiceAccount, its token Secret, ClusterRole and binding
+METRICS_TOKEN = f"{METRICS_READER}-token"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -141,6 +167,46 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     metallb(scope, ctx=ctx)
 
 
+def scraped(ctx: ServiceContext) -> bool:
+    """The controller is scraped with a metrics provider, and only when its certificate can be verified: the
+    in-cluster CA signs it (a TLS provider), since a monitor has no way to skip verification."""
+    return ctx.provider_of(Capability.METRICS) is not None and tls.available(ctx)
+
+
+def metrics_server_name(ctx: ServiceContext) -> str:
+    """The name in the metrics certificate (controller and speakers); Prometheus dials the pods' addresses and
+    checks this name."""
+    return f"metallb-metrics.{ctx.namespace}.svc"
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    if not scraped(ctx):
+        return []
+    # The chart's own rule (templates/prometheusrules.yaml, MetalLBAddressPoolExhausted, severity critical): the
+    # allocator's gauges come from the controller; a new LoadBalancer Service would stay <pending>.
+    exhausted = AlertRule(
+        alert="MetalLBAddressPoolExhausted",
+        expr="metallb_allocator_addresses_in_use_total >= on(pool) metallb_allocator_addresses_total",
+        for_="1m",
+        severity="critical",
+        summary="MetalLB address pool {{ $labels.pool }} is exhausted",
+        description="New LoadBalancer Services get no address: add addresses to [plugins.metallb] addresses.",
+    )
+    common = {
+        "port": METRICS_PORT,
+        "scheme": "https",
+        "ca": SecretKeyRef(name=METRICS_TLS, key=tls.CA_KEY),
+        "server_name": metrics_server_name(ctx),
+        "bearer_token": SecretKeyRef(name=METRICS_TOKEN, key="token"),
+    }
+    return [
+        MetricsTarget(name="controller", pods=CONTROLLER, alerts=(exhausted,), **common),  # type: ignore[arg-type]
+        # Prometheus dials the speakers at their nodes' addresses: core opens egress to the nodes on 9120.
+        MetricsTarget(name="speaker", pods=SPEAKER, host_network=True, **common),  # type: ignore[arg-type]
+    ]
+
+
 @hookimpl
 def ink_cluster_requirements() -> ClusterRequirements:
     # k3s's ServiceLB (klipper-lb) answers every LoadBalancer Service with host ports on all nodes.
@@ -152,7 +218,7 @@ def ink_cluster_requirements() -> ClusterRequirements:
 def ink_network() -> list[NetworkRule]:
     # The speakers run with hostNetwork, which NetworkPolicies do not govern; the controller needs the API
     # and serves the webhook (chart: metallb-webhook-service 443 → 9443).
-    controller = {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller"}
+    controller = CONTROLLER
     return [
         KubeApi(reason="the controller assigns addresses to LoadBalancer Services"),
         Inbound(ports=(9443,), source="api-server", pods=controller, reason="the validating webhook"),

@@ -22,6 +22,7 @@ from ink.models import (
     BucketClaim,
     Capability,
     GeneratedSecret,
+    MetricsTarget,
     Quantity,
     S3Binding,
     SecretClaim,
@@ -45,6 +46,9 @@ ROOT_SECRET = "minio-root"
 ROOT_USER = "minio-root"
 
 SERVER_CERTIFICATE = "minio-tls"
+# MinIO's cluster metrics (pgsty/minio cmd/metrics-router.go: /minio/v2/metrics/cluster on the S3 port, behind a JWT
+# unless MINIO_PROMETHEUS_AUTH_TYPE=public).
+METRICS_PATH = "/minio/v2/metrics/cluster"
 
 ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
 SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
@@ -186,6 +190,25 @@ def ink_provide_bucket(claim: BucketClaim, scope: Construct, ctx: ServiceContext
             SecretClaim(owner=ctx.name, name=name, data=data),
         ),
     )
+
+
+def scraped(ctx: ServiceContext) -> bool:
+    """Only with a metrics provider: without one the metrics stay behind MinIO's JWT, as upstream ships them."""
+    return ctx.provider_of(Capability.METRICS) is not None
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    if not scraped(ctx):
+        return []
+    # ctx.needs holds every bucket claim here (they are declared before metrics targets), so serves_tls is what the
+    # build phase decides: the same port, the same scheme and certificate as the S3 clients.
+    target = MetricsTarget(name="cluster", pods=ctx.selector_labels("server"), port=S3_PORT, path=METRICS_PATH)
+    if serves_tls(ctx):
+        ca = SecretKeyRef(name=SERVER_CERTIFICATE, key=tls.CA_KEY)
+        server_name = f"{SERVICE}.{ctx.namespace}.svc"
+        target = target.model_copy(update={"scheme": "https", "ca": ca, "server_name": server_name})
+    return [target]
 
 
 @hookimpl

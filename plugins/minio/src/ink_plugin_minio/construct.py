@@ -33,6 +33,7 @@ from ink_plugin_minio import (
     SERVICE,
     credentials_secret,
     endpoint,
+    scraped,
     serves_tls,
 )
 
@@ -87,6 +88,9 @@ def minio(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "MINIO_ROOT_USER": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_USER"),
             "MINIO_ROOT_PASSWORD": SecretKeyRef(name=ROOT_SECRET, key="MINIO_ROOT_PASSWORD"),
             "MINIO_SITE_REGION": settings.region,  # type: ignore[attr-defined]
+            # Public: every pod that may reach 9000 (the scraper, the buckets' clients) can read the metrics. The
+            # alternative, a JWT from `mc admin prometheus generate`, is signed with the root key at run time.
+            **({"MINIO_PROMETHEUS_AUTH_TYPE": "public"} if scraped(ctx) else {}),
         },
         resources=kube.Resources.of(settings.resources),  # type: ignore[attr-defined]
         mounts=[

@@ -20,10 +20,12 @@ from ink import hookimpl
 from ink.models import (
     AuthClient,
     BackupTarget,
+    Capability,
     DnsLabel,
     GeneratedSecret,
     Internet,
     Link,
+    MetricsTarget,
     NamedNeed,
     NetworkRule,
     Quantity,
@@ -42,6 +44,11 @@ if TYPE_CHECKING:
 VERSION = "8.8.0"
 NAME = "rocketchat"
 HTTP_PORT = 80  # the Service's port; the container listens on 3000 (PORT)
+# Settings Prometheus_Enabled (default false) and Prometheus_Port (default 9458): the exporter then serves /metrics
+# on 0.0.0.0:<port> (the Prometheus section of apps/meteor/server/settings/; app/metrics/server/lib/collectMetrics.ts).
+METRICS_PORT = 9458
+
+
 # Rocket.Chat's Custom OAuth services are named by their settings; the callback is /_oauth/<name in lower case>
 # (docs.rocket.chat "Custom OAuth Setup": https://<workspace>/_oauth/<oauth-name>).
 OAUTH_NAME = "Authentik"
@@ -50,6 +57,11 @@ ADMIN_SECRET = f"{NAME}-admin"
 LICENSE_SECRET = f"{NAME}-license"
 JITSI_SECRET = f"{NAME}-jitsi"  # what the Jitsi setup Job applies (jitsi.json)
 LICENSE = UserSecret(name=LICENSE_SECRET, description="Rocket.Chat Enterprise licence (needed for more than one pod)")
+
+
+def scraped(ctx: ServiceContext) -> bool:
+    """Only with a metrics provider: without one the exporter stays off, as upstream ships it."""
+    return ctx.provider_of(Capability.METRICS) is not None
 
 
 class RocketChatSettings(ServiceSettings):
@@ -168,6 +180,13 @@ def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget]:
     if not ctx.settings.backup:  # type: ignore[attr-defined]
         return []
     return [BackupTarget(volume=f"{NAME}-uploads", pod_volume="uploads", optional=True, enabled_by="backup")]
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    if not scraped(ctx):
+        return []
+    return [MetricsTarget(pods=ctx.selector_labels("server"), port=METRICS_PORT)]
 
 
 @hookimpl

@@ -27,7 +27,16 @@ from urllib.parse import urlsplit
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import AuthBinding, SecretKeyRef
-from ink_plugin_rocketchat import ADMIN_SECRET, HTTP_PORT, JITSI_SECRET, LICENSE_SECRET, NAME, OAUTH_NAME
+from ink_plugin_rocketchat import (
+    ADMIN_SECRET,
+    HTTP_PORT,
+    JITSI_SECRET,
+    LICENSE_SECRET,
+    METRICS_PORT,
+    NAME,
+    OAUTH_NAME,
+    scraped,
+)
 
 IMAGE = "registry.rocket.chat/rocketchat/rocket.chat"
 PORT = 3000
@@ -123,12 +132,16 @@ def rocketchat(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         env["OVERWRITE_SETTING_Enterprise_License"] = SecretKeyRef(name=LICENSE_SECRET, key="license")
     env |= oauth_env(ctx)
     env |= smtp_env(ctx)
+    ports = [kube.Port(name="http", number=PORT, service_port=HTTP_PORT)]
+    if scraped(ctx):
+        env |= {"OVERWRITE_SETTING_Prometheus_Enabled": "true", "OVERWRITE_SETTING_Prometheus_Port": str(METRICS_PORT)}
+        ports.append(kube.Port(name="metrics", number=METRICS_PORT))
     env = ctx.with_user_env(env)  # type: ignore[assignment]
     image = f"{IMAGE}:{settings.image_tag or ctx.service.version}"  # type: ignore[attr-defined]
     server = kube.Container(
         name="server",
         image=image,
-        ports=[kube.Port(name="http", number=PORT, service_port=HTTP_PORT)],
+        ports=ports,
         health=kube.HttpProbe(path="/health", port=PORT),
         # The first start creates the database and runs every migration.
         startup_seconds=600,
@@ -153,6 +166,8 @@ def rocketchat(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             replicas=settings.replicas,
             user=USER,
             containers=[server],  # type: ignore[attr-defined]
+            # Only the web port: the metrics provider scrapes the metrics port on the pods themselves.
+            services=[kube.Service(ports=["http"])],
         )
     ]
     jitsi = ctx.link("jitsi")

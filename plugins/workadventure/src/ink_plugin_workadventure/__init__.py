@@ -18,16 +18,19 @@ from ink import hookimpl
 from ink.models import (
     AuthClient,
     BackupTarget,
+    Capability,
     DnsLabel,
     GeneratedSecret,
     Internet,
     Link,
+    MetricsTarget,
     NamedNeed,
     NetworkRule,
     Quantity,
     Route,
     RoutePath,
     SecretClaim,
+    SecretKeyRef,
     ServiceInfo,
 )
 from ink.settings import ContainerResources, ImageTag, ServiceSettings
@@ -60,6 +63,16 @@ SECRET = "workadventure"
 SECRET_KEY = GeneratedSecret(id=f"{NAME}/secret-key", length=64)
 MAP_STORAGE_API_TOKEN = GeneratedSecret(id=f"{NAME}/map-storage-api-token", length=48)
 MAP_UPLOAD_TOKEN = GeneratedSecret(id=f"{NAME}/map-upload-token", length=48)
+# back and play serve /metrics on their HTTP port once PROMETHEUS_AUTHORIZATION_TOKEN is set, and then only to
+# "Authorization: Bearer <token>" (back/src/Controller/PrometheusController.ts, play/src/pusher/controllers/
+# PrometheusController.ts at v1.33.3; without the token or PROMETHEUS_PORT they answer 501).
+PROMETHEUS_TOKEN = GeneratedSecret(id=f"{NAME}/prometheus-token", length=48)
+METRICS_COMPONENTS = {"play": PLAY_HTTP, "back": BACK_HTTP}
+
+
+def scraped(ctx: ServiceContext) -> bool:
+    """Only with a metrics provider: without one /metrics stays disabled, as upstream ships it."""
+    return ctx.provider_of(Capability.METRICS) is not None
 
 
 def _resources(cpu: str, memory: str, limit: str) -> ContainerResources:
@@ -233,16 +246,25 @@ def ink_backup_targets(ctx: ServiceContext) -> list[BackupTarget]:
 
 
 @hookimpl
-def ink_secrets() -> list[SecretClaim]:
+def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
+    data = {
+        "SECRET_KEY": SECRET_KEY,
+        "MAP_STORAGE_API_TOKEN": MAP_STORAGE_API_TOKEN,
+        "MAP_UPLOAD_TOKEN": MAP_UPLOAD_TOKEN,
+    }
+    if scraped(ctx):
+        data["PROMETHEUS_AUTHORIZATION_TOKEN"] = PROMETHEUS_TOKEN
+    return [SecretClaim(name=SECRET, data=data)]
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    if not scraped(ctx):
+        return []
+    token = SecretKeyRef(name=SECRET, key="PROMETHEUS_AUTHORIZATION_TOKEN")
     return [
-        SecretClaim(
-            name=SECRET,
-            data={
-                "SECRET_KEY": SECRET_KEY,
-                "MAP_STORAGE_API_TOKEN": MAP_STORAGE_API_TOKEN,
-                "MAP_UPLOAD_TOKEN": MAP_UPLOAD_TOKEN,
-            },
-        )
+        MetricsTarget(name=component, pods=ctx.selector_labels(component), port=port, bearer_token=token)
+        for component, port in METRICS_COMPONENTS.items()
     ]
 
 

@@ -26,6 +26,7 @@ from ink_plugin_workadventure import (
     UPLOADER_HTTP,
     WorkAdventureSettings,
     component_name,
+    scraped,
 )
 
 REGISTRY = "docker.io/thecodingmachine"
@@ -58,9 +59,14 @@ def workadventure(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     api_url = back_addresses(ctx, settings.back_replicas)
     redis = _redis_env(ctx)
     common: dict[str, object] = {"TZ": ctx.config.timezone, "SECRET_KEY": secret_key}
+    # back and play (both read it): /metrics on their HTTP port, for this bearer token only.
+    metrics: dict[str, object] = {}
+    if scraped(ctx):
+        metrics = {"PROMETHEUS_AUTHORIZATION_TOKEN": SecretKeyRef(name=SECRET, key="PROMETHEUS_AUTHORIZATION_TOKEN")}
 
     play_env: dict[str, object] = {
         **common,
+        **metrics,
         "PUSHER_URL": f"{url}/",
         "FRONT_URL": "/",
         "ALLOWED_CORS_ORIGIN": url,
@@ -80,6 +86,7 @@ def workadventure(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     }
     back_env: dict[str, object] = {
         **common,
+        **metrics,
         "PLAY_URL": url,
         "MAP_STORAGE_URL": f"{map_storage}:{MAP_STORAGE_GRPC}",
         "INTERNAL_MAP_STORAGE_URL": f"http://{map_storage}:{MAP_STORAGE_HTTP}",
