@@ -188,7 +188,7 @@ location /api/subscriptions/ {{
 """
 
 # The session paths: /desktop/ asks the API (/kasm_connect, an auth_request) where the session runs and proxies
-# the websocket to that agent; /kasmguac/ goes to guac through this nginx again.
+# the websocket to that agent.
 UPSTREAM_PROXY = f"""\
 location /kasm_connect {{
   internal;
@@ -220,6 +220,22 @@ location /desktop/ {{
   proxy_pass              $connect_schema://$connect_hostname:$connect_port/$connect_path;
 {_LONG}{_CORS}}}
 
+location /_options_response {{
+  add_header          'Access-Control-Allow-Origin' $http_origin 'always';
+  add_header          'Access-Control-Allow-Methods' 'GET, POST, OPTIONS' 'always';
+  add_header          'Access-Control-Allow-Headers' 'DNT,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range' 'always';
+  add_header          'Access-Control-Allow-Credentials' 'true' 'always';
+  add_header          'Strict-Transport-Security' "max-age=63072000" always;
+  add_header          'X-Content-Type-Options' 'nosniff';
+  add_header          Content-Type text/plain;
+  add_header          Content-Length 0;
+  return 204;
+}}
+"""
+
+
+# The guac session paths of upstream_proxy.conf: only with guac (they name its upstream).
+UPSTREAM_PROXY_GUAC = f"""\
 location ~ /kasmguac/([0-9a-f-]+)/(\\w+)(?!/vnc.htmlguaclite)(/.+) {{
   if ($request_method = OPTIONS) {{
     rewrite .* /_options_response last;
@@ -243,20 +259,7 @@ location ~ /kasmguac/([0-9a-f-]+)/vnc/vnc.htmlguaclite {{
 {_PROXIED}  proxy_set_header        X-Kasm-ID "${{kasm_id}}";
 {_COOKIES}  proxy_pass              http://kasm-guac-backend/vnc.htmlguaclite$is_args$args;
 {_LONG}{_CORS}}}
-
-location /_options_response {{
-  add_header          'Access-Control-Allow-Origin' $http_origin 'always';
-  add_header          'Access-Control-Allow-Methods' 'GET, POST, OPTIONS' 'always';
-  add_header          'Access-Control-Allow-Headers' 'DNT,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range' 'always';
-  add_header          'Access-Control-Allow-Credentials' 'true' 'always';
-  add_header          'Strict-Transport-Security' "max-age=63072000" always;
-  add_header          'X-Content-Type-Options' 'nosniff';
-  add_header          Content-Type text/plain;
-  add_header          Content-Length 0;
-  return 204;
-}}
 """
-
 
 def _vm_location(path: str) -> str:
     return f"""\
@@ -336,7 +339,7 @@ def services_files(*, guac: bool, share: bool) -> dict[str, str]:
         "client_api.conf": _api_location("/api/", "http://kasm-api"),
         "manager_api.conf": _api_location("/manager_api/", "http://kasm-manager/", forwarded=False, hsts=False),
         "subscription_api.conf": SUBSCRIPTION_API,
-        "upstream_proxy.conf": UPSTREAM_PROXY,
+        "upstream_proxy.conf": UPSTREAM_PROXY + (f"\n{UPSTREAM_PROXY_GUAC}" if guac else ""),
         "website.conf": WEBSITE,
     }
     if guac:
