@@ -79,7 +79,7 @@ def test_discovered_through_its_entry_point() -> None:
 def test_off_by_default(ink_synth) -> None:
     result = ink_synth('domain = "home.example.org"\n', plugins=TOGETHER)
     assert not any(path.startswith("kasm/") for path in result.files)
-    assert "authentik/configmap-authentik-ink-blueprints.yaml" in result.files
+    assert "authentik/application-authentik-chart.yaml" in result.files  # its partners still run
 
 
 def test_output_alone_matches_the_reviewed_snapshot(alone, snapshot) -> None:
@@ -199,7 +199,7 @@ def test_the_db_init_job_is_an_idempotent_sync_hook(alone) -> None:
     script = objects(alone)["kasm/configmap-kasm-db-init.yaml"]["data"]["db-init.sh"]
     # startup.sh runs only while no zone exists; an initialised database is left alone.
     assert "select count(*) from zones" in script
-    assert script.index('-gt 0 ]; then') < script.index("exec /usr/bin/startup.sh")
+    assert script.index("-gt 0 ]; then") < script.index("exec /usr/bin/startup.sh")
     # The api starts only once the schema is there.
     init = pod(alone, "api")["initContainers"][0]
     assert init["name"] == "db-is-ready"
@@ -218,7 +218,7 @@ def test_one_route_to_kasms_nginx_without_forward_auth(together) -> None:
     route = objects(together)["kasm/ingressroute-kasm.yaml"]
     (rule,) = route["spec"]["routes"]
     assert rule["match"] == "Host(`kasm.home.example.org`)"
-    assert rule["services"] == [{"name": "kasm-proxy", "port": 8080}] or rule["services"][0]["name"] == "kasm-proxy"
+    assert rule["services"] == [{"name": "kasm-proxy", "port": 8080}]
     assert "middlewares" not in rule
     services = proxy_config(together, "services")
     for location in ("location /api/ ", "location /manager_api/ ", "location /desktop/ ", "location / "):
@@ -273,8 +273,10 @@ def test_without_an_auth_provider_no_oidc_values(alone) -> None:
 
 def test_sso_off_by_setting(ink_synth) -> None:
     result = ink_synth(CONFIG + "sso = false\n", plugins=TOGETHER)
-    blueprint = objects(result)["authentik/configmap-authentik-ink-blueprints.yaml"]["data"]
+    # No client at all: authentik then writes no blueprint for ink's clients.
+    blueprint = objects(result).get("authentik/configmap-authentik-ink-blueprints.yaml", {"data": {}})["data"]
     assert "/api/oidc_callback" not in "".join(blueprint.values())
+    assert "kasm/sealedsecret-kasm-oidc.yaml" not in result.files
     assert not any(key.startswith("oidc-") for key in setup_info(result))
 
 
@@ -288,6 +290,29 @@ def test_egress_to_the_agents_and_the_servers_outside(alone) -> None:
         for policy in internet.values()
     }
     assert selected == {"api": {443}, "manager": {443}, "proxy": {443}, "guac": {22, 3389, 5900}}
+
+
+def test_agents_and_servers_on_the_lan_by_address(ink_synth) -> None:
+    # The private ranges are not "internet": agents and servers on the LAN are opened by their address.
+    config = CONFIG + 'agents = ["192.168.1.50", "agent.lan"]\nservers = ["192.168.1.60"]\n'
+    result = ink_synth(config, plugins=ALONE)
+    outside = {
+        policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: {
+            (block["ipBlock"]["cidr"], port["port"])
+            for rule in policy["spec"]["egress"]
+            for block in rule["to"]
+            for port in rule["ports"]
+        }
+        for path, policy in objects(result).items()
+        if path.startswith("kasm/networkpolicy-allow-outside")
+    }
+    agents = {("192.168.1.50/32", 443), ("0.0.0.0/0", 443)}  # a host name: any address, on that port only
+    assert outside == {
+        "api": agents,
+        "manager": agents,
+        "proxy": agents,
+        "guac": {("192.168.1.60/32", port) for port in (22, 3389, 5900)},
+    }
 
 
 def test_guac_off_by_setting(ink_synth) -> None:
@@ -326,6 +351,7 @@ env = { LOG_LEVEL = "DEBUG" }
         ("agent_ports = [0]", r"plugins\.kasm\.agent_ports"),
         ("server_ports = [70000]", r"plugins\.kasm\.server_ports"),
         ('hostname = "Not A Label"', r"plugins\.kasm\.hostname"),
+        ('agents = ["https://agent.lan"]', r"plugins\.kasm\.agents"),
         ('env = { POSTGRES_PASSWORD = "x" }', r"POSTGRES_PASSWORD"),
     ],
 )

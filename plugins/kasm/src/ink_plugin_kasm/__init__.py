@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from ink import hookimpl
 from ink.models import (
     AuthClient,
+    Connects,
     DatabaseClaim,
     DnsLabel,
     GeneratedSecret,
@@ -70,6 +71,8 @@ MANAGER_TOKEN = GeneratedSecret(id=f"{NAME}/manager-token", length=26)
 SERVICE_TOKEN = GeneratedSecret(id=f"{NAME}/service-token", length=26)  # DEFAULT_REGISTRATION_TOKEN
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+# An IPv4 address or a lower-case host name (where a policy opens the agents and servers on the LAN).
+Host = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)]
 
 
 def _resources(cpu: str, memory: str, limit: str) -> ContainerResources:
@@ -109,6 +112,17 @@ class KasmSettings(ServiceSettings):
         default_factory=lambda: [443],
         description="Ports of the Kasm Agents (outside the cluster) that api, manager and proxy dial: the agent's "
         "API and the sessions' websockets (Kasm agent default: 443).",
+    )
+    agents: list[Host] = Field(
+        default_factory=list,
+        description="Addresses of your Kasm Agents (IPv4 or host name), for agents on the LAN: api, manager and "
+        "proxy may reach each on agent_ports. An IP opens that address only; a host name opens any address on "
+        "those ports (policies cannot name hosts). Agents at public addresses need no entry.",
+    )
+    servers: list[Host] = Field(
+        default_factory=list,
+        description="Addresses of the RDP, VNC and SSH servers on the LAN that guac connects to, on server_ports; "
+        "as agents. Servers at public addresses need no entry.",
     )
     server_ports: list[Port] = Field(
         default_factory=lambda: [22, 3389, 5900],
@@ -229,21 +243,20 @@ def ink_secrets() -> list[SecretClaim]:
 @hookimpl
 def ink_network(ctx: ServiceContext) -> list[NetworkRule]:
     settings: KasmSettings = ctx.settings  # type: ignore[assignment]
-    rules: list[NetworkRule] = [
-        Internet(
-            ports=tuple(settings.agent_ports),
-            pods={"app.kubernetes.io/component": component},
-            reason=f"{component} calls the Kasm Agents outside the cluster",
-        )
-        for component in ("api", "manager", "proxy")
-    ]
+    # The API calls the agents, the manager checks on them, and the proxy forwards /desktop/ to the agent the API
+    # names; guac connects to the servers of server workspaces. Public addresses through Internet (which leaves
+    # out the private ranges), the LAN's through the listed addresses.
+    reach = [(c, settings.agent_ports, settings.agents, "the Kasm Agents") for c in ("api", "manager", "proxy")]
     if settings.guac:
-        rules.append(
-            Internet(
-                ports=tuple(settings.server_ports),
-                pods={"app.kubernetes.io/component": "guac"},
-                reason="guac connects to the RDP, VNC and SSH servers of server workspaces",
-            )
+        reach.append(("guac", settings.server_ports, settings.servers, "the RDP, VNC and SSH servers"))
+    rules: list[NetworkRule] = []
+    for component, ports, hosts, what in reach:
+        pods = {"app.kubernetes.io/component": component}
+        rules.append(Internet(ports=tuple(ports), pods=pods, reason=f"{component} connects to {what}"))
+        rules.extend(
+            Connects(url=f"tcp://{host}:{port}", pods=pods, reason=f"{component} connects to {what} on the LAN")
+            for host in hosts
+            for port in ports
         )
     return rules
 

@@ -62,6 +62,7 @@ until [ "$(psql -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" -d "
 done
 """
 
+
 def image(ctx: ServiceContext, component: str) -> str:
     return f"{REGISTRY}/{component}:{ctx.settings.image_tag or VERSION}"  # type: ignore[attr-defined]
 
@@ -141,7 +142,9 @@ def kasm(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         command=["nginx", "-c", f"{PROXY_CONFIG_DIR}/nginx.conf", "-g", "daemon off;"],
         ports=[kube.Port(name="http", number=PROXY_PORT)],
         mounts=[
-            kube.ConfigFiles(name=component_name("proxy-base"), mount_path=PROXY_CONFIG_DIR, files={"nginx.conf": BASE}),
+            kube.ConfigFiles(
+                name=component_name("proxy-base"), mount_path=PROXY_CONFIG_DIR, files={"nginx.conf": BASE}
+            ),
             kube.ConfigFiles(
                 name=component_name("proxy-settings"),
                 mount_path="/etc/nginx/conf.d",
@@ -171,12 +174,8 @@ def kasm(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             replicas=replicas,
             spread=spread,
         ),
-        kube.Component(
-            name="manager", containers=[manager], replicas=replicas, spread=spread
-        ),
-        kube.Component(
-            name="proxy", containers=[proxy], replicas=replicas, spread=spread
-        ),
+        kube.Component(name="manager", containers=[manager], replicas=replicas, spread=spread),
+        kube.Component(name="proxy", containers=[proxy], replicas=replicas, spread=spread),
         _db_init(ctx, db_env, db_mounts),
     ]
     if settings.guac:
@@ -242,9 +241,7 @@ def _guac(ctx: ServiceContext, replicas: int) -> kube.Component:
         startup=kube.TcpProbe(port=GUAC_PORT),
         startup_seconds=180,
     )
-    return kube.Component(
-        name="guac", containers=[guac], replicas=replicas, spread=replicas > 1
-    )
+    return kube.Component(name="guac", containers=[guac], replicas=replicas, spread=replicas > 1)
 
 
 def _share(
@@ -252,7 +249,9 @@ def _share(
 ) -> kube.Component:
     settings: KasmSettings = ctx.settings  # type: ignore[assignment]
     if redis.port != REDIS_PORT:
-        raise ValueError(f"kasm-share connects to Redis on port {REDIS_PORT} only; the redis provider serves {redis.port}")
+        raise ValueError(
+            f"kasm-share connects to Redis on port {REDIS_PORT} only; the redis provider serves {redis.port}"
+        )
     share = kube.Container(
         name="share",
         image=image(ctx, "share"),

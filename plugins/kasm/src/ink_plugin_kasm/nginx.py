@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- nginx directives copied from the chart keep their long header lists on one line
 """Kasm's nginx configuration for the proxy, from kasmtech/kasm-helm charts/kasm/templates/proxy-configmaps.yaml.
 
 The three ConfigMaps of the chart (base ``nginx.conf``, the zone's settings in ``conf.d``, the service
@@ -260,6 +261,7 @@ location ~ /kasmguac/([0-9a-f-]+)/vnc/vnc.htmlguaclite {{
 {_COOKIES}  proxy_pass              http://kasm-guac-backend/vnc.htmlguaclite$is_args$args;
 {_LONG}{_CORS}}}
 """
+
 
 def _vm_location(path: str) -> str:
     return f"""\
