@@ -65,9 +65,10 @@ def test_every_installed_plugin_is_in_the_output(homelab) -> None:
     # Off by default only where it cannot work unconfigured (smtp needs the user's mail account, coturn the
     # address it advertises, vault a manual init), is the alternative to a default (external-secrets: the secrets
     # provider instead of sealed-secrets, which stays the default), or is opt-in by design (istio: privileged
-    # node agents, and it changes every meshed namespace's NetworkPolicies; plugins/istio/README.md).
+    # node agents, and it changes every meshed namespace's NetworkPolicies; plugins/istio/README.md; kasm: its
+    # sessions run on Kasm Agents outside the cluster, which the user installs first; plugins/kasm/README.md).
     off = {name for name in host.names if not _enabled_by_default(host.call(name, "ink_service_info"))}
-    assert off == {"smtp", "coturn", "vault", "external-secrets", "istio"}
+    assert off == {"smtp", "coturn", "vault", "external-secrets", "istio", "kasm"}
     # _cluster/ holds the k3s configuration fragment (ink.cluster), not a service.
     assert folders == ({*host.names, "wiki"} - off) | {"_cluster"}
 

@@ -327,7 +327,7 @@ def test_any_valid_configuration_synthesises_and_validates(
 
     plugins = config["plugins"]
     disabled = {name for name, table in plugins.items() if table.get("enabled") is False}
-    for off_by_default in ("smtp", "coturn", "vault", "external-secrets", "istio"):
+    for off_by_default in ("smtp", "coturn", "vault", "external-secrets", "istio", "kasm"):
         if off_by_default not in plugins:
             disabled.add(off_by_default)
     assert {path.split("/")[0] for path in objects} == set(INSTALLED) - disabled
