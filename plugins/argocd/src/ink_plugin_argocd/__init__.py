@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 APP_VERSION = "3.5.4"  # what chart 10.10.2 installs (appVersion v3.5.4)
+# renovate: datasource=helm depName=argo-cd registryUrl=https://argoproj.github.io/argo-helm
 CHART_VERSION = "10.10.2"
 CHART_REPO = "https://argoproj.github.io/argo-helm"
 DEFAULT_REPO_URL = "https://github.com/example/homelab.git"

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/goauthentik/server
 VERSION = "2026.8.3"
+# renovate: datasource=helm depName=authentik registryUrl=https://charts.goauthentik.io
 CHART_VERSION = "2026.8.3"  # the goauthentik/helm chart is versioned like authentik itself
 SECRET_KEY_SECRET = "authentik-secret-key"
 BOOTSTRAP_SECRET = "authentik-bootstrap"

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=quay.io/jetstack/cert-manager-controller extractVersion=^v(?<version>.+)$
 VERSION = "1.21.2"
+# renovate: datasource=helm depName=cert-manager registryUrl=https://charts.jetstack.io
 CHART_VERSION = "v1.21.2"  # jetstack chart versions carry the "v"; appVersion v1.21.2
 TOKEN_SECRET = "cloudflare-api-token"
 TOKEN_KEY = "api-token"

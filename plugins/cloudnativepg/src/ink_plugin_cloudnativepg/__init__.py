@@ -67,9 +67,11 @@ class CloudNativePGSettings(PluginSettings):
     # pgvector and is the flavour meant for the Barman Cloud plugin (cloudnative-pg/postgres-containers
     # README; listed in cloudnative-pg/artifacts image-catalogs/catalog-standard-trixie.yaml).
     image: str = Field(
+        # renovate: datasource=docker depName=ghcr.io/cloudnative-pg/postgresql
         default="ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie",
         description="PostgreSQL operand image (a ghcr.io/cloudnative-pg/postgresql tag).",
     )
+    # renovate: datasource=helm depName=cloudnative-pg registryUrl=https://cloudnative-pg.github.io/charts
     chart_version: str = Field(default="0.29.1", description="cloudnative-pg Helm chart version (ships 1.30.1).")
     backups: bool = Field(
         default=True,
@@ -94,6 +96,7 @@ class CloudNativePGSettings(PluginSettings):
         description="When the restore drill runs: 5-field Kubernetes cron, in the global timezone (Sundays 04:00).",
     )
     barman_chart_version: str = Field(
+        # renovate: datasource=helm depName=plugin-barman-cloud registryUrl=https://cloudnative-pg.github.io/charts
         default="0.8.1", description="plugin-barman-cloud Helm chart version (ships plugin v0.15.1)."
     )
 

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/external-secrets/external-secrets
 VERSION = "v2.9.0"  # github.com/external-secrets/external-secrets release v2.9.0 (2026-08-07)
 CHART_REPO = "https://charts.external-secrets.io"
+# renovate: datasource=helm depName=external-secrets registryUrl=https://charts.external-secrets.io
 CHART_VERSION = "2.9.0"  # tag helm-chart-2.9.0; appVersion v2.9.0
 
 

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/grafana/grafana
 VERSION = "13.2.0"  # docker.io/grafana/grafana; the appVersion of chart 12.11.1
+# renovate: datasource=helm depName=grafana registryUrl=https://grafana-community.github.io/helm-charts
 CHART_VERSION = "12.11.1"
 NAME = "grafana"
 PORT = 3000  # the container port (chart service.targetPort); the Service answers on 80

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
     from ink.netpol import NetworkPlan
 
+# renovate: datasource=docker depName=docker.io/istio/pilot
 VERSION = "1.30.3"
 NAMESPACE = "istio-system"
 # Istio docs, "Ambient and Kubernetes NetworkPolicy": meshed pods talk HBONE on 15008, and the kubelet's

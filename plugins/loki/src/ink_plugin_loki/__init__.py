@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/grafana/loki
 VERSION = "3.7.6"
+# renovate: datasource=helm depName=loki registryUrl=https://grafana-community.github.io/helm-charts
 CHART_VERSION = "18.11.0"
 BUCKET = "loki"
 PORT = 3100

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 VERSION = "v1.11.3"
+# renovate: datasource=helm depName=longhorn registryUrl=https://charts.longhorn.io
 CHART_VERSION = "1.11.3"
 NAMESPACE = "longhorn-system"
 BUCKET = "longhorn"

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=quay.io/metallb/controller extractVersion=^v(?<version>.+)$
 VERSION = "0.16.1"
+# renovate: datasource=helm depName=metallb registryUrl=https://metallb.github.io/metallb
 CHART_VERSION = "0.16.1"  # the chart's appVersion is v0.16.1
 EXAMPLES = "a CIDR such as '192.168.1.240/28' or a range such as '192.168.1.240-192.168.1.250'"
 

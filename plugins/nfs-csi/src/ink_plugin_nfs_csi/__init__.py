@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 VERSION = "v4.13.4"
+# renovate: datasource=helm depName=csi-driver-nfs registryUrl=https://raw.githubusercontent.com/kubernetes-csi/csi-driver-nfs/master/charts
 CHART_VERSION = "4.13.4"
 DRIVER = "nfs.csi.k8s.io"
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 NAME = "prometheus"
 VERSION = "v3.14.0"  # the chart's prometheus.prometheusSpec.image.tag (chart 88.5.3)
+# renovate: datasource=helm depName=kube-prometheus-stack registryUrl=https://prometheus-community.github.io/helm-charts
 CHART_VERSION = "88.5.3"
 # The chart's objects are named after fullnameOverride: Prometheus `prometheus-prometheus`, Alertmanager
 # `prometheus-alertmanager`, the operator `prometheus-operator` (templates/_helpers.tpl).

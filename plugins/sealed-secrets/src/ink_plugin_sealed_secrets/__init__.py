@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 CONTROLLER_VERSION = "0.40.0"
 # https://github.com/bitnami/sealed-secrets: the chart moved to the bitnami org in 2026-06.
 CHART_REPO = "https://bitnami.github.io/sealed-secrets"
+# renovate: datasource=helm depName=sealed-secrets registryUrl=https://bitnami.github.io/sealed-secrets
 CHART_VERSION = "2.20.0"  # ships controller 0.40.0
 
 

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/library/traefik extractVersion=^v(?<version>.+)$
 VERSION = "3.7.14"
+# renovate: datasource=helm depName=traefik registryUrl=https://traefik.github.io/charts
 CHART_VERSION = "41.7.0"  # ships Traefik Proxy v3.7.14
 WILDCARD_CERTIFICATE = "wildcard-tls"
 

@@ -38,8 +38,11 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/velero/velero
 VERSION = "v1.18.4"
+# renovate: datasource=helm depName=velero registryUrl=https://vmware-tanzu.github.io/helm-charts
 CHART_VERSION = "12.2.0"
+# renovate: datasource=docker depName=docker.io/velero/velero-plugin-for-aws
 AWS_PLUGIN_VERSION = "v1.14.4"
 BUCKET = "velero"
 CREDENTIALS_SECRET = "velero-s3-credentials"
