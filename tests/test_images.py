@@ -61,15 +61,25 @@ def test_declarations_equal_the_rendered_charts(chart_service: tuple[str, str]) 
     config, service = chart_service
     rendered: set[images.Image] = set()
     text = ""
+    older = []  # snapshots older than the pinned chart: their default tags may lag the pin's
     for app in chart_services(config)[service]:
         if app.chart_dir is None:
             pytest.fail(f"{app.label}: not in {chartrender.CHARTS_DIR} (tests/test_charts.py says more)", pytrace=False)
+        meta = chartrender._chart_meta(app.chart_dir)
+        if meta is None or meta[1] != app.version:
+            older.append(f"{app.label} rendered from the {meta[1] if meta else '?'} snapshot")
         objects = chartrender.render(app, kube_version=KUBERNETES_VERSION)
         text += yaml.safe_dump_all(objects)
         rendered |= {images.parse(ref) for obj in objects for ref in images.object_images(obj)}
     declaration = declared(config).get(service, set())
-    missing = sorted(i.ref for i in rendered - declaration)
-    assert missing == [], f"{service}'s charts render images its ink_images does not declare ({config})"
+
+    def key(image: images.Image) -> str:
+        # Against an older snapshot only the repositories can be compared: the pinned chart's default tags
+        # are not in ../shared/charts (each plugin's README, "Images", names the source of its tags).
+        return image.repository if older else image.ref
+
+    missing = sorted({key(i) for i in rendered} - {key(i) for i in declaration})
+    assert missing == [], f"{service}'s charts render images its ink_images does not declare ({config}; {older})"
     # Started by an operator, not named in a pod: the rendered chart must still name the repository.
     unseen = sorted(i.ref for i in declaration - rendered if i.path.rsplit("/", 1)[-1] not in text)
     assert unseen == [], f"{service} declares images its charts neither render nor name ({config})"

@@ -31,7 +31,7 @@ def cli(*args: str | Path) -> Result:
         ("grafana/loki:3.7.6", "docker.io/grafana/loki", "3.7.6", ""),
         ("docker.io/vaultwarden/server:1.37.4", "docker.io/vaultwarden/server", "1.37.4", ""),
         ("index.docker.io/library/redis:8", "docker.io/library/redis", "8", ""),
-        ("ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie", "ghcr.io/cloudnative-pg/postgresql", "18.6-standard-trixie", ""),
+        ("ghcr.io/cloudnative-pg/postgresql:18.6-trixie", "ghcr.io/cloudnative-pg/postgresql", "18.6-trixie", ""),
         ("localhost:5000/app:v1", "localhost:5000/app", "v1", ""),
         ("registry.lan:5000/team/app", "registry.lan:5000/team/app", "", ""),
         (f"quay.io/a/b:v1@sha256:{'a' * 64}", "quay.io/a/b", "v1", f"sha256:{'a' * 64}"),
@@ -85,7 +85,7 @@ def test_object_images_leaves_out_data_and_chart_values() -> None:
 
 
 def test_report_merges_objects_and_declarations_by_image() -> None:
-    objects = [("a", {"kind": "Pod", "spec": _pod("busybox:1.37.0")}), ("b", {"kind": "Pod", "spec": _pod("busybox:1.37.0")})]
+    objects = [(service, {"kind": "Pod", "spec": _pod("busybox:1.37.0")}) for service in ("a", "b")]
     found = images.report(objects, {"c": [images.parse("quay.io/x/y:v2")], "a": [images.parse("ghcr.io/z:1")]})
     assert found.plain() == "docker.io/library/busybox:1.37.0\nghcr.io/z:1\nquay.io/x/y:v2\n"
     assert found.as_json()[0] == {

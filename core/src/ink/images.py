@@ -35,7 +35,8 @@ IMAGE_KEYS = frozenset({"image", "imageName"})
 DATA_KINDS = frozenset({"ConfigMap", "Secret", "SealedSecret", "CustomResourceDefinition"})
 # distribution/reference regexp.go: name components, an optional tag, an optional digest.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN = r"(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]+)?"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"(?:localhost|{_LABEL}(?:\.{_LABEL})*)(?::[0-9]+)?"
 _REFERENCE = re.compile(
     rf"(?P<name>(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
@@ -75,6 +76,8 @@ class Image:
 
 def parse(reference: str) -> Image:
     """``reference`` normalised; ValueError when it is not an image reference."""
+    if not isinstance(reference, str):
+        raise ValueError(f"{reference!r} is not an image reference: a string, registry/repository:tag")
     match = _REFERENCE.fullmatch(reference.strip())
     if match is None:
         raise ValueError(f"{reference!r} is not an image reference (registry/repository:tag or @sha256:...)")

@@ -25,9 +25,9 @@ from ink import secrets as secrets_mod
 from ink.capabilities import SECRETS
 from ink.context import ServiceContext
 from ink.errors import PluginError, ResolutionError
-from ink.images import Image
 from ink.graph import ResolvedGraph, ResolvedLink, declare, declare_namespaces, describe
 from ink.graph import resolve as plan
+from ink.images import Image
 from ink.models import (
     Binding,
     LinkBinding,

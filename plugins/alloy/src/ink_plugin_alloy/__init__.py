@@ -91,6 +91,12 @@ def ink_metrics_targets() -> list[MetricsTarget]:
 
 
 @hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Alloy alone: ink turns the chart's config reloader off (construct: "configReloader").
+    return [f"docker.io/grafana/alloy:{ctx.settings.image_tag}"]
+
+
+@hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_alloy.construct import alloy
 

@@ -76,6 +76,20 @@ def ink_service_info() -> ServiceInfo:
     )
 
 
+# What chart 10.10.2 runs: Argo CD (appVersion v3.5.4), Dex and Redis. Dex's and Redis's tags are those of the
+# 10.1.1 snapshot's values.yaml (../shared/charts/argo-cd): the pinned chart's are not in the snapshot (README).
+CHART_IMAGES = (
+    f"quay.io/argoproj/argocd:v{APP_VERSION}",
+    "ghcr.io/dexidp/dex:v2.45.1",
+    "ecr-public.aws.com/docker/library/redis:8.2.3-alpine",
+)
+
+
+@hookimpl
+def ink_images() -> list[str]:
+    return list(CHART_IMAGES)
+
+
 @hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_argocd.construct import RELEASE, gitops

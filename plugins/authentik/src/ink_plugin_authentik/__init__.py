@@ -186,6 +186,13 @@ def ink_provide_auth(client: AuthClient, ctx: ServiceContext) -> AuthBinding:
 
 
 @hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Server and worker run one image, with the repository and tag ink passes (construct: global.image).
+    settings = ctx.settings
+    return [f"{settings.image_repository}:{settings.image_tag or VERSION}"]
+
+
+@hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_authentik.construct import authentik
 

@@ -101,6 +101,15 @@ def ink_provide_certificate(
 
 
 @hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # values.yaml: imageRegistry quay.io, imageNamespace jetstack, one image per component, each with the tag
+    # ink passes. The controller starts the ACME HTTP-01 solver pods itself (--acme-http01-solver-image).
+    tag = ctx.setting("image_tag")
+    components = ("controller", "webhook", "cainjector", "acmesolver", "startupapicheck")
+    return [f"quay.io/jetstack/cert-manager-{component}:{tag}" for component in components]
+
+
+@hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_cert_manager.construct import cert_manager
 

@@ -97,7 +97,8 @@ class CloudNativePGSettings(PluginSettings):
     )
     barman_chart_version: str = Field(
         # renovate: datasource=helm depName=plugin-barman-cloud registryUrl=https://cloudnative-pg.github.io/charts
-        default="0.8.1", description="plugin-barman-cloud Helm chart version (ships plugin v0.15.1)."
+        default="0.8.1",
+        description="plugin-barman-cloud Helm chart version (ships plugin v0.15.1).",
     )
 
 
@@ -229,6 +230,21 @@ def ink_provide_database(claim: DatabaseClaim, scope: Construct, ctx: ServiceCon
             ),
         ),
     )
+
+
+# The operator (chart cloudnative-pg 0.29.1 ships 1.30.1) and the Barman Cloud plugin (chart 0.8.1 ships v0.15.1),
+# whose sidecar the plugin adds to every PostgreSQL pod (values.yaml sidecarImage; the plugin's SIDECAR_IMAGE).
+BARMAN_VERSION = "v0.15.1"
+CHART_IMAGES = (
+    f"ghcr.io/cloudnative-pg/cloudnative-pg:{OPERATOR_VERSION}",
+    f"ghcr.io/cloudnative-pg/plugin-barman-cloud:{BARMAN_VERSION}",
+    f"ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:{BARMAN_VERSION}",
+)
+
+
+@hookimpl
+def ink_images() -> list[str]:
+    return list(CHART_IMAGES)
 
 
 @hookimpl

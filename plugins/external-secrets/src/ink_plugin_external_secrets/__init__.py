@@ -87,6 +87,12 @@ def ink_provide_secret(secret: ResolvedSecret, scope: Construct, ctx: ServiceCon
 
 
 @hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Controller, webhook and cert controller run one image, with the tag ink passes (construct: "image").
+    return [f"ghcr.io/external-secrets/external-secrets:{ctx.setting('image_tag')}"]
+
+
+@hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_external_secrets.construct import controller, generated_credentials, store
 

@@ -187,6 +187,17 @@ def dashboards(ctx: ServiceContext, datasources: set[str]) -> dict[str, dict[str
     return {folder: boards for folder, boards in found.items() if boards}
 
 
+# The chart's dashboard sidecar and the init container that downloads dashboards (values.yaml sidecar.image,
+# downloadDashboardsImage, chart 12.11.1).
+CHART_IMAGES = ("quay.io/kiwigrid/k8s-sidecar:2.10.1", "docker.io/curlimages/curl:8.21.0")
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Grafana itself with the tag ink passes (construct: image).
+    return [f"docker.io/grafana/grafana:{ctx.settings.image_tag or VERSION}", *CHART_IMAGES]  # type: ignore[attr-defined]
+
+
 @hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_grafana.construct import grafana

@@ -169,6 +169,15 @@ def ink_network(ctx: ServiceContext) -> list[NetworkRule]:
 
 
 @hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # global.hub/tag ink sets (construct.HUB): istiod runs pilot, the cni chart install-cni, ztunnel its own.
+    # Ambient mode injects no sidecars (no proxyv2). Its charts are not in ../shared/charts, so
+    # tests/test_images.py cannot render them (README, "Images").
+    tag = ctx.setting("image_tag")
+    return [f"docker.io/istio/{image}:{tag}" for image in ("pilot", "install-cni", "ztunnel")]
+
+
+@hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_istio.construct import istio
 

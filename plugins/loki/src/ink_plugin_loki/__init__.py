@@ -115,6 +115,12 @@ def ink_metrics_targets() -> list[MetricsTarget]:
 
 
 @hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Loki alone (single binary): ink turns the gateway, caches, canary and tests off (construct).
+    return [f"docker.io/grafana/loki:{ctx.settings.image_tag}"]
+
+
+@hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_loki.construct import loki
 

@@ -136,6 +136,21 @@ def ink_service_info() -> ServiceInfo:
     )
 
 
+# frr_k8s: the chart's frr-k8s sub-chart (charts/frr-k8s-0.0.25.tgz, values.yaml) runs its controller and FRR.
+FRR_K8S_IMAGES = ("quay.io/metallb/frr-k8s:v0.0.25", "quay.io/frrouting/frr:10.4.3")
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Controller and speaker with the tag ink passes (construct: image).
+    tag = ctx.setting("image_tag")
+    return [
+        f"quay.io/metallb/controller:{tag}",
+        f"quay.io/metallb/speaker:{tag}",
+        *(FRR_K8S_IMAGES if ctx.setting("frr_k8s") else ()),
+    ]
+
+
 @hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_metallb.construct import metallb

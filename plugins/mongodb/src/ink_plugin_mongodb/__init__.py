@@ -276,6 +276,23 @@ def ink_provide_mongodb(need: MongoNeed, scope: Construct, ctx: ServiceContext) 
     )
 
 
+# What chart 1.10.1 runs and has the operator start for a MongoDBCommunity resource (values.yaml registry.*,
+# community.*, versionUpgradeHook, readinessProbe; passed as the operator's AGENT_IMAGE,
+# VERSION_UPGRADE_HOOK_IMAGE and READINESS_PROBE_IMAGE).
+CHART_IMAGES = (
+    "quay.io/mongodb/mongodb-kubernetes:1.10.1",
+    "quay.io/mongodb/mongodb-agent:108.0.26.9062-1",
+    "quay.io/mongodb/mongodb-kubernetes-operator-version-upgrade-post-start-hook:1.0.10",
+    "quay.io/mongodb/mongodb-kubernetes-readinessprobe:1.0.24",
+)
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # The server: MONGODB_IMAGE with the version ink sets and the flavour it passes (community.mongodb.imageType).
+    return [*CHART_IMAGES, f"quay.io/mongodb/mongodb-community-server:{ctx.settings.version}-ubi9"]  # type: ignore[attr-defined]
+
+
 @hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_mongodb.construct import mongodb

@@ -74,6 +74,25 @@ def ink_service_info() -> ServiceInfo:
     )
 
 
+# values.yaml image.* of chart 4.13.4: the driver and the CSI sidecars of its controller and node pods.
+CHART_IMAGES = tuple(
+    f"registry.k8s.io/sig-storage/{image}"
+    for image in (
+        "nfsplugin:v4.13.4",
+        "csi-provisioner:v6.3.0",
+        "csi-resizer:v2.2.0",
+        "csi-snapshotter:v8.6.0",
+        "livenessprobe:v2.19.0",
+        "csi-node-driver-registrar:v2.17.0",
+    )
+)
+
+
+@hookimpl
+def ink_images() -> list[str]:
+    return list(CHART_IMAGES)
+
+
 @hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_nfs_csi.construct import nfs_csi

@@ -125,6 +125,12 @@ def ink_provide_ingress(route: Route, scope: Construct, ctx: ServiceContext, con
 
 
 @hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # The chart's one pod is Traefik, with the registry, repository and tag ink passes (construct: "image").
+    return [f"docker.io/library/traefik:{ctx.setting('image_tag')}"]
+
+
+@hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_traefik.construct import traefik
 

@@ -354,6 +354,13 @@ def ink_endpoints(ctx: ServiceContext) -> list[Endpoint]:
 
 
 @hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # The server alone (ink turns the injector and the CSI provider off), with the image and tag ink passes.
+    dist = distribution(ctx)
+    return [f"{dist.image}:{ctx.setting('image_tag') or dist.version}"]
+
+
+@hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_vault.construct import vault
 

@@ -262,6 +262,17 @@ def ink_namespaces(ctx: ServiceContext) -> list[OwnedNamespace]:
 
 
 @hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Server, node agent and CRD upgrade Job run velero with the tag ink passes; the AWS plugin is the init
+    # container ink adds (construct: image, initContainers).
+    settings = ctx.settings
+    return [
+        f"docker.io/velero/velero:{settings.image_tag}",  # type: ignore[attr-defined]
+        f"docker.io/velero/velero-plugin-for-aws:{settings.aws_plugin_tag}",  # type: ignore[attr-defined]
+    ]
+
+
+@hookimpl
 def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
     from ink_plugin_velero.construct import velero
     from ink_plugin_velero.drill import drill_all
