@@ -32,6 +32,8 @@ CONFIGS = {"default": "", **{p.stem: p.read_text() for p in sorted((ROOT / "test
 
 
 def test_renovate_validator_accepts_the_config() -> None:
+    # Without a file argument it validates the repository's config file as repository config (with one, as the
+    # bot's global config).
     validator = os.environ.get("RENOVATE_CONFIG_VALIDATOR")
     if not validator:
         pytest.fail(
@@ -39,9 +41,7 @@ def test_renovate_validator_accepts_the_config() -> None:
             "install Renovate from npm",
             pytrace=False,
         )
-    done = subprocess.run(
-        [validator, "--strict", "renovate.json"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
+    done = subprocess.run([validator, "--strict"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -52,9 +52,10 @@ def test_a_broken_config_is_refused_by_the_validator(tmp_path: Path) -> None:
         pytest.fail("RENOVATE_CONFIG_VALIDATOR is not set (see the test above)", pytrace=False)
     (tmp_path / "renovate.json").write_text(json.dumps({**CONFIG, "packageRules": [{"groupName": 3}]}))
     done = subprocess.run(
-        [validator, "--strict", "renovate.json"], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+        [validator, "--strict"], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode != 0
+    assert "packageRules[0].groupName` should be a string" in done.stdout + done.stderr
 
 
 # --- the custom manager, run in Python -------------------------------------------------------
@@ -168,9 +169,10 @@ def test_every_image_tag_is_a_pin_renovate_bumps(config: str) -> None:
     for image, services in result.images.sorted():
         for service in services:
             candidates = _candidates(service)
+            # Any package's pin of this repository (a provider writes images into its consumers' folders: valkey).
             own = [
                 p
-                for p in candidates
+                for p in pins()
                 if p.datasource == "docker" and images.parse(p.dep_name).repository == image.repository
             ]
             if any(_covers(p, image) for p in own):
@@ -182,7 +184,7 @@ def test_every_image_tag_is_a_pin_renovate_bumps(config: str) -> None:
             elif not any(_covers(p, image) or p.current == image.tag for p in candidates):
                 uncovered.append(f"{service}: {image.ref}")
             # else: released together with the image its pin names, e.g. every Jitsi component
-    assert uncovered == [], "no '# renovate:' pin decides these tags (docs/updates.md, 'Pins')"
+    assert uncovered == [], f"no '# renovate:' pin decides these tags (docs/updates.md, 'Pins'): {uncovered}"
 
 
 def _pins_chart(app: chartrender.ChartApp) -> bool:
@@ -197,7 +199,8 @@ def _pins_chart(app: chartrender.ChartApp) -> bool:
 def test_every_chart_version_is_a_pin_renovate_bumps(config: str) -> None:
     apps = chartrender.chart_applications(testing.objects(synthesised(config)).values())
     assert apps
-    assert [app.label for app in apps if not _pins_chart(app)] == []
+    unpinned = [app.label for app in apps if not _pins_chart(app)]
+    assert unpinned == [], f"no '# renovate:' pin has these chart versions: {unpinned}"
 
 
 def test_every_pin_is_used_by_some_config() -> None:
@@ -213,7 +216,7 @@ def test_every_pin_is_used_by_some_config() -> None:
         name = images.parse(pin.dep_name).repository if pin.datasource == "docker" else pin.dep_name
         if not any(name == repository and pin.version_of(tag) == pin.current for repository, tag in used):
             stale.append(f"{pin.path}: {pin.dep_name} {pin.current}")
-    assert stale == []
+    assert stale == [], f"pins no config uses (a wrong depName or extractVersion?): {stale}"
 
 
 def test_every_plugin_with_a_pin_is_in_a_group() -> None:
