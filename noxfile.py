@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -30,6 +31,10 @@ ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBY
 # module- and session-scoped fixtures (a synthesised homelab, the API server) run once, not once per worker.
 # The 25 slowest tests are listed at the end, so CI's log shows where its minutes go.
 PARALLEL = ["--numprocesses=auto", "--dist=loadfile", "--durations=25"]
+# Renovate's own validator checks renovate.json (tests/test_renovate.py). Renovate 44 needs node ^24.11.0, newer
+# than the machine's: npm's node-linux-<arch> package carries that node binary, so both come from npm, pinned.
+RENOVATE = "44.121.2"
+RENOVATE_NODE = "24.22.3"
 
 
 def _editable(*paths: str) -> list[str]:
@@ -67,6 +72,7 @@ def tests(session: nox.Session) -> None:
     if not paths_given or any(Path(arg.split("::")[0]).parts[:1] == ("tests",) for arg in paths_given):
         _build_apiserver(session)  # not for targeted plugin or core tests: a first build takes minutes
         env["CHECKOV_BINARY"] = _checkov(session)
+        env["RENOVATE_CONFIG_VALIDATOR"] = _renovate(session)
     session.run("pytest", *(session.posargs or [*PARALLEL, *paths]), env=env)
 
 
@@ -81,6 +87,37 @@ def _checkov(session: nox.Session) -> str:
         "uv", "pip", "install", "--quiet", "--python", str(python), *nox.project.dependency_groups(PYPROJECT, "checkov")
     )
     return str(venv / "bin" / "checkov")
+
+
+def _renovate(session: nox.Session) -> str:
+    """Renovate's ``renovate-config-validator`` at the pinned version, from npm into ``.nox/renovate-tool``
+    (installed once per version; later runs take no time), as a script that runs it on the pinned node."""
+    tool = Path(session.virtualenv.location).parent / "renovate-tool"
+    arch = {"x86_64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), platform.machine())
+    node = f"node-linux-{arch}"
+    done = tool / f".installed-renovate-{RENOVATE}-{node}-{RENOVATE_NODE}"
+    if not done.exists():
+        # --ignore-scripts: no native builds (re2 is optional: Renovate falls back to JavaScript's RegExp).
+        session.run(
+            "npm", "install", "--prefix", str(tool), "--no-save", "--no-audit", "--no-fund", "--ignore-scripts",
+            "--loglevel=error", f"renovate@{RENOVATE}", f"{node}@{RENOVATE_NODE}", external=True,
+        )  # fmt: skip
+        done.touch()
+    script = tool / "renovate-config-validator"
+    modules = tool / "node_modules"
+    script.write_text(
+        f'#!/bin/sh\nexec "{modules}/{node}/bin/node" "{modules}/renovate/dist/config-validator.js" "$@"\n'
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+@nox.session(default=False)
+def renovate(session: nox.Session) -> None:
+    """renovate.json: Renovate's validator (from npm, pinned) and the custom manager against every pin."""
+    session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)), *TEST_DEPS)
+    env = {**ENV, "HELM_BINARY": _go_tool(session, "helm"), "RENOVATE_CONFIG_VALIDATOR": _renovate(session)}
+    session.run("pytest", *(session.posargs or ["tests/test_renovate.py"]), env=env)
 
 
 def _build_apiserver(session: nox.Session) -> None:

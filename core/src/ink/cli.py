@@ -383,6 +383,55 @@ def backups(config_path: Path | None, strict: bool) -> None:
 
 @main.command()
 @_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: image, tag, digest, pinned, services.")
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["plain", "mirror"]),
+    default="plain",
+    show_default=True,
+    help="plain: one reference a line; mirror: source=target lines for --registry (oc image mirror --filename).",
+)
+@click.option("--registry", metavar="HOST[:PORT][/PATH]", help="The mirror registry (with --format mirror).")
+def images(config_path: Path | None, as_json: bool, form: str, registry: str | None) -> None:
+    """Every image ink's objects and the charts deploy, fully qualified, sorted, once each.
+
+    Works without a cluster (it synthesises; nothing is written). See docs/updates.md.
+
+    \b
+    Examples:
+      ink images
+      ink images --json
+      ink images --format mirror --registry registry.lan:5000 > mirror.txt
+      oc image mirror --filename mirror.txt     # or: while IFS== read -r s t; do crane copy "$s" "$t"; done
+    """
+    if as_json and form != "plain":
+        raise ConfigError("--json and --format mirror: choose one")
+    if (form == "mirror") != (registry is not None):
+        raise ConfigError(
+            "--format mirror needs --registry HOST[:PORT][/PATH] (and --registry needs --format mirror), "
+            "e.g. --format mirror --registry registry.lan:5000"
+        )
+    from ink import images as images_mod
+    from ink import run
+
+    if registry is not None:
+        images_mod.mirror_prefix(registry)  # a bad --registry fails before the synthesis, not after
+    found = run.image_report(config_path)
+    if as_json:
+        click.echo(json.dumps(found.as_json(), indent=2))
+    elif registry is not None:
+        click.echo(found.mirror(registry), nl=False)
+    else:
+        click.echo(found.plain(), nl=False)
+    unpinned = [image.ref for image, _ in found.sorted() if not image.pinned]
+    if unpinned:
+        listed = escape(", ".join(unpinned))
+        err_console.print(f"[yellow]not pinned (no tag, or latest):[/yellow] {listed}", markup=True)
+
+
+@main.command()
+@_config_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),

@@ -15,6 +15,7 @@ from ink.models import AlertRule
 
 # The official kubectl image (kubernetes/kubernetes CHANGELOG-1.36.md, "Container Images"); distroless
 # (build/common.sh: KUBECTL_BASE_IMAGE is go-runner), so each step runs kubectl itself, without a shell.
+# renovate: datasource=docker depName=registry.k8s.io/kubectl
 KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.36.0"
 RESULT_DIR = "/result"
 RESULT_FILE = f"{RESULT_DIR}/result.yaml"

@@ -12,8 +12,8 @@ The hooks are grouped in the order core calls them:
    ``ink_provide_auth``, ``ink_provide_backup``, ``ink_provide_ingress``, so an ingress provider
    sees the consumer's auth binding, then ``ink_provide_metrics``), then links, ``ink_binding_secrets``
    and ``ink_provide_secret``
-4. build:    ``ink_workloads``, then ``ink_namespaces`` (namespaces a plugin owns besides its own),
-   then (once the NetworkPolicies are planned) ``ink_network_objects``
+4. build:    ``ink_workloads``, then ``ink_namespaces`` (namespaces a plugin owns besides its own) and
+   ``ink_images`` (images its charts deploy), then (once the NetworkPolicies are planned) ``ink_network_objects``
 
 A package that defines a capability adds its provide hook's spec through the
 ``ink.capabilities`` entry point (see :mod:`ink.capabilities`).
@@ -422,6 +422,23 @@ def ink_namespaces(ctx: ServiceContext) -> list[OwnedNamespace] | None:
 
     :return: The namespaces, or None for none.
     :param ctx: The plugin's own context, with bindings and served needs.
+    """
+
+
+@hookspec
+def ink_images(ctx: ServiceContext) -> list[str] | None:
+    """Declare the images the service deploys that are not in its own objects: what its charts render, what its
+    operators start from a custom resource. ``ink images`` lists them with the images of every object.
+
+    Called after ``ink_namespaces``, on every run: a declaration that is not an image reference fails synth.
+
+    Core reads ink's own objects itself (every ``image`` and ``imageName``); a chart's images exist only once
+    Argo CD renders it, so the plugin that installs a chart lists them: facts from the chart's ``values.yaml`` at
+    the pinned version, with the values the plugin passes (its tags, the components it turns on).
+    tests/test_images.py renders every chart with helm and compares the two lists.
+
+    :return: Image references (``registry/repository:tag`` or ``...@sha256:...``), or None for none.
+    :param ctx: The plugin's own context (its settings decide tags and components).
     """
 
 

@@ -11,13 +11,14 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from ink import changes, cluster, sealing
+from ink import changes, cluster, images, sealing
 from ink import synth as synth_mod
 from ink import tls as tls_mod
 from ink.changes import Change
 from ink.config import CONFIG_FILE, Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed, clip, os_fault
 from ink.graph import Edge, ResolvedGraph
+from ink.images import ImageReport
 from ink.models import ClusterRequirements, DatabaseClaim
 from ink.netpol import Flow, NetworkPlan
 from ink.output import MARKER, check_output_location, read_stamp, to_yaml, write_tree
@@ -55,6 +56,8 @@ class SynthResult:
     network: NetworkPlan | None = field(default=None, repr=False)
     """The flows and the NetworkPolicies that allow them (see ink.netpol)."""
     graph: ResolvedGraph | None = field(default=None, repr=False)
+    images: ImageReport | None = field(default=None, repr=False)
+    """Every image the output deploys, with the services that deploy it (see ink.images)."""
 
 
 def synth(
@@ -184,6 +187,7 @@ def build(
         cluster=plan.cluster,
         network=synthesis.network,
         graph=plan,
+        images=images.report(((m.folder, m.body) for m in synthesis.manifests), synthesis.declared_images),
     )
 
 
@@ -337,6 +341,13 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
             drill = _drill(database) if schedule else ""
             rows.append(BackupRow(need.owner, "database", need.name, provider, schedule, "", drill))
     return sorted(rows, key=lambda r: (r.service, r.kind, r.name))
+
+
+def image_report(config_path: Path | None, host: PluginHost | None = None) -> ImageReport:
+    """Every image the homelab deploys: those in ink's objects and those the plugins declare (``ink_images``)."""
+    result = build(config_path=config_path, validate=False, host=host)
+    assert result.images is not None
+    return result.images
 
 
 def _drill(binding: object) -> str:

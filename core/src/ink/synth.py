@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import jsonpatch
 from pydantic import BaseModel
 
+from ink import images as images_mod
 from ink import netpol
 from ink import secrets as secrets_mod
 from ink.capabilities import SECRETS
@@ -26,6 +27,7 @@ from ink.context import ServiceContext
 from ink.errors import PluginError, ResolutionError
 from ink.graph import ResolvedGraph, ResolvedLink, declare, declare_namespaces, describe
 from ink.graph import resolve as plan
+from ink.images import Image
 from ink.models import (
     Binding,
     LinkBinding,
@@ -158,6 +160,8 @@ class Synthesis:
     """Files plugins asked to keep (:meth:`ServiceContext.keep_file`), written only with the output."""
     network: netpol.NetworkPlan | None = None
     """The flows and the NetworkPolicies that allow them (:mod:`ink.netpol`)."""
+    declared_images: dict[str, list[Image]] = field(default_factory=dict)
+    """Service → the images its charts and operators deploy besides those in its objects (``ink_images``)."""
 
 
 # --- provide and build ---------------------------------------------------------------------
@@ -277,6 +281,8 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         if host.implements(name, "ink_workloads"):
             host.call(name, "ink_workloads", scope=scopes[name], ctx=ctx)
     resolved.owned_namespaces = declare_namespaces(host, resolved.services)
+    # Asked on every run, not only by `ink images`: a declaration that is not an image reference fails the build.
+    declared_images = images_mod.declared(host, resolved.services)
 
     resolved.warnings.extend(user_secrets.warnings(placed))
     manifests = _collect(resolved, scopes, kube.cdk8s.ApiObject, patches, origins)
@@ -302,6 +308,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
         generated={k: sorted(v) for k, v in sorted(generated.items())},
         kept_files=kept_files,
         network=network,
+        declared_images=declared_images,
     )
 
 

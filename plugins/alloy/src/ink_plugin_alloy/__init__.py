@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/grafana/alloy
 VERSION = "v1.18.1"
+# renovate: datasource=helm depName=alloy registryUrl=https://grafana.github.io/helm-charts
 CHART_VERSION = "1.11.1"
 PORT = 12345
 # Selector labels of the DaemonSet's pods (chart templates/_helpers.tpl "alloy.selectorLabels", release alloy).
@@ -86,6 +88,12 @@ def ink_links() -> list[Link]:
 @hookimpl
 def ink_metrics_targets() -> list[MetricsTarget]:
     return [MetricsTarget(name="alloy", pods=PODS, port=PORT)]
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Alloy alone: ink turns the chart's config reloader off (construct: "configReloader").
+    return [f"docker.io/grafana/alloy:{ctx.settings.image_tag}"]
 
 
 @hookimpl

@@ -42,10 +42,13 @@ if TYPE_CHECKING:
 
 # The release of AppFlowy-IO/AppFlowy-SelfHost-Commercial's README ("v0.17.4 (Latest)"); appflowy_cloud,
 # gotrue, appflowy_worker and appflowy_search are tagged with it (README, "Versions").
+# renovate: datasource=docker depName=docker.io/appflowyinc/appflowy_cloud
 VERSION = "0.17.4"
 # The admin console's companion version of that line (README, v0.17.3 "Required Companion Versions").
+# renovate: datasource=docker depName=docker.io/appflowyinc/admin_frontend
 ADMIN_VERSION = "0.16.5"
 # AppFlowy-IO/AppFlowy-Web's newest tag; its web_docker.yml pushes appflowyinc/appflowy_web:<tag>.
+# renovate: datasource=docker depName=docker.io/appflowyinc/appflowy_web
 WEB_VERSION = "0.16.18"
 NAME = "appflowy"
 REGISTRY = "docker.io/appflowyinc"

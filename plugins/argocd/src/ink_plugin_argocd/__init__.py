@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 APP_VERSION = "3.5.4"  # what chart 10.10.2 installs (appVersion v3.5.4)
+# renovate: datasource=helm depName=argo-cd registryUrl=https://argoproj.github.io/argo-helm
 CHART_VERSION = "10.10.2"
 CHART_REPO = "https://argoproj.github.io/argo-helm"
 DEFAULT_REPO_URL = "https://github.com/example/homelab.git"
@@ -85,6 +86,20 @@ def ink_service_info() -> ServiceInfo:
         description="GitOps controller: syncs every service folder of dist/ into the cluster, in dependency order.",
         settings_model=ArgoCDSettings,
     )
+
+
+# What chart 10.10.2 runs: Argo CD (appVersion v3.5.4), Dex and Redis. Dex's and Redis's tags are those of the
+# 10.1.1 snapshot's values.yaml (../shared/charts/argo-cd): the pinned chart's are not in the snapshot (README).
+CHART_IMAGES = (
+    f"quay.io/argoproj/argocd:v{APP_VERSION}",
+    "ghcr.io/dexidp/dex:v2.45.1",
+    "ecr-public.aws.com/docker/library/redis:8.2.3-alpine",
+)
+
+
+@hookimpl
+def ink_images() -> list[str]:
+    return list(CHART_IMAGES)
 
 
 @hookimpl

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/goauthentik/server
 VERSION = "2026.8.3"
+# renovate: datasource=helm depName=authentik registryUrl=https://charts.goauthentik.io
 CHART_VERSION = "2026.8.3"  # the goauthentik/helm chart is versioned like authentik itself
 SECRET_KEY_SECRET = "authentik-secret-key"
 BOOTSTRAP_SECRET = "authentik-bootstrap"
@@ -181,6 +183,13 @@ def ink_provide_auth(client: AuthClient, ctx: ServiceContext) -> AuthBinding:
             SecretClaim(owner=ctx.name, name=named.authentik_secret, data={"client-secret": secret}),
         ),
     )
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Server and worker run one image, with the repository and tag ink passes (construct: global.image).
+    settings = ctx.settings
+    return [f"{settings.image_repository}:{settings.image_tag or VERSION}"]
 
 
 @hookimpl

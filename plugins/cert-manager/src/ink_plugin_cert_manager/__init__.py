@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=quay.io/jetstack/cert-manager-controller extractVersion=^v(?<version>.+)$
 VERSION = "1.21.2"
+# renovate: datasource=helm depName=cert-manager registryUrl=https://charts.jetstack.io
 CHART_VERSION = "v1.21.2"  # jetstack chart versions carry the "v"; appVersion v1.21.2
 TOKEN_SECRET = "cloudflare-api-token"
 TOKEN_KEY = "api-token"
@@ -96,6 +98,15 @@ def ink_provide_certificate(
 
     certificate(scope, claim=claim, ctx=ctx, consumer=consumer)
     return CertificateBinding(secret_name=claim.name)
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # values.yaml: imageRegistry quay.io, imageNamespace jetstack, one image per component, each with the tag
+    # ink passes. The controller starts the ACME HTTP-01 solver pods itself (--acme-http01-solver-image).
+    tag = ctx.setting("image_tag")
+    components = ("controller", "webhook", "cainjector", "acmesolver", "startupapicheck")
+    return [f"quay.io/jetstack/cert-manager-{component}:{tag}" for component in components]
 
 
 @hookimpl

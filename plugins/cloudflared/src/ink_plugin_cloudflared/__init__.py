@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/cloudflare/cloudflared
 VERSION = "2026.10.0"
 PLACEHOLDER_TUNNEL_ID = "00000000-0000-0000-0000-000000000000"
 CREDENTIALS_SECRET = "cloudflare-tunnel-credentials"

@@ -67,9 +67,11 @@ class CloudNativePGSettings(PluginSettings):
     # pgvector and is the flavour meant for the Barman Cloud plugin (cloudnative-pg/postgres-containers
     # README; listed in cloudnative-pg/artifacts image-catalogs/catalog-standard-trixie.yaml).
     image: str = Field(
+        # renovate: datasource=docker depName=ghcr.io/cloudnative-pg/postgresql
         default="ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie",
         description="PostgreSQL operand image (a ghcr.io/cloudnative-pg/postgresql tag).",
     )
+    # renovate: datasource=helm depName=cloudnative-pg registryUrl=https://cloudnative-pg.github.io/charts
     chart_version: str = Field(default="0.29.1", description="cloudnative-pg Helm chart version (ships 1.30.1).")
     backups: bool = Field(
         default=True,
@@ -94,7 +96,9 @@ class CloudNativePGSettings(PluginSettings):
         description="When the restore drill runs: 5-field Kubernetes cron, in the global timezone (Sundays 04:00).",
     )
     barman_chart_version: str = Field(
-        default="0.8.1", description="plugin-barman-cloud Helm chart version (ships plugin v0.15.1)."
+        # renovate: datasource=helm depName=plugin-barman-cloud registryUrl=https://cloudnative-pg.github.io/charts
+        default="0.8.1",
+        description="plugin-barman-cloud Helm chart version (ships plugin v0.15.1).",
     )
 
 
@@ -226,6 +230,21 @@ def ink_provide_database(claim: DatabaseClaim, scope: Construct, ctx: ServiceCon
             ),
         ),
     )
+
+
+# The operator (chart cloudnative-pg 0.29.1 ships 1.30.1) and the Barman Cloud plugin (chart 0.8.1 ships v0.15.1),
+# whose sidecar the plugin adds to every PostgreSQL pod (values.yaml sidecarImage; the plugin's SIDECAR_IMAGE).
+BARMAN_VERSION = "v0.15.1"
+CHART_IMAGES = (
+    f"ghcr.io/cloudnative-pg/cloudnative-pg:{OPERATOR_VERSION}",
+    f"ghcr.io/cloudnative-pg/plugin-barman-cloud:{BARMAN_VERSION}",
+    f"ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:{BARMAN_VERSION}",
+)
+
+
+@hookimpl
+def ink_images() -> list[str]:
+    return list(CHART_IMAGES)
 
 
 @hookimpl

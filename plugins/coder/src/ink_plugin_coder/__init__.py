@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/coder/coder
 VERSION = "v2.36.0"
 NAME = "coder"
 IMAGE = "ghcr.io/coder/coder"

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 # docker.io/coturn/coturn: the newest image release upstream publishes (docker/4.17.0-r0); see README.
+# renovate: datasource=docker depName=docker.io/coturn/coturn
 VERSION = "4.17.0"
 NAME = "coturn"
 IMAGE = "docker.io/coturn/coturn"

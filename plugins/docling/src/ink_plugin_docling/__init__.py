@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 # Image tag = the release tag (.github/workflows/job-image.yml: docker/metadata-action's default
 # type=ref,event=tag on a published release); release v1.31.0.
+# renovate: datasource=docker depName=quay.io/docling-project/docling-serve-cpu
 VERSION = "v1.31.0"
 NAME = "docling"
 PORT = 5001  # EXPOSE 5001; docling-serve run listens on UVICORN_PORT 5001

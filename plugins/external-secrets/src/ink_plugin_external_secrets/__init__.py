@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/external-secrets/external-secrets
 VERSION = "v2.9.0"  # github.com/external-secrets/external-secrets release v2.9.0 (2026-08-07)
 CHART_REPO = "https://charts.external-secrets.io"
+# renovate: datasource=helm depName=external-secrets registryUrl=https://charts.external-secrets.io
 CHART_VERSION = "2.9.0"  # tag helm-chart-2.9.0; appVersion v2.9.0
 RELEASE = "external-secrets"
 # Each component serves plain /metrics on container port `metrics` (--metrics-addr=:<metrics.listen.port>, 8080 for
@@ -103,6 +105,12 @@ def ink_provide_secret(secret: ResolvedSecret, scope: Construct, ctx: ServiceCon
     return SecretBinding(
         name=secret.name, namespace=secret.namespace, keys=tuple(sorted(secret.sources)), from_sources=True
     )
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Controller, webhook and cert controller run one image, with the tag ink passes (construct: "image").
+    return [f"ghcr.io/external-secrets/external-secrets:{ctx.setting('image_tag')}"]
 
 
 @hookimpl

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.gitea.com/gitea extractVersion=^(?<version>.+)-rootless$
 VERSION = "1.27.3"
 NAME = "gitea"
 IMAGE = "docker.gitea.com/gitea"  # the tag is <version>-rootless (see construct.image)

@@ -25,6 +25,7 @@ from ink_plugin_gitea import (
 )
 
 # The CloudNativePG operand image (the database provider's default): psql for the Coder application step.
+# renovate: datasource=docker depName=ghcr.io/cloudnative-pg/postgresql
 PSQL_IMAGE = "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"
 # Coder's external-auth id; its callback is /external-auth/<id>/callback (coder docs, admin/external-auth).
 CODER_EXTERNAL_AUTH_ID = "primary"

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/grafana/grafana
 VERSION = "13.2.0"  # docker.io/grafana/grafana; the appVersion of chart 12.11.1
+# renovate: datasource=helm depName=grafana registryUrl=https://grafana-community.github.io/helm-charts
 CHART_VERSION = "12.11.1"
 NAME = "grafana"
 PORT = 3000  # the container port (chart service.targetPort); the Service answers on 80
@@ -183,6 +185,17 @@ def dashboards(ctx: ServiceContext, datasources: set[str]) -> dict[str, dict[str
                 seen.add(board.gnet_id)
                 found["services"][f"{target.owner}-{board.gnet_id}"] = board
     return {folder: boards for folder, boards in found.items() if boards}
+
+
+# The chart's dashboard sidecar and the init container that downloads dashboards (values.yaml sidecar.image,
+# downloadDashboardsImage, chart 12.11.1).
+CHART_IMAGES = ("quay.io/kiwigrid/k8s-sidecar:2.10.1", "docker.io/curlimages/curl:8.21.0")
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Grafana itself with the tag ink passes (construct: image).
+    return [f"docker.io/grafana/grafana:{ctx.settings.image_tag or VERSION}", *CHART_IMAGES]  # type: ignore[attr-defined]
 
 
 @hookimpl

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/home-assistant/home-assistant
 VERSION = "2026.10.1"
 NAME = "homeassistant"
 PORT = 8123  # homeassistant/const.py SERVER_PORT

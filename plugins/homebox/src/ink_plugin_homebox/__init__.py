@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/sysadminsmedia/homebox extractVersion=^(?<version>.+)-rootless$
 VERSION = "0.26.2"  # image tag 0.26.2-rootless (semver without the v, suffix -rootless: docker-publish-rootless.yaml)
 NAME = "homebox"
 PORT = 7745  # HBOX_WEB_PORT's default; EXPOSE 7745

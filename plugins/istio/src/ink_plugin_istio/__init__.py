@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
     from ink.netpol import NetworkPlan
 
+# renovate: datasource=docker depName=docker.io/istio/pilot
 VERSION = "1.30.3"
 NAMESPACE = "istio-system"
 # Istio docs, "Ambient and Kubernetes NetworkPolicy": meshed pods talk HBONE on 15008, and the kubelet's
@@ -165,6 +166,15 @@ def ink_network(ctx: ServiceContext) -> list[NetworkRule]:
         # istiod chart service.yaml: Service istiod 443 → 15017, the sidecar injector and validation webhooks.
         Inbound(ports=(15017,), source="api-server", pods=istiod, reason="istiod's validating webhook"),
     ]
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # global.hub/tag ink sets (construct.HUB): istiod runs pilot, the cni chart install-cni, ztunnel its own.
+    # Ambient mode injects no sidecars (no proxyv2). Its charts are not in ../shared/charts, so
+    # tests/test_images.py cannot render them (README, "Images").
+    tag = ctx.setting("image_tag")
+    return [f"docker.io/istio/{image}:{tag}" for image in ("pilot", "install-cni", "ztunnel")]
 
 
 @hookimpl

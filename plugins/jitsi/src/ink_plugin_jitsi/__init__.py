@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 # The docker-jitsi-meet release every image is tagged with (README, "Versions").
+# renovate: datasource=docker depName=ghcr.io/jitsi/web
 VERSION = "stable-11146-2"
 NAME = "jitsi"
 WEB_PORT = 8000  # unprivileged since stable-11146 (web/Dockerfile EXPOSE 8000 8443)

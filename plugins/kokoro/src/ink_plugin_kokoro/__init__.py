@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 # GHCR tag = "v" + the VERSION file (.github/workflows/release.yml); release v0.8.0.
+# renovate: datasource=docker depName=ghcr.io/remsky/kokoro-fastapi-cpu
 VERSION = "v0.8.0"
 NAME = "kokoro"
 PORT = 8880  # entrypoint.sh: uvicorn --port 8880

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/langflowai/langflow
 VERSION = "1.12.5"
 NAME = "langflow"
 PORT = 7860  # LANGFLOW_PORT's default (docs.langflow.org/environment-variables)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/linkwarden/linkwarden extractVersion=^v(?<version>.+)$
 VERSION = "2.16.1"  # image tag v2.16.1 (the git tag; docker/metadata-action's default in release-container.yml)
 NAME = "linkwarden"
 PORT = 3000  # EXPOSE 3000 in the Dockerfile

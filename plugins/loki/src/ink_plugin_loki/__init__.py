@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/grafana/loki
 VERSION = "3.7.6"
+# renovate: datasource=helm depName=loki registryUrl=https://grafana-community.github.io/helm-charts
 CHART_VERSION = "18.11.0"
 BUCKET = "loki"
 PORT = 3100
@@ -110,6 +112,12 @@ def ink_endpoints() -> list[Endpoint]:
 def ink_metrics_targets() -> list[MetricsTarget]:
     # Loki serves its own metrics on the HTTP port (port name http-metrics in the chart).
     return [MetricsTarget(name="loki", pods=PODS, port=PORT)]
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Loki alone (single binary): ink turns the gateway, caches, canary and tests off (construct).
+    return [f"docker.io/grafana/loki:{ctx.settings.image_tag}"]
 
 
 @hookimpl

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 VERSION = "v1.11.3"
+# renovate: datasource=helm depName=longhorn registryUrl=https://charts.longhorn.io
 CHART_VERSION = "1.11.3"
 NAMESPACE = "longhorn-system"
 BUCKET = "longhorn"
@@ -102,6 +103,33 @@ def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim]:
             },
         )
     ]
+
+
+# values.yaml image.longhorn.* and image.csi.* of chart 1.11.3 (no registry: Docker Hub): the manager, UI and
+# share-manager pods, and what the manager and the driver deployer start (--engine-image, CSI_*_IMAGE, ...).
+CHART_IMAGES = tuple(
+    f"docker.io/longhornio/{image}"
+    for image in (
+        "longhorn-manager:v1.11.3",
+        "longhorn-ui:v1.11.3",
+        "longhorn-engine:v1.11.3",
+        "longhorn-instance-manager:v1.11.3",
+        "longhorn-share-manager:v1.11.3",
+        "backing-image-manager:v1.11.3",
+        "support-bundle-kit:v0.0.88",
+        "csi-attacher:v4.12.0",
+        "csi-provisioner:v6.3.0",
+        "csi-node-driver-registrar:v2.17.0",
+        "csi-resizer:v2.2.0",
+        "csi-snapshotter:v8.6.0",
+        "livenessprobe:v2.19.0",
+    )
+)
+
+
+@hookimpl
+def ink_images() -> list[str]:
+    return list(CHART_IMAGES)
 
 
 @hookimpl

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=quay.io/metallb/controller extractVersion=^v(?<version>.+)$
 VERSION = "0.16.1"
+# renovate: datasource=helm depName=metallb registryUrl=https://metallb.github.io/metallb
 CHART_VERSION = "0.16.1"  # the chart's appVersion is v0.16.1
 EXAMPLES = "a CIDR such as '192.168.1.240/28' or a range such as '192.168.1.240-192.168.1.250'"
 
@@ -158,6 +160,21 @@ def ink_service_info() -> ServiceInfo:
             ),
         ),
     )
+
+
+# frr_k8s: the chart's frr-k8s sub-chart (charts/frr-k8s-0.0.25.tgz, values.yaml) runs its controller and FRR.
+FRR_K8S_IMAGES = ("quay.io/metallb/frr-k8s:v0.0.25", "quay.io/frrouting/frr:10.4.3")
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Controller and speaker with the tag ink passes (construct: image).
+    tag = ctx.setting("image_tag")
+    return [
+        f"quay.io/metallb/controller:{tag}",
+        f"quay.io/metallb/speaker:{tag}",
+        *(FRR_K8S_IMAGES if ctx.setting("frr_k8s") else ()),
+    ]
 
 
 @hookimpl

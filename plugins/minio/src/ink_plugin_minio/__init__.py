@@ -36,8 +36,10 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/pgsty/silo
 VERSION = "RELEASE.2026-09-16T00-00-00Z"
 IMAGE = f"docker.io/pgsty/silo:{VERSION}"
+# renovate: datasource=docker depName=docker.io/pgsty/mc
 MC_IMAGE = "docker.io/pgsty/mc:RELEASE.2026-09-16T00-00-00Z"
 SERVICE = "minio"
 S3_PORT = 9000

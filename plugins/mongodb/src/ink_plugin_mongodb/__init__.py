@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=helm depName=mongodb-kubernetes registryUrl=https://mongodb.github.io/helm-charts
 OPERATOR_VERSION = "1.10.1"  # chart and operator (mongodb/mongodb-kubernetes helm_chart/Chart.yaml)
+# renovate: datasource=docker depName=quay.io/mongodb/mongodb-community-server extractVersion=^(?<version>.+)-ubi9$
 MONGODB_VERSION = "8.0.26"
 REPLICA_SET = "mongodb"  # the MongoDBCommunity resource; the operator names the replica set after it
 SERVICE = f"{REPLICA_SET}-svc"  # the operator's headless Service (api/v1 mongodbcommunity_types.go ServiceName)
@@ -67,6 +69,7 @@ SERVER_CERTIFICATE = f"{REPLICA_SET}-tls"
 # The official image, for mongodump in the backup job (docker-library/mongo 8.0/Dockerfile installs the tools).
 DUMP_IMAGE = f"docker.io/library/mongo:{MONGODB_VERSION}"
 # The MinIO client the minio plugin pins (PGSTY's maintained fork), to upload the dumps.
+# renovate: datasource=docker depName=docker.io/pgsty/mc
 MC_IMAGE = "docker.io/pgsty/mc:RELEASE.2026-09-16T00-00-00Z"
 
 
@@ -271,6 +274,23 @@ def ink_provide_mongodb(need: MongoNeed, scope: Construct, ctx: ServiceContext) 
             SecretClaim(owner=ctx.name, name=password_secret_name(need.name), data={"password": password}),
         ),
     )
+
+
+# What chart 1.10.1 runs and has the operator start for a MongoDBCommunity resource (values.yaml registry.*,
+# community.*, versionUpgradeHook, readinessProbe; passed as the operator's AGENT_IMAGE,
+# VERSION_UPGRADE_HOOK_IMAGE and READINESS_PROBE_IMAGE).
+CHART_IMAGES = (
+    "quay.io/mongodb/mongodb-kubernetes:1.10.1",
+    "quay.io/mongodb/mongodb-agent:108.0.26.9062-1",
+    "quay.io/mongodb/mongodb-kubernetes-operator-version-upgrade-post-start-hook:1.0.10",
+    "quay.io/mongodb/mongodb-kubernetes-readinessprobe:1.0.24",
+)
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # The server: MONGODB_IMAGE with the version ink sets and the flavour it passes (community.mongodb.imageType).
+    return [*CHART_IMAGES, f"quay.io/mongodb/mongodb-community-server:{ctx.settings.version}-ubi9"]  # type: ignore[attr-defined]
 
 
 @hookimpl

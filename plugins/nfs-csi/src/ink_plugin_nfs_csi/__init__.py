@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 VERSION = "v4.13.4"
+# renovate: datasource=helm depName=csi-driver-nfs registryUrl=https://raw.githubusercontent.com/kubernetes-csi/csi-driver-nfs/master/charts
 CHART_VERSION = "4.13.4"
 DRIVER = "nfs.csi.k8s.io"
 
@@ -71,6 +72,25 @@ def ink_service_info() -> ServiceInfo:
             ),
         ),
     )
+
+
+# values.yaml image.* of chart 4.13.4: the driver and the CSI sidecars of its controller and node pods.
+CHART_IMAGES = tuple(
+    f"registry.k8s.io/sig-storage/{image}"
+    for image in (
+        "nfsplugin:v4.13.4",
+        "csi-provisioner:v6.3.0",
+        "csi-resizer:v2.2.0",
+        "csi-snapshotter:v8.6.0",
+        "livenessprobe:v2.19.0",
+        "csi-node-driver-registrar:v2.17.0",
+    )
+)
+
+
+@hookimpl
+def ink_images() -> list[str]:
+    return list(CHART_IMAGES)
 
 
 @hookimpl

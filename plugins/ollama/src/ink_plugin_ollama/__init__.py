@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 # Docker Hub tag = the release tag without its "v" (.github/workflows/release.yaml: docker/metadata-action
 # type=semver,pattern={{version}}; the ROCm image adds the suffix "-rocm"). Release v0.32.15.
+# renovate: datasource=docker depName=docker.io/ollama/ollama
 VERSION = "0.32.15"
 NAME = "ollama"
 PORT = 11434  # EXPOSE 11434 and OLLAMA_HOST=0.0.0.0:11434 in the Dockerfile

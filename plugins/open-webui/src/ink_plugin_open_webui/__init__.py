@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/open-webui/open-webui extractVersion=^v(?<version>.+)$
 VERSION = "0.11.4"  # the image tag is v<VERSION>
 NAME = "open-webui"
 PORT = 8080  # PORT in the image (Dockerfile; backend/start.sh)

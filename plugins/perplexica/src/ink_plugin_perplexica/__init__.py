@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 # The latest release, v1.12.1 (2025-12-31). The repository was renamed Vane after it; no release has been
 # cut under the new name, so the released image is still docker.io/itzcrazykns1337/perplexica (README).
+# renovate: datasource=docker depName=docker.io/itzcrazykns1337/perplexica extractVersion=^slim-v(?<version>.+)$
 VERSION = "1.12.1"
 NAME = "perplexica"
 PORT = 3000  # EXPOSE 3000 in Dockerfile.slim; Next.js' standalone server.js

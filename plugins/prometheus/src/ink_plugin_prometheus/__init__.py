@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 NAME = "prometheus"
 VERSION = "v3.14.0"  # the chart's prometheus.prometheusSpec.image.tag (chart 88.5.3)
+# renovate: datasource=helm depName=kube-prometheus-stack registryUrl=https://prometheus-community.github.io/helm-charts
 CHART_VERSION = "88.5.3"
 # The chart's objects are named after fullnameOverride: Prometheus `prometheus-prometheus`, Alertmanager
 # `prometheus-alertmanager`, the operator `prometheus-operator` (templates/_helpers.tpl).
@@ -225,6 +226,25 @@ def ink_provide_metrics(
         rules = f"PrometheusRule {target.namespace}/{name}"
     # With chart_monitor the chart's ServiceMonitor sets the job (its Service's name, Prometheus's default).
     return MetricsBinding(monitor=monitor, rules=rules, job="" if target.chart_monitor else name)
+
+
+# What chart 88.5.3 runs with ink's values (values.yaml and its kube-state-metrics 8.4.0 and node-exporter 4.56.1
+# sub-charts): the operator and its admission webhook's certificate Job, Prometheus and Alertmanager (custom
+# resources the operator turns into pods, each with the config reloader it adds), the two exporters.
+CHART_IMAGES = (
+    "quay.io/prometheus-operator/prometheus-operator:v0.93.1",
+    "quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1",
+    "ghcr.io/jkroepke/kube-webhook-certgen:1.8.7",
+    "quay.io/prometheus/prometheus:v3.14.0-distroless",
+    "quay.io/prometheus/alertmanager:v0.34.0",
+    "quay.io/prometheus/node-exporter:v1.12.1-distroless",
+    "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0",
+)
+
+
+@hookimpl
+def ink_images() -> list[str]:
+    return list(CHART_IMAGES)
 
 
 @hookimpl

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=registry.rocket.chat/rocketchat/rocket.chat
 VERSION = "8.8.0"
 NAME = "rocketchat"
 HTTP_PORT = 80  # the Service's port; the container listens on 3000 (PORT)

@@ -28,9 +28,11 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/bitnami/sealed-secrets-controller
 CONTROLLER_VERSION = "0.40.0"
 # https://github.com/bitnami/sealed-secrets: the chart moved to the bitnami org in 2026-06.
 CHART_REPO = "https://bitnami.github.io/sealed-secrets"
+# renovate: datasource=helm depName=sealed-secrets registryUrl=https://bitnami.github.io/sealed-secrets
 CHART_VERSION = "2.20.0"  # ships controller 0.40.0
 
 
@@ -68,6 +70,12 @@ def ink_provide_secret(secret: ResolvedSecret, scope: Construct, ctx: ServiceCon
 
     sealed_secret(scope, secret=secret, ctx=ctx)
     return SecretBinding(name=secret.name, namespace=secret.namespace, keys=tuple(sorted(secret.data)))
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # The chart's one pod is the controller, with the tag ink passes (construct: "image").
+    return [f"docker.io/bitnami/sealed-secrets-controller:{ctx.setting('controller_tag')}"]
 
 
 @hookimpl

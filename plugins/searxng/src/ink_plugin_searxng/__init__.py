@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 # The image tag: <commit date>-<commit> of searxng/searxng (searx/version.py); there are no releases.
+# renovate: datasource=docker depName=docker.io/searxng/searxng
 VERSION = "2026.7.10-799086874"
 NAME = "searxng"
 PORT = 8080  # GRANIAN_PORT in container/dist.dockerfile

@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=ghcr.io/modsetter/surfsense-backend
 VERSION = "0.0.38"  # release v0.0.38; images are tagged without the "v" (.github/workflows/docker-build.yml)
+# renovate: datasource=docker depName=docker.io/rocicorp/zero
 ZERO_VERSION = "1.6.0"  # docker.io/rocicorp/zero, as pinned by upstream's docker/docker-compose.yml at v0.0.38
 NAME = "surfsense"
 BACKEND_PORT = 8000  # UVICORN_PORT's default (app/config/uvicorn.py)

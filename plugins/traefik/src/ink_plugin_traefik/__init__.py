@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/library/traefik extractVersion=^v(?<version>.+)$
 VERSION = "3.7.14"
+# renovate: datasource=helm depName=traefik registryUrl=https://traefik.github.io/charts
 CHART_VERSION = "41.7.0"  # ships Traefik Proxy v3.7.14
 WILDCARD_CERTIFICATE = "wildcard-tls"
 
@@ -120,6 +122,12 @@ def ink_provide_ingress(route: Route, scope: Construct, ctx: ServiceContext, con
         url=ctx.url(route.host, route.path if route.path != "/" else ""),
         hostname=f"{route.host}.{ctx.domain}",
     )
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # The chart's one pod is Traefik, with the registry, repository and tag ink passes (construct: "image").
+    return [f"docker.io/library/traefik:{ctx.setting('image_tag')}"]
 
 
 @hookimpl

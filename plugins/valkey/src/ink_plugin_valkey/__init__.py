@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/valkey/valkey
 VERSION = "9.1.4"
 
 

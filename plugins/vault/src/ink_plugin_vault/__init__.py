@@ -87,10 +87,12 @@ DISTRIBUTIONS = {
     "vault": Distribution(
         name="vault",
         title="HashiCorp Vault",
+        # renovate: datasource=docker depName=docker.io/hashicorp/vault
         version="2.0.4",
         image="docker.io/hashicorp/vault",
         chart="vault",
         chart_repo="https://helm.releases.hashicorp.com",
+        # renovate: datasource=helm depName=vault registryUrl=https://helm.releases.hashicorp.com
         chart_version="0.34.1",
         cli="vault",
         env="VAULT",
@@ -104,10 +106,12 @@ DISTRIBUTIONS = {
     "openbao": Distribution(
         name="openbao",
         title="OpenBao",
+        # renovate: datasource=docker depName=quay.io/openbao/openbao
         version="2.6.2",
         image="quay.io/openbao/openbao",
         chart="openbao",
         chart_repo="https://openbao.github.io/openbao-helm",
+        # renovate: datasource=helm depName=openbao registryUrl=https://openbao.github.io/openbao-helm
         chart_version="0.29.2",
         cli="bao",
         env="BAO",
@@ -347,6 +351,13 @@ def ink_endpoints(ctx: ServiceContext) -> list[Endpoint]:
     # The contract: clients use https://vault.vault.svc:8200 (the chart's Service of every server; a standby
     # forwards requests to the active one).
     return [Endpoint(name="api", port=PORT, protocol="https", kind="vault", service="vault")]
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # The server alone (ink turns the injector and the CSI provider off), with the image and tag ink passes.
+    dist = distribution(ctx)
+    return [f"{dist.image}:{ctx.setting('image_tag') or dist.version}"]
 
 
 @hookimpl

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/vaultwarden/server
 VERSION = "1.37.4"
 NAME = "vaultwarden"
 HTTP_PORT = 80  # the Service's port; the container listens on 8080

@@ -38,8 +38,11 @@ if TYPE_CHECKING:
 
     from ink.context import ServiceContext
 
+# renovate: datasource=docker depName=docker.io/velero/velero
 VERSION = "v1.18.4"
+# renovate: datasource=helm depName=velero registryUrl=https://vmware-tanzu.github.io/helm-charts
 CHART_VERSION = "12.2.0"
+# renovate: datasource=docker depName=docker.io/velero/velero-plugin-for-aws
 AWS_PLUGIN_VERSION = "v1.14.4"
 BUCKET = "velero"
 CREDENTIALS_SECRET = "velero-s3-credentials"
@@ -255,6 +258,17 @@ def ink_namespaces(ctx: ServiceContext) -> list[OwnedNamespace]:
             pod_security_of=drill.owners,
         )
         for drill in drills(ctx)
+    ]
+
+
+@hookimpl
+def ink_images(ctx: ServiceContext) -> list[str]:
+    # Server, node agent and CRD upgrade Job run velero with the tag ink passes; the AWS plugin is the init
+    # container ink adds (construct: image, initContainers).
+    settings = ctx.settings
+    return [
+        f"docker.io/velero/velero:{settings.image_tag}",  # type: ignore[attr-defined]
+        f"docker.io/velero/velero-plugin-for-aws:{settings.aws_plugin_tag}",  # type: ignore[attr-defined]
     ]
 
 

@@ -35,6 +35,7 @@ from ink_plugin_velero import Drill
 from ink_plugin_velero.construct import SCHEDULE
 
 # Docker's official busybox image, stable line (docker-library/official-images library/busybox: 1.37.0).
+# renovate: datasource=docker depName=docker.io/library/busybox
 BUSYBOX_IMAGE = "docker.io/library/busybox:1.37.0"
 MODIFIERS = "drill-resource-modifiers"
 CHECK = "drill-check"

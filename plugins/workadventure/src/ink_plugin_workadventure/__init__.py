@@ -41,8 +41,10 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 # The release every WorkAdventure image is tagged with (README, "Versions").
+# renovate: datasource=docker depName=docker.io/thecodingmachine/workadventure-play
 VERSION = "v1.33.3"
 # The favicon server upstream's compose file and chart pin (contrib/docker/docker-compose.prod.yaml).
+# renovate: datasource=docker depName=docker.io/matthiasluedtke/iconserver
 ICON_VERSION = "v3.21.0"
 NAME = "workadventure"
 PLAY_HTTP = 3000  # PUSHER_HTTP_PORT's default; play/Dockerfile EXPOSE 3000
