@@ -16,6 +16,7 @@ so nothing in ink's own output shows either mistake. For the embedded default an
 from __future__ import annotations
 
 import functools
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -28,8 +29,8 @@ import pytest
 import yaml
 from chartrender import ChartApp, ChartRenderError
 
+from ink import images, testing
 from ink import podsecurity as kube_exemptions
-from ink import testing
 from ink.synth import CLUSTER_KINDS
 from ink.validate import ManifestValidator
 
@@ -97,8 +98,11 @@ UNDEFAULTED_KEYS = {
 
 
 @functools.cache
-def _synthesised(config: str) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, ...]]]:
-    """ink's output for one config, by path, and each owned namespace → the namespaces it copies pods from."""
+def _synthesised(
+    config: str,
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, ...]], dict[str, set[images.Image]]]:
+    """ink's output for one config, by path; each owned namespace → the namespaces it copies pods from; each
+    service's declared images (``ink_images``)."""
     # Collection runs before conftest's fixture that hides the developer's INK_* variables: hide them here.
     hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.upper().startswith("INK_")}
     try:
@@ -111,7 +115,9 @@ def _synthesised(config: str) -> tuple[dict[str, dict[str, Any]], dict[str, tupl
                 for declared in result.graph.owned_namespaces.values()
                 for owned in declared
             }
-            return testing.objects(result), copies
+            assert result.images is not None
+            declared = {service: set(found) for service, found in result.images.declared.items()}
+            return testing.objects(result), copies, declared
     finally:
         os.environ.update(hidden)
 
@@ -598,3 +604,46 @@ def test_a_chart_name_in_two_folders_is_found_by_version() -> None:
     assert chartrender.find_chart("loki", "7.3.0").name == "loki"
     assert chartrender.find_chart("alloy", "9.9.9").name == "alloy"  # one folder: that one
     assert chartrender.find_chart("no-such-chart", "1.0.0") is None
+
+
+# `ink images` (tests/test_images.py): core never runs helm, so a chart's images reach it only through the
+# plugin's declaration (ink_images). Here, on the renders the tests above made, a chart or value change that adds,
+# drops or retags an image fails until the declaration follows. A declared image no pod of the chart names (one an
+# operator starts from a custom resource, e.g. the MongoDB server) must at least be named in the rendered chart.
+def chart_services(config: str) -> dict[str, list[ChartApp]]:
+    apps: dict[str, list[ChartApp]] = {}
+    for app in applications(config):
+        apps.setdefault(app.service, []).append(app)
+    return apps
+
+
+@pytest.mark.parametrize(
+    "config_service",
+    [(config, service) for config in CONFIGS for service in chart_services(config)],
+    ids=lambda case: f"{case[0]}-{case[1]}",
+)
+def test_image_declarations_equal_the_rendered_charts(config_service: tuple[str, str]) -> None:
+    config, service = config_service
+    rendered: set[images.Image] = set()
+    text = ""
+    older = []  # snapshots older than the pinned chart: their default tags may lag the pin's
+    for app in chart_services(config)[service]:
+        chart_dir = require_chart(app)
+        meta = chartrender._chart_meta(chart_dir)
+        if meta is None or meta[1] != app.version:
+            older.append(f"{app.label} rendered from the {meta[1] if meta else '?'} snapshot")
+        objects = render(app)
+        text += json.dumps(objects)
+        rendered |= {images.parse(ref) for obj in objects for ref in images.object_images(obj)}
+    declaration = _synthesised(config)[2].get(service, set())
+
+    def key(image: images.Image) -> str:
+        # Against an older snapshot only the repositories can be compared: the pinned chart's default tags
+        # are not in ../shared/charts (each plugin's README, "Images", names the source of its tags).
+        return image.repository if older else image.ref
+
+    missing = sorted({key(i) for i in rendered} - {key(i) for i in declaration})
+    assert missing == [], f"{service}'s charts render images its ink_images does not declare ({config}; {older})"
+    # Started by an operator, not named in a pod: the rendered chart must still name the repository.
+    unseen = sorted(i.ref for i in declaration - rendered if i.path.rsplit("/", 1)[-1] not in text)
+    assert unseen == [], f"{service} declares images its charts neither render nor name ({config})"

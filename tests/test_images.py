@@ -1,11 +1,6 @@
-"""`ink images` on the embedded default and every test config: every image pinned, and each chart-installing
-plugin's declaration (``ink_images``) equal to what its charts really render.
-
-Core never runs helm, so a chart's images reach `ink images` only through the plugin's declaration. Here every
-chart Application is rendered offline the way Argo CD does (tests/chartrender.py) and its images compared with
-the declaration, so a chart or value change that adds, drops or retags an image fails until the declaration
-follows. A declared image no pod of the chart names (one an operator starts from a custom resource, e.g. the
-MongoDB server) must at least be named in the rendered chart (the operator's arguments or environment).
+"""`ink images` on the embedded default and every test config: every image pinned, and every chart-installing
+plugin declares its images (``ink_images``). That each declaration equals what its charts really render is
+tests/test_charts.py's test_image_declarations_equal_the_rendered_charts, on the renders that file makes anyway.
 """
 
 from __future__ import annotations
@@ -17,7 +12,6 @@ from pathlib import Path
 
 import chartrender
 import pytest
-import yaml
 
 from ink import images, run, testing
 
@@ -49,40 +43,6 @@ def chart_services(config: str) -> dict[str, list[chartrender.ChartApp]]:
     for app in chartrender.chart_applications(testing.objects(synthesised(config)).values()):
         apps.setdefault(app.service, []).append(app)
     return apps
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "chart_service" in metafunc.fixturenames:
-        cases = [(config, service) for config in CONFIGS for service in chart_services(config)]
-        metafunc.parametrize("chart_service", cases, ids=[f"{config}-{service}" for config, service in cases])
-
-
-def test_declarations_equal_the_rendered_charts(chart_service: tuple[str, str]) -> None:
-    config, service = chart_service
-    rendered: set[images.Image] = set()
-    text = ""
-    older = []  # snapshots older than the pinned chart: their default tags may lag the pin's
-    for app in chart_services(config)[service]:
-        if app.chart_dir is None:
-            pytest.fail(f"{app.label}: not in {chartrender.CHARTS_DIR} (tests/test_charts.py says more)", pytrace=False)
-        meta = chartrender._chart_meta(app.chart_dir)
-        if meta is None or meta[1] != app.version:
-            older.append(f"{app.label} rendered from the {meta[1] if meta else '?'} snapshot")
-        objects = chartrender.render(app, kube_version=KUBERNETES_VERSION)
-        text += yaml.safe_dump_all(objects)
-        rendered |= {images.parse(ref) for obj in objects for ref in images.object_images(obj)}
-    declaration = declared(config).get(service, set())
-
-    def key(image: images.Image) -> str:
-        # Against an older snapshot only the repositories can be compared: the pinned chart's default tags
-        # are not in ../shared/charts (each plugin's README, "Images", names the source of its tags).
-        return image.repository if older else image.ref
-
-    missing = sorted({key(i) for i in rendered} - {key(i) for i in declaration})
-    assert missing == [], f"{service}'s charts render images its ink_images does not declare ({config}; {older})"
-    # Started by an operator, not named in a pod: the rendered chart must still name the repository.
-    unseen = sorted(i.ref for i in declaration - rendered if i.path.rsplit("/", 1)[-1] not in text)
-    assert unseen == [], f"{service} declares images its charts neither render nor name ({config})"
 
 
 @pytest.mark.parametrize("config", CONFIGS)
