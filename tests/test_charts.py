@@ -606,7 +606,7 @@ def test_a_chart_name_in_two_folders_is_found_by_version() -> None:
     assert chartrender.find_chart("no-such-chart", "1.0.0") is None
 
 
-# `ink images` (tests/test_images.py): core never runs helm, so a chart's images reach it only through the
+# `ink images` (tests/test_images_pinned.py): core never runs helm, so a chart's images reach it only through the
 # plugin's declaration (ink_images). Here, on the renders the tests above made, a chart or value change that adds,
 # drops or retags an image fails until the declaration follows. A declared image no pod of the chart names (one an
 # operator starts from a custom resource, e.g. the MongoDB server) must at least be named in the rendered chart.

@@ -42,6 +42,10 @@ VERSION = "stable-11146-2"
 NAME = "jitsi"
 WEB_PORT = 8000  # unprivileged since stable-11146 (web/Dockerfile EXPOSE 8000 8443)
 HTTP_PORT = 80  # the web Service's port
+# The bridge's private REST and jicofo's REST: health probes and /metrics (constants here, not in construct.py,
+# so ink_metrics_targets starts no Node).
+JICOFO_REST = 8888
+JVB_REST = 8080
 JVB_PORT = 10000
 # nginx serves the IFrame API here (web/rootfs/defaults/meet.conf: location = /external_api.js).
 EXTERNAL_API = "/external_api.js"
@@ -208,8 +212,6 @@ def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
     # jvb:8080 and jicofo:8888, path /metrics): the bridge's private REST and jicofo's REST (JICOFO_ENABLE_REST, on
     # here). Prosody's /metrics (5280) needs PROSODY_ENABLE_METRICS and a CIDR of allowed scrapers
     # (PROSODY_METRICS_ALLOWED_CIDR, default 172.16.0.0/12): ink does not know the pod network's CIDR, so no prosody.
-    from ink_plugin_jitsi.construct import JICOFO_REST, JVB_REST
-
     return [
         MetricsTarget(name="jvb", pods=ctx.selector_labels("jvb"), port=JVB_REST),
         MetricsTarget(name="jicofo", pods=ctx.selector_labels("jicofo"), port=JICOFO_REST),

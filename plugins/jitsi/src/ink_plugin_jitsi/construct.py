@@ -14,7 +14,7 @@ from __future__ import annotations
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import SecretKeyRef
-from ink_plugin_jitsi import HTTP_PORT, JVB_PORT, SECRET, WEB_PORT, JitsiSettings
+from ink_plugin_jitsi import HTTP_PORT, JICOFO_REST, JVB_PORT, JVB_REST, SECRET, WEB_PORT, JitsiSettings
 
 REGISTRY = "ghcr.io/jitsi"
 # Internal XMPP domains: upstream's defaults (env.example, prosody templates). They are names
@@ -22,8 +22,6 @@ REGISTRY = "ghcr.io/jitsi"
 XMPP_DOMAIN = "meet.jitsi"
 PROSODY_HTTP = 5280
 PROSODY_C2S = 5222
-JICOFO_REST = 8888
-JVB_REST = 8080
 # nginx (web) resolves proxy_pass hosts itself, at request time and without resolv.conf's search
 # list, so prosody's name must be fully qualified. k3s' (and kubeadm's) default cluster domain.
 CLUSTER_DOMAIN = "cluster.local"

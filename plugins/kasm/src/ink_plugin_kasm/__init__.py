@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ink.context import ServiceContext
 
 # Kasm's release of charts/kasm 1.1181.x (Chart.yaml appVersion; every kasmweb/* image is tagged with it).
+# renovate: datasource=docker depName=docker.io/kasmweb/api
 VERSION = "1.18.1"
 NAME = "kasm"
 REGISTRY = "docker.io/kasmweb"
