@@ -5,31 +5,15 @@ tests/test_charts.py's test_image_declarations_equal_the_rendered_charts, on the
 
 from __future__ import annotations
 
-import functools
-import os
-import tempfile
-from pathlib import Path
-
 import chartrender
+import configsynth
 import pytest
+from configsynth import synthesised
 
-from ink import images, run, testing
+from ink import images, testing
 
 KUBERNETES_VERSION = "1.33"
-CONFIGS = {
-    "default": "",
-    **{p.stem: p.read_text() for p in sorted((Path(__file__).parent / "configs").glob("*.toml")) if p.stem != "mesh"},
-}
-
-
-@functools.cache
-def synthesised(config: str) -> run.SynthResult:
-    hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.upper().startswith("INK_")}
-    try:
-        with tempfile.TemporaryDirectory(prefix=f"ink-images-{config}-") as directory:
-            return testing.synth(Path(directory), CONFIGS[config], validate=False)
-    finally:
-        os.environ.update(hidden)
+CONFIGS = [name for name in configsynth.CONFIGS if name != "mesh"]  # mesh installs charts not in ../shared/charts
 
 
 def declared(config: str) -> dict[str, set[images.Image]]:

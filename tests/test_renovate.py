@@ -17,18 +17,17 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import chartrender
 import pytest
+from configsynth import CONFIGS, synthesised
 
-from ink import images, run, testing
+from ink import images, testing
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = json.loads((ROOT / "renovate.json").read_text())
-CONFIGS = {"default": "", **{p.stem: p.read_text() for p in sorted((ROOT / "tests" / "configs").glob("*.toml"))}}
 
 
 def test_renovate_validator_accepts_the_config() -> None:
@@ -135,16 +134,6 @@ def test_the_manager_finds_pins_in_the_annotated_forms() -> None:
         match = expression.search(text)
         assert match is not None and match["currentValue"] == current, text
     assert expression.search('# renovate: datasource=docker depName=a\n\nVERSION = "1"\n') is None  # not the next line
-
-
-@functools.cache
-def synthesised(config: str) -> run.SynthResult:
-    hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.upper().startswith("INK_")}
-    try:
-        with tempfile.TemporaryDirectory(prefix=f"ink-renovate-{config}-") as directory:
-            return testing.synth(Path(directory), CONFIGS[config], validate=False)
-    finally:
-        os.environ.update(hidden)
 
 
 def _plugin_dir(service: str) -> str:
