@@ -395,15 +395,17 @@ def read_git_output(out: Path, ref: str) -> tuple[dict[str, str], dict[str, str]
         raise UserError(f"--against {ref}: {where} is not in a git repository; run it inside the one holding {out}")
     if _git(where, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") is None:
         raise UserError(f"--against {ref}: no such commit, branch or tag in {top.strip()}; check `git log`")
-    relative = Path(os.path.abspath(out)).relative_to(Path(top.strip()).resolve()).as_posix()
+    root = Path(top.strip())
+    relative = Path(os.path.abspath(out)).resolve().relative_to(root.resolve()).as_posix()
     prefix = "" if relative == "." else f"{relative}/"
-    archive = _git(where, "archive", "--format=tar", ref, "--", f"{prefix}{MARKER}", binary=True)
+    # Paths are the repository's (git archive reads them relative to the folder it runs in).
+    archive = _git(root, "archive", "--format=tar", ref, f"{prefix}{MARKER}", binary=True)
     if archive is None:
         raise UserError(
             f"--against {ref}: {prefix or './'} holds no ink output ({MARKER}) at {ref}; "
             "commit the output of `ink synth` first, or pass the folder with --out"
         )
-    archive = _git(where, "archive", "--format=tar", ref, "--", prefix or ".", binary=True) or b""
+    archive = _git(root, "archive", "--format=tar", ref, prefix or ".", binary=True) or b""
     files: dict[str, str] = {}
     stamp: dict[str, str] = {}
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
