@@ -102,7 +102,7 @@ def test_markdown_puts_destructive_changes_first_and_groups_by_service() -> None
     assert "a volume cannot shrink (5Gi → 1Gi)" in lines[warning + 3]
     app = lines[lines.index("#### app") : lines.index("#### zeta")]
     # added, then removed, then changed, within a service
-    assert [line.split()[2] for line in app if line.startswith("- ")] == ["added", "removed", "changed"]
+    assert [line.split()[1] for line in app if line.startswith("- ")] == ["added", "removed", "changed"]
     assert "  - `spec.resources.requests.storage`: `5Gi` → `1Gi`" in app
     assert "  - `spec.template.spec.containers[app].image`: `app:1` → `app:2`" in lines
 

@@ -13,20 +13,20 @@ Two kinds of findings besides plain additions, removals and edits:
 
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-import os
 from pathlib import Path
 from typing import Any
-import io
-import subprocess
-import tarfile
 
 import yaml
 
-from ink.errors import UserError
 from ink.cluster import NOT_MANIFESTS
+from ink.errors import UserError
 from ink.files import BoundedReadError, load_yaml_all, read_bounded
 from ink.models import quantity_value
 from ink.output import MARKER
@@ -264,8 +264,10 @@ def _secret_field(path: str) -> bool:
     top = path.split(".")[0].split("[")[0]
     parts = path.split(".")
     # Secret: data/stringData at the top; SealedSecret: spec.encryptedData (and its template's data).
-    return top in SECRET_FIELDS or (len(parts) >= 2 and parts[0] == "spec" and parts[1] in SECRET_FIELDS) or (
-        path.startswith("spec.template.") and len(parts) >= 3 and parts[2] in SECRET_FIELDS
+    return (
+        top in SECRET_FIELDS
+        or (len(parts) >= 2 and parts[0] == "spec" and parts[1] in SECRET_FIELDS)
+        or (path.startswith("spec.template.") and len(parts) >= 3 and parts[2] in SECRET_FIELDS)
     )
 
 
@@ -306,8 +308,12 @@ def as_json(found: list[Change]) -> dict[str, Any]:
                 "destructive": c.destructive or None,
                 "left_behind": c.left_behind or None,
                 "fields": [
-                    {"path": f.path, "before": None if f.hidden else f.before, "after": None if f.hidden else f.after,
-                     "hidden": f.hidden}
+                    {
+                        "path": f.path,
+                        "before": None if f.hidden else f.before,
+                        "after": None if f.hidden else f.after,
+                        "hidden": f.hidden,
+                    }
                     for f in c.fields
                 ],
             }
@@ -354,13 +360,10 @@ def markdown(found: list[Change], title: str = "ink diff") -> str:
             for change in (c for c in by_service[service] if c.action == action):
                 name = change.path.partition("/")[2]
                 flag = " **(destructive)**" if change.destructive else ""
-                lines.append(f"- {_SIGNS[action]} {action} `{name}`{flag}")
+                lines.append(f"- {action} `{name}`{flag}")
                 lines += [f"  - {_field_line(f)}" for f in change.fields]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
-_SIGNS = {"added": "➕", "removed": "➖", "changed": "✏️"}
 
 
 def _field_line(field: FieldChange) -> str:

@@ -579,15 +579,17 @@ def backups(config_path: Path | None, strict: bool, as_json: bool) -> None:
     for row in rows:
         covered = row.covered_by or "[bold red]NOT COVERED[/bold red]"
         uncovered += not row.covered_by
-        cells.append((
-            row.service,
-            row.kind,
-            escape(row.name),
-            covered,
-            row.schedule or "-",
-            row.retention or "-",
-            escape(row.drill) or "-",
-        ))
+        cells.append(
+            (
+                row.service,
+                row.kind,
+                escape(row.name),
+                covered,
+                row.schedule or "-",
+                row.retention or "-",
+                escape(row.drill) or "-",
+            )
+        )
     table = _table(("service", "kind", "name", "covered by", "schedule", "retention", "restore drill"), cells)
     out_console.print(table)
     if uncovered:
