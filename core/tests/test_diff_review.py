@@ -190,3 +190,7 @@ def test_diff_json(project: Path) -> None:
     field = "spec.template.spec.containers[server].env[SIGNUPS_ALLOWED].value"
     assert change["fields"] == [{"path": field, "before": "false", "after": "true", "hidden": False}]
     assert cli("diff", "--json", "--format", "markdown").exit_code == 2
+    docs = Path(__file__).parents[2] / "docs" / "cli.md"
+    row = next(line for line in docs.read_text().splitlines() if line.startswith("| `ink diff --json`"))
+    for key in {*report, *report["summary"], *change, *change["fields"][0]}:
+        assert key in row, f"docs/cli.md does not document ink diff --json's {key}"
