@@ -194,3 +194,24 @@ def test_diff_json(project: Path) -> None:
     row = next(line for line in docs.read_text().splitlines() if line.startswith("| `ink diff --json`"))
     for key in {*report, *report["summary"], *change, *change["fields"][0]}:
         assert key in row, f"docs/cli.md does not document ink diff --json's {key}"
+
+
+def test_list_items_that_come_or_go_are_named_alone() -> None:
+    old = {"spec": {"destinations": [{"namespace": "a"}, {"namespace": "gone"}, {"namespace": "z"}]}}
+    new = {"spec": {"destinations": [{"namespace": "a"}, {"namespace": "z"}]}}
+    assert field_changes(old, new) == (FieldChange("spec.destinations[1]", "{namespace: gone}", None),)
+    grown = {"spec": {"destinations": [*new["spec"]["destinations"], {"namespace": "new"}]}}
+    assert field_changes(new, grown) == (FieldChange("spec.destinations[2]", None, "{namespace: new}"),)
+
+
+def test_a_script_is_compared_line_by_line() -> None:
+    old = {"data": {"run.sh": "set -eu\nfor db in a b c; do\n  check $db\ndone\n"}}
+    new = {"data": {"run.sh": "set -eu\nfor db in a c; do\n  check $db\ndone\n"}}
+    assert field_changes(old, new) == (FieldChange("data.run.sh (line 2)", "for db in a b c; do", "for db in a c; do"),)
+    many = {"data": {"run.sh": "\n".join(f"line {i}" for i in range(0, 60, 2))}}
+    changed = {"data": {"run.sh": "\n".join(f"line {i + (i % 4 == 0)}" for i in range(0, 60, 2))}}
+    found = field_changes(many, changed)
+    assert len(found) == 11 and found[-1].path == "data.run.sh (and 5 more changed stretches)"
+    assert "`data.run.sh (and 5 more changed stretches)`" in markdown(
+        compare({"a/x.yaml": text(many)}, {"a/x.yaml": text(changed)})
+    )

@@ -13,6 +13,7 @@ Two kinds of findings besides plain additions, removals and edits:
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
 import subprocess
@@ -257,7 +258,32 @@ def _walk(old: Any, new: Any, path: str, found: list[FieldChange], secret: bool)
             for index, (before, after) in enumerate(zip(old, new, strict=True)):
                 _walk(before, after, f"{path}[{index}]", found, secret)
             return
+        # Items came or went (a namespace in a list, a policy rule): name those, not the whole list twice.
+        found += [FieldChange(f"{path}[{i}]", _show(item), None) for i, item in enumerate(old) if item not in new]
+        found += [FieldChange(f"{path}[{i}]", None, _show(item)) for i, item in enumerate(new) if item not in old]
+        return
+    if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
+        found += _line_changes(path, old, new)
+        return
     found.append(FieldChange(path, _show(old), _show(new)))
+
+
+# A changed script or embedded file lists at most this many changed stretches of lines.
+MAX_LINE_CHANGES = 10
+
+
+def _line_changes(path: str, old: str, new: str) -> list[FieldChange]:
+    """A multi-line value (a script, an embedded config file) by the lines that changed, numbered as in ``new``."""
+    before, after = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    stretches = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    found = [
+        FieldChange(f"{path} (line {j1 + 1})", "\n".join(before[i1:i2]) or None, "\n".join(after[j1:j2]) or None)
+        for _, i1, i2, j1, j2 in stretches[:MAX_LINE_CHANGES]
+    ]
+    if len(stretches) > MAX_LINE_CHANGES:
+        found.append(FieldChange(f"{path} (and {len(stretches) - MAX_LINE_CHANGES} more changed stretches)"))
+    return found
 
 
 def _secret_field(path: str) -> bool:
@@ -369,6 +395,8 @@ def markdown(found: list[Change], title: str = "ink diff") -> str:
 def _field_line(field: FieldChange) -> str:
     if field.hidden:
         return f"`{field.path}`: encrypted data changed (values not shown)"
+    if field.before is None and field.after is None:
+        return f"`{field.path}`"
     if field.before is None:
         return f"`{field.path}`: added {_value(field.after)}"
     if field.after is None:
