@@ -206,6 +206,13 @@ def test_completion_completes_commands_and_choices() -> None:
     assert {"plain,markdown", "plain,plain"} <= set(choices.stdout.splitlines())
 
 
+def test_completion_completes_service_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INK_LOAD_PLUGINS", ",".join(PLUGINS))
+    env = {"_INK_COMPLETE": "bash_complete", "COMP_WORDS": "ink graph --service vault", "COMP_CWORD": "3"}
+    names = CliRunner().invoke(main, [], env=env, prog_name="ink")
+    assert names.stdout.splitlines() == ["plain,vaultwarden"]
+
+
 def tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 

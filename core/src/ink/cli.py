@@ -122,6 +122,17 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+def _plugin_names(incomplete: str) -> list[str]:
+    """Tab completion of a service name: the installed plugins (entry points only, nothing synthesised)."""
+    from ink.plugins import make_plugin_host
+
+    try:
+        names = make_plugin_host(keep_broken=True).names
+    except Exception:  # a completion must never print a traceback into the shell
+        return []
+    return sorted(name for name in names if name.startswith(incomplete))
+
+
 _config_option = click.option(
     "--config",
     "config_path",
@@ -497,7 +508,14 @@ def _plugins_json(rows: list[tuple[str, ...]], capabilities: list[tuple[str, ...
     default=None,
     help="Print a picture instead: Mermaid, Graphviz DOT, or SVG (needs Graphviz's dot).",
 )
-@click.option("--service", "services", multiple=True, metavar="NAME", help="Only the edges of NAME (repeatable).")
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=lambda ctx, param, incomplete: _plugin_names(incomplete),
+    help="Only the edges of NAME (repeatable).",
+)
 def graph(
     config_path: Path | None, policies: bool, as_json: bool, picture: str | None, services: tuple[str, ...]
 ) -> None:
