@@ -296,3 +296,16 @@ def test_tables_keep_their_look_on_a_wide_terminal(project: Path, monkeypatch: p
     monkeypatch.setattr(cli_mod, "out_console", Console(file=screen, force_terminal=True, width=200, color_system=None))
     assert cli("secrets", "list").exit_code == 0
     assert screen.getvalue().startswith("┏")
+
+
+def test_a_table_of_long_names_still_fits_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The embedded default's services (kube-prometheus-stack...) are longer than the three test plugins.
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_mod, "out_console", Console(file=screen, width=80, color_system=None))
+    headers = HEADERS[("backups",)][0]
+    row = ("kube-prometheus-stack", "database", "monitoring/prometheus-db", "cloudnativepg", "0 2 * * *", "720h", "-")
+    cli_mod.out_console.print(cli_mod._table(headers, [row]))
+    lines = screen.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert tuple(re.split(r"\s{2,}", lines[0].strip())) == headers
+    assert len(lines) < 8, "\n".join(lines)  # folded, not a column of single characters

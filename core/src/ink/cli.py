@@ -445,6 +445,11 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
     widths = [max(len(header), min(length, 8)) for header, length in zip(headers, longest, strict=True)]
     widths[0] = min(longest[0], 16)  # the row's name (a plugin, a service), whole as long as names are short
     spare = width - 1 - 2 * (len(headers) - 1) - sum(widths)
+    # Too wide already (long names): give back from the column furthest above its header's width.
+    while spare < 0 and any(w > len(h) for w, h in zip(widths, headers, strict=True)):
+        most = max(range(len(headers)), key=lambda i: widths[i] - len(headers[i]))
+        widths[most] -= 1
+        spare += 1
     # Share out what is left one character at a time to the column that lacks most: deterministic and fair.
     while spare > 0:
         lacking = [longest[i] - widths[i] for i in range(len(headers))]
