@@ -7,10 +7,13 @@ A user error never prints a Python traceback; ``--debug`` does.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.metadata
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,12 +21,48 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ink.errors import ConfigError, InkError, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
+
+
+def _progress_console() -> Console:
+    """Where the progress display goes (stderr); a function so tests can hand in a forced terminal."""
+    return err_console
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner naming the synth's phase, on a terminal only: never piped, in CI (CI=...) or with --quiet.
+
+    It is transient (erased when done) and on stderr: stdout and the output files are the same either way.
+    """
+    console = _progress_console()
+    if quiet or os.environ.get("CI") or not console.is_terminal:
+        yield lambda phase: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+    ) as bar:
+        task = bar.add_task("starting")
+        yield lambda phase: bar.update(task, description=phase, refresh=True)
+
+
+def _json(data: Any) -> None:
+    """Every read command's --json: indented, keys sorted, so that a diff of two runs shows only real changes."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (keys sorted).")
+_quiet_option = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress display (there is none when stderr is not a terminal or in CI)."
+)
 
 
 def _version() -> str:
@@ -71,9 +110,27 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     Reads ink.toml (or the embedded default homelab when there is none) and writes
     validated Kubernetes manifests, one folder per service, for Argo CD to deploy.
+
+    \b
+    Examples:
+      ink synth                    # ./ink.toml (or the default homelab) into dist/
+      ink diff --format markdown   # what would change, for a pull request
+      ink --debug plugins          # with tracebacks
+      eval "$(ink completion bash)"   # tab completion (also zsh, fish)
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+
+
+def _plugin_names(incomplete: str) -> list[str]:
+    """Tab completion of a service name: the installed plugins (entry points only, nothing synthesised)."""
+    from ink.plugins import make_plugin_host
+
+    try:
+        names = make_plugin_host(keep_broken=True).names
+    except Exception:  # a completion must never print a traceback into the shell
+        return []
+    return sorted(name for name in names if name.startswith(incomplete))
 
 
 _config_option = click.option(
@@ -110,6 +167,7 @@ _config_option = click.option(
     is_flag=True,
     help="Write even though the output was made with another master key: every generated credential changes.",
 )
+@_quiet_option
 def synth(
     config_path: Path | None,
     out: Path,
@@ -117,18 +175,29 @@ def synth(
     no_validate: bool,
     allow_destructive: bool,
     rekey: bool,
+    quiet: bool,
 ) -> None:
-    """Synthesise every enabled service into the output folder."""
+    """Synthesise every enabled service into the output folder.
+
+    \b
+    Examples:
+      ink synth
+      ink synth --config homelab/ink.toml --out manifests
+      ink synth --crd-dir schemas/ --quiet
+      ink synth --allow-destructive    # after `ink diff` showed what is lost
+    """
     from ink import run
 
-    result = run.synth(
-        config_path=config_path,
-        out=out,
-        extra_crd_dirs=list(crd_dirs),
-        validate=not no_validate,
-        allow_destructive=allow_destructive,
-        rekey=rekey,
-    )
+    with _progress(quiet) as progress:
+        result = run.synth(
+            config_path=config_path,
+            out=out,
+            extra_crd_dirs=list(crd_dirs),
+            validate=not no_validate,
+            allow_destructive=allow_destructive,
+            rekey=rekey,
+            progress=progress,
+        )
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
     out_console.print(
@@ -171,6 +240,13 @@ def validate(
     """Validate manifests (default: dist/) against Kubernetes and custom-resource schemas.
 
     With --server, the cluster's API server checks them instead (a dry-run: nothing is written).
+
+    \b
+    Examples:
+      ink validate
+      ink validate dist/vaultwarden --crd-dir schemas/ --strict-crds
+      ink validate --kubernetes-version 1.33
+      ink validate --server --context homelab
     """
     if server:
         _validate_on_server(list(paths) or [Path("dist")], kubeconfig, kube_context)
@@ -218,42 +294,100 @@ def _validate_on_server(paths: list[Path], kubeconfig: Path | None, context: str
     show_default=True,
     help="The output folder to compare with.",
 )
-def diff(config_path: Path | None, out: Path) -> None:
-    """Show what `ink synth` would change in the output, and flag changes that would lose data."""
-    from ink import run
+@click.option(
+    "--against",
+    metavar="GIT_REF",
+    help="Compare with the output folder as committed at GIT_REF (a commit, branch or tag) instead of on disk.",
+)
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["plain", "markdown"]),
+    default="plain",
+    show_default=True,
+    help="plain: one change a line; markdown: a pull-request comment, destructive changes first, field by field.",
+)
+@_json_option
+@_quiet_option
+def diff(config_path: Path | None, out: Path, against: str | None, form: str, as_json: bool, quiet: bool) -> None:
+    """Show what `ink synth` would change in the output, and flag changes that would lose data.
 
-    found = run.diff(config_path=config_path, out=out)
+    Secrets and SealedSecrets show only that their encrypted data changed, never values.
+
+    \b
+    Examples:
+      ink diff
+      ink diff --against origin/main --format markdown > comment.md
+      ink diff --against HEAD --json | jq '.summary'
+      ink diff --out manifests --quiet
+    """
+    if as_json and form != "plain":
+        raise ConfigError("--json and --format markdown: choose one")
+    from ink import changes, run
+
+    with _progress(quiet) as progress:
+        found = run.diff(config_path=config_path, out=out, against=against, progress=progress)
+    if as_json:
+        _json(changes.as_json(found))
+        return
+    if form == "markdown":
+        click.echo(changes.markdown(found, title=f"ink diff against {against}" if against else "ink diff"), nl=False)
+        return
     colours = {"added": "green", "removed": "red", "changed": "yellow"}
     for change in found:
         colour = "bold red" if change.destructive else colours[change.action]
         out_console.print(f"[{colour}]{escape(str(change))}[/{colour}]", markup=True)
-    destructive = sum(1 for c in found if c.destructive)
-    out_console.print(f"{len(found)} changes, {destructive} destructive" if found else "no changes")
+    out_console.print(changes.summary(found))
 
 
 @main.group()
 def secrets() -> None:
-    """Generated credentials: list them, rotate one."""
+    """Generated credentials: list them, rotate one.
+
+    \b
+    Examples:
+      ink secrets list
+      ink secrets rotate vaultwarden/admin-token
+    """
 
 
 @secrets.command("list")
 @_config_option
-def secrets_list(config_path: Path | None) -> None:
-    """Every generated credential id, where it is used and how often it was rotated."""
+@_json_option
+def secrets_list(config_path: Path | None, as_json: bool) -> None:
+    """Every generated credential id, where it is used and how often it was rotated (never a value).
+
+    \b
+    Examples:
+      ink secrets list
+      ink secrets list --json | jq -r '.[].credential'
+    """
     from ink import run
 
     generated, current = run.rotations(config_path)
-    table = Table("credential", "used in (namespace/secret:key)", "rotations")
-    for credential, places in generated.items():
-        table.add_row(credential, "\n".join(places), str(current.get(credential, 0)))
-    out_console.print(table)
+    if as_json:
+        _json(
+            [
+                {"credential": credential, "used_in": sorted(places), "rotations": current.get(credential, 0)}
+                for credential, places in sorted(generated.items())
+            ]
+        )
+        return
+    rows = [(c, "\n".join(places), str(current.get(c, 0))) for c, places in generated.items()]
+    out_console.print(_table(("credential", "used in (namespace/secret:key)", "rotations"), rows))
 
 
 @secrets.command("rotate")
 @click.argument("credential")
 @_config_option
 def secrets_rotate(credential: str, config_path: Path | None) -> None:
-    """Give CREDENTIAL a new value from the next synth on (recorded in ink.toml's [secrets.rotations])."""
+    """Give CREDENTIAL a new value from the next synth on (recorded in ink.toml's [secrets.rotations]).
+
+    \b
+    Examples:
+      ink secrets rotate vaultwarden/admin-token
+      ink secrets rotate cloudnativepg/vaultwarden --config homelab/ink.toml
+    """
     from ink import run
 
     path, generation = run.rotate(config_path, credential)
@@ -266,22 +400,106 @@ def secrets_rotate(credential: str, config_path: Path | None) -> None:
 
 @main.command()
 @_config_option
-def plugins(config_path: Path | None) -> None:
-    """List installed plugins (what each provides and needs), then every capability and who provides it."""
+@_json_option
+def plugins(config_path: Path | None, as_json: bool) -> None:
+    """List installed plugins (what each provides and needs), then every capability and who provides it.
+
+    \b
+    Examples:
+      ink plugins
+      ink plugins | grep -w no          # the disabled ones (piped: tab-separated)
+      ink plugins --json | jq '.capabilities[] | select(.provided_by == null)'
+    """
     from ink import run
 
     rows, capabilities = run.plugin_tables(config_path)
     headers = ("name", "distribution", "version", "deploys", "provides", "needs", "enabled")
     capability_headers = ("capability", "defined by", "provided by", "needed by")
+    if as_json:
+        _json(_plugins_json(rows, capabilities))
+        return
     if not out_console.is_terminal:  # piped: plain tab-separated rows, nothing cut short
         for row in [headers, *rows, (), capability_headers, *capabilities]:
             click.echo("\t".join(row))
         return
     for table_headers, table_rows in ((headers, rows), (capability_headers, capabilities)):
-        table = Table(*table_headers)
-        for row in table_rows:
+        out_console.print(_table(table_headers, table_rows))
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
+    """A table that stays readable at 80 columns: every header whole, long cells folded, never a column squeezed to
+    a character or two. On a narrow terminal the box loses its vertical lines and ink shares out the width itself
+    (rich's own shrinking can leave a table wider than the terminal when many columns have long headers)."""
+    from rich import box
+
+    width = out_console.width
+    if width >= 100:
+        table = Table(*headers)
+        for column in table.columns:
+            column.overflow = "fold"
+        for row in rows:
             table.add_row(*row)
-        out_console.print(table)
+        return table
+    table = Table(*headers, box=box.SIMPLE_HEAVY, show_edge=False, pad_edge=False, collapse_padding=True)
+    longest = [max([len(header), *(_longest_line(row[i]) for row in rows)]) for i, header in enumerate(headers)]
+    widths = [max(len(header), min(length, 8)) for header, length in zip(headers, longest, strict=True)]
+    widths[0] = min(longest[0], 16)  # the row's name (a plugin, a service), whole as long as names are short
+    spare = width - 1 - 2 * (len(headers) - 1) - sum(widths)
+    # Too wide already (long names): give back from the column furthest above its header's width.
+    while spare < 0 and any(w > len(h) for w, h in zip(widths, headers, strict=True)):
+        most = max(range(len(headers)), key=lambda i: widths[i] - len(headers[i]))
+        widths[most] -= 1
+        spare += 1
+    # Share out what is left one character at a time to the column that lacks most: deterministic and fair.
+    while spare > 0:
+        lacking = [longest[i] - widths[i] for i in range(len(headers))]
+        most = max(range(len(headers)), key=lambda i: lacking[i])
+        if lacking[most] <= 0:
+            break
+        widths[most] += 1
+        spare -= 1
+    for column, column_width in zip(table.columns, widths, strict=True):
+        column.overflow = "fold"
+        column.width = column_width
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _longest_line(cell: str) -> int:
+    return max((len(line) for line in Text.from_markup(cell).plain.splitlines()), default=0)
+
+
+def _listed(cell: str) -> list[str]:
+    return [] if cell in ("", "-") else cell.split(", ")
+
+
+def _plugins_json(rows: list[tuple[str, ...]], capabilities: list[tuple[str, ...]]) -> dict[str, Any]:
+    """`ink plugins --json`: the two tables, with lists for lists and null for nothing."""
+    return {
+        "plugins": [
+            {
+                "name": name,
+                "distribution": dist or None,
+                "version": version or None,
+                "deploys": deploys,
+                "provides": _listed(provides),
+                "needs": _listed(needs),
+                "enabled": enabled == "yes",
+            }
+            for name, dist, version, deploys, provides, needs, enabled in rows
+        ],
+        "capabilities": [
+            {
+                "capability": name,
+                "defined_by": defined_by,
+                "provided_by": None if provider.startswith("(") or provider == "-" else provider,
+                "problem": provider if provider.startswith("(") else None,
+                "needed_by": _listed(needed_by),
+            }
+            for name, defined_by, provider, needed_by in capabilities
+        ],
+    }
 
 
 @main.command()
@@ -295,7 +513,14 @@ def plugins(config_path: Path | None) -> None:
     default=None,
     help="Print a picture instead: Mermaid, Graphviz DOT, or SVG (needs Graphviz's dot).",
 )
-@click.option("--service", "services", multiple=True, metavar="NAME", help="Only the edges of NAME (repeatable).")
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=lambda ctx, param, incomplete: _plugin_names(incomplete),
+    help="Only the edges of NAME (repeatable).",
+)
 def graph(
     config_path: Path | None, policies: bool, as_json: bool, picture: str | None, services: tuple[str, ...]
 ) -> None:
@@ -352,28 +577,43 @@ def graph(
 @main.command()
 @_config_option
 @click.option("--strict", is_flag=True, help="Exit 1 when a volume or database is not covered by a backup.")
-def backups(config_path: Path | None, strict: bool) -> None:
+@_json_option
+def backups(config_path: Path | None, strict: bool, as_json: bool) -> None:
     """List every volume and database, the backup schedule that covers it and its restore drill.
 
     A drill's last result lives in the cluster (ink cannot read it offline): the column says where.
+
+    \b
+    Examples:
+      ink backups
+      ink backups --strict          # in CI: fail on anything not backed up
+      ink backups --json | jq '.[] | select(.covered_by == null)'
     """
     from ink import run
 
     rows = run.backup_report(config_path)
-    table = Table("service", "kind", "name", "covered by", "schedule", "retention", "restore drill")
+    if as_json:
+        _json([{k: v or None for k, v in dataclasses.asdict(row).items()} for row in rows])
+        if strict and any(not row.covered_by for row in rows):
+            raise click.exceptions.Exit(1)
+        return
+    cells = []
     uncovered = 0
     for row in rows:
         covered = row.covered_by or "[bold red]NOT COVERED[/bold red]"
         uncovered += not row.covered_by
-        table.add_row(
-            row.service,
-            row.kind,
-            escape(row.name),
-            covered,
-            row.schedule or "-",
-            row.retention or "-",
-            escape(row.drill) or "-",
+        cells.append(
+            (
+                row.service,
+                row.kind,
+                escape(row.name),
+                covered,
+                row.schedule or "-",
+                row.retention or "-",
+                escape(row.drill) or "-",
+            )
         )
+    table = _table(("service", "kind", "name", "covered by", "schedule", "retention", "restore drill"), cells)
     out_console.print(table)
     if uncovered:
         err_console.print(f"[yellow]{uncovered} not covered by any backup[/yellow]", markup=True)
@@ -440,7 +680,13 @@ def images(config_path: Path | None, as_json: bool, form: str, registry: str | N
     help="Folder for the pages.",
 )
 def docs(config_path: Path | None, out: Path) -> None:
-    """Write a reference page per installed plugin (settings from its model, then its README)."""
+    """Write a reference page per installed plugin (settings from its model, then its README).
+
+    \b
+    Examples:
+      ink docs
+      ink docs --config ink.example.toml --out site/plugins
+    """
     from ink import run
 
     pages = run.plugin_docs(config_path)
@@ -452,7 +698,12 @@ def docs(config_path: Path | None, out: Path) -> None:
 
 @main.command()
 def schema() -> None:
-    """Print the JSON Schema of ink.toml: core settings plus every installed plugin's table."""
+    """Print the JSON Schema of ink.toml: core settings plus every installed plugin's table.
+
+    \b
+    Examples:
+      ink schema > ink.schema.json     # for your editor's TOML language server
+    """
     from ink import run
 
     host = run.make_plugin_host(keep_broken=True)
@@ -471,7 +722,13 @@ def schema() -> None:
     help="Folder to create NAME/ in (default: the current one).",
 )
 def new_plugin(name: str, parent: Path) -> None:
-    """Write a complete plugin package ink-plugin-NAME into NAME/, with tests that pass as written."""
+    """Write a complete plugin package ink-plugin-NAME into NAME/, with tests that pass as written.
+
+    \b
+    Examples:
+      ink new-plugin mealie
+      ink new-plugin mealie --dir plugins
+    """
     from ink.scaffold import new_plugin
 
     target = new_plugin(name, parent)
@@ -479,6 +736,24 @@ def new_plugin(name: str, parent: Path) -> None:
         f"ink-plugin-{name} to {target}/; next: pip install -e '{target}[test]', then pytest there (its README)"
     )
     out_console.print(f"[green]wrote[/green] {escape(next_steps)}", markup=True)
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the tab-completion script for SHELL (click's own; commands, options and choices complete).
+
+    \b
+    Examples:
+      eval "$(ink completion bash)"                        # in ~/.bashrc
+      eval "$(ink completion zsh)"                         # in ~/.zshrc
+      ink completion fish > ~/.config/fish/completions/ink.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    completer = get_completion_class(shell)
+    assert completer is not None  # the three choices are click's built-in shells
+    click.echo(completer(main, {}, "ink", "_INK_COMPLETE").source(), nl=False)
 
 
 def entrypoint() -> None:  # pragma: no cover - console script wrapper

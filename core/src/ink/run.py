@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,13 @@ from ink.validate import ManifestValidator, SchemaFileError, ValidationReport, m
 
 # The marker file's record of the master key that produced the output.
 FINGERPRINT_FIELD = "master-key-fingerprint"
+
+Progress = Callable[[str], None]
+"""Told the name of each phase as it starts (the CLI's spinner on a terminal); once a phase, never per object."""
+
+
+def _quiet(phase: str) -> None:
+    """No progress display."""
 
 
 @dataclass
@@ -70,13 +77,16 @@ def synth(
     wait: bool = True,
     allow_destructive: bool = False,
     rekey: bool = False,
+    progress: Progress = _quiet,
 ) -> SynthResult:
     """Load, plan, synthesise, check and write. ``out`` is replaced only if everything succeeded.
 
     A refused run writes nothing anywhere: no output, no lock file, no new key.
     """
     check_output_location(out)  # before the work, and again under the lock
-    result = build(config_path=config_path, extra_crd_dirs=extra_crd_dirs, validate=validate, host=host)
+    result = build(
+        config_path=config_path, extra_crd_dirs=extra_crd_dirs, validate=validate, host=host, progress=progress
+    )
 
     def check(current: Path) -> None:
         # Under the output's lock: compare with what is there now, even if another run wrote it meanwhile.
@@ -93,6 +103,7 @@ def synth(
             )
         _keep_files(result)  # the key the output is sealed with must exist before the output does
 
+    progress("write")
     write_tree(out, result.files, wait=wait, check=check, stamp=result.stamp)
     if result.new_master_key:
         result.warnings.append(
@@ -105,8 +116,11 @@ def synth(
 
 def _changes(out: Path, result: SynthResult) -> list[Change]:
     """What writing ``result`` to ``out`` changes, a change of master key first."""
-    found = changes.compare(changes.read_output(out), result.files)
-    stamp = read_stamp(out) or {}
+    return _compared(changes.read_output(out), read_stamp(out) or {}, result)
+
+
+def _compared(old: dict[str, str], stamp: dict[str, str], result: SynthResult) -> list[Change]:
+    found = changes.compare(old, result.files)
     assert result.master_key is not None
     rekeyed = changes.rekey(stamp.get(FINGERPRINT_FIELD), result.master_key.fingerprint)
     return [rekeyed, *found] if rekeyed else found
@@ -142,13 +156,18 @@ def build(
     extra_crd_dirs: list[Path] | None = None,
     validate: bool = True,
     host: PluginHost | None = None,
+    progress: Progress = _quiet,
 ) -> SynthResult:
     """Everything ``synth`` does except comparing with and writing the output."""
+    progress("load config")
     config = load_config(find_config(config_path, os.environ))
+    progress("load plugins")
     host = host or make_plugin_host()
     validator = _validator(config, extra_crd_dirs or []) if validate else None
+    progress("declare and provide")
     plan = synth_mod.plan(config, host)
     master_key, created = _master_key(config)
+    progress("build and synth")
     synthesis = synth_mod.synthesise(config, host, master_key, plan)
 
     files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
@@ -167,6 +186,7 @@ def build(
         )
     summary = "not validated"
     if validator is not None:
+        progress("validate")
         report = _validate_all(validator, ((m.path, m.body) for m in synthesis.manifests))
         if not report.ok:
             # Name who built each invalid object: a schema failure is a plugin's bug, not the user's.
@@ -220,10 +240,24 @@ def rotate(config_path: Path | None, credential: str) -> tuple[Path, int]:
     return path, generation
 
 
-def diff(*, config_path: Path | None = None, out: Path = Path("dist"), host: PluginHost | None = None) -> list[Change]:
-    """What ``ink synth`` would change in ``out``, without writing anything (no key is created either)."""
-    result = build(config_path=config_path, validate=False, host=host)
-    return _changes(out, result)
+def diff(
+    *,
+    config_path: Path | None = None,
+    out: Path = Path("dist"),
+    host: PluginHost | None = None,
+    against: str | None = None,
+    progress: Progress = _quiet,
+) -> list[Change]:
+    """What ``ink synth`` would change in ``out``, without writing anything (no key is created either).
+
+    With ``against`` (a git ref), compared with ``out`` as committed there instead of the folder on disk.
+    """
+    if against is None:
+        result = build(config_path=config_path, validate=False, host=host, progress=progress)
+        return _changes(out, result)
+    committed, stamp = changes.read_git_output(out, against)  # a bad ref fails before the synthesis
+    result = build(config_path=config_path, validate=False, host=host, progress=progress)
+    return _compared(committed, stamp, result)
 
 
 def _master_key(config: Config) -> tuple[MasterKey, Path | None]:
