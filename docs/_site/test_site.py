@@ -153,6 +153,8 @@ def test_navigation_leads_to_the_page_it_names(page: _Watched, base_url: str) ->
     page.page.locator("nav.md-nav--primary").get_by_role("link", name="Vaultwarden", exact=True).first.click()
     page.page.wait_for_url("**/plugins/vaultwarden.html")
     assert "Vaultwarden" in page.page.locator("article h1").inner_text()
+    # The page lists the pinned image it deploys (written by the docs build from a synthesis).
+    assert "image docker.io/vaultwarden/server:" in page.page.locator("article").inner_text()
     assert not page.problems, "\n".join(page.problems)
 
 
