@@ -71,7 +71,7 @@ def test_a_hand_damaged_output_is_repaired(project: Path, pristine: Path, damage
 
 def _fails(error: int, after: int = 0) -> Callable[..., Any]:
     calls = {"n": 0}
-    real = output._write_synced
+    real = output._write
 
     def write(path: Path, text: str) -> None:
         calls["n"] += 1
@@ -95,7 +95,7 @@ def test_a_failing_disk_is_exit_3_and_the_old_output_stays(
     project: Path, monkeypatch: pytest.MonkeyPatch, error: int, fix: str
 ) -> None:
     before = tree(project / "dist")
-    monkeypatch.setattr(output, "_write_synced", _fails(error, after=5))
+    monkeypatch.setattr(output, "_write", _fails(error, after=5))
     result = synth()
     assert result.exit_code == 3, result.output
     (line,) = result.stderr.splitlines()

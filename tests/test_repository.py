@@ -98,3 +98,30 @@ def test_docs_cluster_lists_what_the_plugins_need_from_the_cluster(config: Path 
             assert f"| `{item.component}` |" in docs and service in docs, (service, item)
         for package in needs.node_packages:
             assert f"`{package.debian}`" in docs and f"`{package.rhel}`" in docs, (service, package)
+
+
+def test_every_setting_capability_and_field_is_documented() -> None:
+    """The generated references (plugin pages, the site's settings and capability pages) say what each key means."""
+    from pydantic import BaseModel
+
+    from ink.docgen import description
+    from ink.settings import InkSettings, PluginSettings
+
+    host = make_plugin_host(environ={})
+    undocumented = []
+    for name, field in InkSettings.model_fields.items():
+        if not description(InkSettings, name):
+            undocumented.append(f"core setting {name}")
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            undocumented += [f"core setting {name}.{n}" for n in field.annotation.model_fields
+                             if not description(field.annotation, n)]  # fmt: skip
+    for plugin in host.names:
+        model = host.call(plugin, "ink_service_info").settings_model or PluginSettings
+        undocumented += [f"[plugins.{plugin}] {n}" for n in model.model_fields if not description(model, n)]
+    for spec in host.capabilities.values():
+        if not spec.description:
+            undocumented.append(f"capability {spec.name} (CapabilitySpec.description)")
+        for model in (spec.need, spec.binding):
+            undocumented += [f"capability {spec.name}: {model.__name__}.{n}" for n in model.model_fields
+                             if not description(model, n)]  # fmt: skip
+    assert not undocumented, "no description (give the field Field(description=...)): " + ", ".join(undocumented)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,44 @@ def test_to_yaml_is_deterministic_and_does_not_wrap() -> None:
     assert long in first
     assert "café" in first
     assert yaml.safe_load(first) == body
+
+
+def _tree_for_sync(root: Path) -> set[str]:
+    (root / "a" / "b").mkdir(parents=True)
+    for name in ("a/one.yaml", "a/b/two.yaml", "three.yaml"):
+        (root / name).write_text("x: 1\n")
+    return {"a", "a/b", "a/one.yaml", "a/b/two.yaml", "three.yaml", "."}
+
+
+@pytest.mark.parametrize("syncfs", ["missing", "failing"])
+def test_without_a_working_syncfs_every_file_and_folder_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs: str
+) -> None:
+    from ink import output
+
+    expected = _tree_for_sync(tmp_path)
+    monkeypatch.setattr(output, "_syncfs", None if syncfs == "missing" else (lambda fd: -1))
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.path.relpath(os.readlink(f"/proc/self/fd/{fd}"), tmp_path))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    output._sync_tree(tmp_path)
+    assert set(synced) == expected
+    assert synced.index("a/b/two.yaml") < synced.index("a/b") < synced.index("a") < synced.index(".")
+
+
+def test_with_syncfs_one_call_syncs_the_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ink import output
+
+    _tree_for_sync(tmp_path)
+    calls: list[int] = []
+    monkeypatch.setattr(output, "_syncfs", lambda fd: calls.append(fd) or 0)
+    monkeypatch.setattr(os, "fsync", lambda fd: pytest.fail("no per-file fsync when syncfs works"))
+    output._sync_tree(tmp_path)
+    assert len(calls) == 1
+    if sys.platform.startswith("linux"):
+        assert output._load_syncfs() is not None, "Linux's libc has syncfs"

@@ -148,8 +148,10 @@ class Need(_Frozen):
 
     capability: ClassVar[str]
     id_field: ClassVar[str]
-    owner: str = ""
-    namespace: str = ""
+    owner: str = Field(default="", description="The plugin that declared the need (set by core).")
+    namespace: str = Field(
+        default="", description="The owner's namespace, where the binding's Secrets go (set by core)."
+    )
     optional: bool = Field(
         default=False,
         description="Without a provider, drop the need with a warning instead of failing "
@@ -222,8 +224,8 @@ class Route(Need):
     capability: ClassVar[Capability] = Capability.INGRESS
     host: DnsLabel = Field(description="Subdomain under the configured domain.")
     service: DnsLabel = Field(description="Name of the Service in the owner's namespace.")
-    port: int = Field(ge=1, le=65535)
-    path: str = "/"
+    port: int = Field(ge=1, le=65535, description="The Service's port the route sends requests to.")
+    path: str = Field(default="/", description="Path prefix on the host that goes to this Service.")
     public: bool = Field(default=False, description="Also expose through the external tunnel.")
     paths: tuple[RoutePath, ...] = Field(
         default=(),
@@ -253,10 +255,15 @@ class AuthClient(Need):
     """Single sign-on for a service: a native OIDC client, or forward-auth in front of its route."""
 
     capability: ClassVar[Capability] = Capability.AUTH
-    kind: Literal["oidc", "forward-auth"]
+    kind: Literal["oidc", "forward-auth"] = Field(
+        description="'oidc': the app logs users in itself through an OIDC client; 'forward-auth': the ingress "
+        "asks the auth provider before any request reaches the app."
+    )
     host: DnsLabel = Field(description="The route's subdomain the client belongs to.")
     redirect_paths: tuple[str, ...] = Field(default=(), description="OIDC redirect paths on the host.")
-    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    scopes: tuple[str, ...] = Field(
+        default=("openid", "email", "profile"), description="OIDC scopes the client asks for."
+    )
     verified_email: bool = Field(
         default=False,
         description="The OIDC client refuses logins whose email is not marked verified (the email_verified "
@@ -281,7 +288,7 @@ class DatabaseClaim(Need):
         default=None,
         description="Role (user) name, for images that fix it apart from the database; default: the database name.",
     )
-    engine: Literal["postgres"] = "postgres"
+    engine: Literal["postgres"] = Field(default="postgres", description="The database engine (PostgreSQL only).")
     extensions: tuple[str, ...] = Field(default=(), description="Extensions to create, e.g. 'vector'.")
     logical_replication: bool = Field(
         default=False,
@@ -408,10 +415,13 @@ class SecretClaim(Need):
     """A Secret the owner needs in a namespace, materialised by the secrets provider."""
 
     capability: ClassVar[Capability] = Capability.SECRETS
-    name: DnsLabel
-    data: dict[str, SecretValue]
-    type: str = "Opaque"
-    labels: dict[str, str] = Field(default_factory=dict)
+    name: DnsLabel = Field(description="The Secret's name in the owner's namespace.")
+    data: dict[str, SecretValue] = Field(
+        description="Key → value: a GeneratedSecret (derived from the master key), a UserSecret (the user supplies "
+        "it) or a template combining them; never a plain value."
+    )
+    type: str = Field(default="Opaque", description="The Secret's type, e.g. 'kubernetes.io/basic-auth'.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels of the Secret (e.g. for an operator).")
 
     id_field: ClassVar[str] = "name"
 
@@ -429,8 +439,10 @@ class SecretKeyRef(_Frozen):
 class Binding(_Frozen):
     """What a provider answers for a need. ``secrets`` are materialised by core afterwards."""
 
-    provider: str = ""
-    secrets: tuple[SecretClaim, ...] = ()
+    provider: str = Field(default="", description="The plugin that answered (set by core).")
+    secrets: tuple[SecretClaim, ...] = Field(
+        default=(), description="Secrets the provider asks core to write in the consumer's namespace (the credentials)."
+    )
 
     # For NetworkPolicies (ink.netpol): every address a binding holds (a URL, host + port, a ServiceRef) is
     # one the consumer dials, except the fields named here.
@@ -496,11 +508,11 @@ class TlsBinding(Binding):
 
 
 class DatabaseBinding(TlsBinding):
-    host: str
-    port: int
-    database: str
-    user: str
-    password: SecretKeyRef
+    host: str = Field(description="The database server's host name inside the cluster.")
+    port: int = Field(description="Its port.")
+    database: str = Field(description="The database's name.")
+    user: str = Field(description="The role that owns it and logs in.")
+    password: SecretKeyRef = Field(description="The role's password, a Secret in the consumer's namespace.")
     uri: SecretKeyRef = Field(
         description="postgresql://user:password@host:port/database, with ?sslmode=verify-full&sslrootcert=... "
         "when ``tls``: mount :meth:`ca_mounts` in the container that uses it."
@@ -518,9 +530,9 @@ class DatabaseBinding(TlsBinding):
 
 
 class SecretBinding(Binding):
-    name: str
-    namespace: str
-    keys: tuple[str, ...]
+    name: str = Field(description="The Secret's name.")
+    namespace: str = Field(description="Its namespace.")
+    keys: tuple[str, ...] = Field(description="Its keys (use ``ref(key)`` for a secretKeyRef).")
     from_sources: bool = Field(
         default=False,
         description="The provider built the Secret from ``secret.sources`` in the cluster (credentials generated "
@@ -552,14 +564,16 @@ class AuthBinding(Binding):
     # The issuer is dialled by the consumer (OIDC discovery, token and userinfo: the back-channel).
     dialled_by_ingress: ClassVar[frozenset[str]] = frozenset({"forward_auth_url", "outpost_service"})
     not_dialled: ClassVar[frozenset[str]] = frozenset({"authorization_url"})  # the browser opens it
-    kind: Literal["oidc", "forward-auth"]
+    kind: Literal["oidc", "forward-auth"] = Field(description="The kind the client asked for.")
     issuer_url: str = Field(default="", description="OIDC issuer (discovery at <issuer>.well-known/...).")
     # For clients without OIDC discovery (plain OAuth 2.0 settings, one URL at a time); the IdP's, never guessed.
     authorization_url: str = Field(default="", description="OAuth 2.0 authorization endpoint (browser).")
     token_url: str = Field(default="", description="OAuth 2.0 token endpoint (back-channel).")
     userinfo_url: str = Field(default="", description="OIDC userinfo endpoint (back-channel).")
-    client_id: str = ""
-    client_secret: SecretKeyRef | None = None
+    client_id: str = Field(default="", description="The OIDC client id (not a secret).")
+    client_secret: SecretKeyRef | None = Field(
+        default=None, description="The OIDC client secret, a Secret in the consumer's namespace."
+    )
     forward_auth_url: str = Field(default="", description="Where the ingress asks whether a request may pass.")
     forward_auth_headers: tuple[str, ...] = Field(default=(), description="Headers copied to the app.")
     outpost_path: str = Field(default="", description="Path prefix on the app's host that the IdP must answer.")
@@ -585,11 +599,11 @@ class S3Binding(TlsBinding):
     """A bucket and its key pair. Over TLS the ``endpoint`` is https and ``ca`` verifies it."""
 
     endpoint: str = Field(description="S3 endpoint URL inside the cluster (https:// when ``tls``).")
-    bucket: str
-    region: str = "us-east-1"
-    access_key_id: SecretKeyRef
-    secret_access_key: SecretKeyRef
-    path_style: bool = True
+    bucket: str = Field(description="The bucket's name.")
+    region: str = Field(default="us-east-1", description="The region to sign requests for.")
+    access_key_id: SecretKeyRef = Field(description="The consumer's own access key id, a Secret in its namespace.")
+    secret_access_key: SecretKeyRef = Field(description="Its secret key, a Secret in the consumer's namespace.")
+    path_style: bool = Field(default=True, description="Address the bucket in the path, not as a subdomain.")
     access_key_id_value: GeneratedSecret | None = Field(
         default=None, description="The generated key id, for consumers that embed it in a file (ink_binding_secrets)."
     )
@@ -929,7 +943,7 @@ class MetricsTarget(Need):
     params: dict[str, str] = Field(
         default_factory=dict, description="Query parameters, e.g. {'format': 'prometheus'} (Prometheus escapes '?')."
     )
-    scheme: Literal["http", "https"] = "http"
+    scheme: Literal["http", "https"] = Field(default="http", description="http, or https (then ca and server_name).")
     interval: Duration = Field(default="30s", description="How often to scrape.")
     server_name: str = Field(default="", description="For https: the name the certificate must hold.")
     ca: SecretKeyRef | None = Field(

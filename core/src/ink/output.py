@@ -96,11 +96,10 @@ def _replace(out: Path, files: dict[str, str], stamp: Mapping[str, str] | None) 
                 raise ValueError(f"output path {relative!r} escapes the output folder")
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_synced(path, text)
+            _write(path, text)
         fields = "".join(f"{key}: {value}\n" for key, value in sorted((stamp or {}).items()))
-        _write_synced(staging / MARKER, MARKER_TEXT + fields)
-        for folder in sorted({p.parent for p in staging.rglob("*")}, reverse=True):
-            _fsync_dir(folder)
+        _write(staging / MARKER, MARKER_TEXT + fields)
+        _sync_tree(staging)  # every file and folder of the new tree is on disk before it becomes the output
         if out.exists():
             _exchange(staging, out)  # staging now holds the old tree
         else:
@@ -182,11 +181,42 @@ def _locked(folder: Path, *, wait: bool) -> Iterator[None]:
         os.close(fd)
 
 
-def _write_synced(path: Path, text: str) -> None:
+def _write(path: Path, text: str) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+
+
+def _sync_tree(root: Path) -> None:
+    """Make every file and folder under ``root`` durable.
+
+    One ``syncfs`` of the file system holding it where Linux has one: one journal commit for the whole tree
+    instead of one per file and folder (measured on ext4: 0.04 s instead of 0.2-0.7 s for 170 files).
+    Elsewhere, or if it fails, an fsync of each file and then of each folder, deepest first.
+    """
+    if _syncfs is not None:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    paths = sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True)
+    for path in [p for p in paths if p.is_file()] + [p for p in paths if p.is_dir()] + [root]:
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        else:
+            _fsync_dir(path)
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """libc's syncfs(2) (Linux 2.6.39+; errors reported since 5.8), or None."""
+    name = ctypes.util.find_library("c")
+    function = getattr(ctypes.CDLL(name, use_errno=True), "syncfs", None) if name else None
+    return function if sys.platform.startswith("linux") else None
+
+
+_syncfs = _load_syncfs()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -230,9 +230,15 @@ class InkSettings(BaseSettings):
     kubernetes_version: KubernetesVersion = Field(
         default="1.33", description="Kubernetes minor version the output is validated against (1.25-1.37)."
     )
-    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
-    network: NetworkSettings = Field(default_factory=NetworkSettings)
-    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    secrets: SecretsSettings = Field(
+        default_factory=SecretsSettings, description="Where generated credentials come from and how they are sealed."
+    )
+    network: NetworkSettings = Field(
+        default_factory=NetworkSettings, description="The cluster's node and pod networks, for the NetworkPolicies."
+    )
+    validation: ValidationSettings = Field(
+        default_factory=ValidationSettings, description="How `ink synth` and `ink validate` check the output."
+    )
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="One table per plugin, [plugins.<name>], validated by that plugin's settings model.",

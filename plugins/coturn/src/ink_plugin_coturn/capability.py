@@ -61,7 +61,7 @@ class TurnBinding(Binding):
     tls_port: int | None = Field(
         default=5349, description="TURN over TLS (and DTLS); None when the server has no certificate."
     )
-    realm: str
+    realm: str = Field(description="The TURN realm; the consumer's clients use it with the minted credentials.")
     uris: tuple[str, ...] = Field(description="ICE server URIs (RFC 7065), e.g. 'turn:192.0.2.10:3478?transport=udp'.")
     stun: str = Field(description="The STUN URI (RFC 7064), e.g. 'stun:192.0.2.10:3478'.")
     secret: SecretKeyRef = Field(

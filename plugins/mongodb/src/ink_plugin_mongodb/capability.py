@@ -58,13 +58,13 @@ class MongoBinding(TlsBinding):
     CA_VOLUME: ClassVar[str] = "mongodb-ca"
 
     host: str = Field(description="The members' headless Service, e.g. mongodb-svc.mongodb.svc.")
-    port: int
+    port: int = Field(description="The members' port.")
     hosts: tuple[str, ...] = Field(description="Every member as host:port, in the order of the connection string.")
     replica_set: str = Field(description="The replica set's name (the replicaSet URI option).")
-    database: str
-    username: str
+    database: str = Field(description="The consumer's database.")
+    username: str = Field(description="The consumer's own user, with readWrite on its database.")
     auth_source: str = Field(description="The database the user is defined in (the authSource URI option).")
-    password: SecretKeyRef
+    password: SecretKeyRef = Field(description="The user's password, a Secret in the consumer's namespace.")
     uri: SecretKeyRef = Field(description="mongodb://user:password@hosts/database?replicaSet=...&authSource=...")
     oplog_uri: SecretKeyRef | None = Field(default=None, description="The same for the 'local' database; with oplog.")
     backup_schedule: str = Field(default="", description="Cron schedule of the database's dumps; '' for none.")

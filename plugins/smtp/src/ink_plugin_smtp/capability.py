@@ -35,10 +35,10 @@ class SmtpNeed(Need):
 class SmtpBinding(Binding):
     """How the consumer sends mail. The password reaches it only as a Secret in its own namespace."""
 
-    host: str
-    port: int
+    host: str = Field(description="The mail server's host name.")
+    port: int = Field(description="Its submission port, e.g. 587 (starttls) or 465 (tls).")
     tls: TlsMode = Field(description="starttls (upgrade after connecting), tls (implicit TLS) or none.")
-    from_address: str
+    from_address: str = Field(description="The sender address of the consumer's mail.")
     username: str = Field(default="", description="'' when the server accepts mail without logging in.")
     password: SecretKeyRef | None = Field(default=None, description="None without a username.")
 

@@ -82,9 +82,9 @@ class RedisBinding(TlsBinding):
     """
 
     host: str = Field(description="In-cluster DNS name, e.g. searxng-redis.searxng.svc.")
-    port: int
+    port: int = Field(description="The server's port.")
     username: str = Field(description="The consumer's user (Redis 6 ACL: AUTH <username> <password>).")
-    password: SecretKeyRef
+    password: SecretKeyRef = Field(description="The user's password, a Secret in the consumer's namespace.")
     url: SecretKeyRef = Field(
         description="redis://<username>:<password>@<host>:<port>/0 (rediss:// over TLS), for apps that take a URL."
     )
@@ -93,7 +93,7 @@ class RedisBinding(TlsBinding):
         description="The url with the TLS parameters of redis-py and valkey-py (ssl_ca_certs=<ca_file>, "
         "ssl_check_hostname=true), for Python clients configured by a URL alone; the url itself when plain.",
     )
-    database: int = 0
+    database: int = Field(default=0, description="The database number the consumer uses (the URL's /<n>).")
     volume: str = Field(default="", description="The PersistentVolumeClaim holding the data; '' without persistence.")
 
     CA_DIR: ClassVar[str] = "/etc/ink/redis-ca"
