@@ -109,8 +109,10 @@ def compare(old: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
     """Every change from ``old`` to ``new`` (relative path → YAML text), with data-loss findings."""
     # A data-holding object removed while one of its kind appears in the same folder is a rename:
     # the service would start on the new, empty one.
+    # Only folders that lose a file need it: a first synth (nothing old) parses nothing here.
+    losing = {path.split("/")[0] for path in old.keys() - new.keys()}
     added_kinds: dict[tuple[str, str], list[str]] = {}
-    for path in new.keys() - old.keys():
+    for path in sorted(p for p in new.keys() - old.keys() if p.split("/")[0] in losing):
         body = _load(new[path])
         added_kinds.setdefault((path.split("/")[0], str(body.get("kind"))), []).append(_describe(body))
     changes: list[Change] = []
