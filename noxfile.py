@@ -191,7 +191,9 @@ def synth(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=True, default=False)
 def bench(session: nox.Session) -> None:
-    """Time and memory of `ink synth` on the embedded default (cold process, several runs)."""
+    """Issue 17's benchmark: ink synth of the default and its phases against the floors, the read-only commands,
+    scaling to 300 services. Writes build/bench.json and docs/performance.md's table. ``-- --runs 3`` for fewer
+    rounds, ``-- --suite`` to also time `nox -s tests` and .ci/run (long). Never part of the tests."""
     session.install(*_editable("core", *(f"plugins/{p}" for p in PLUGINS)))
     session.run("python", "tests/bench.py", *session.posargs, env=ENV)
 
@@ -209,7 +211,7 @@ def build(session: nox.Session) -> None:
     shutil.rmtree(out, ignore_errors=True)  # stale files of a renamed or bumped package must not be checked
     for path in ["core", *(f"plugins/{p}" for p in PLUGINS)]:
         session.run("uv", "build", "--quiet", "--out-dir", str(out), path)
-    built = sorted(str(p) for p in out.iterdir())
+    built = sorted(str(p) for pattern in ("*.whl", "*.tar.gz") for p in out.glob(pattern))  # uv adds a .gitignore
     expected = 2 * (1 + len(PLUGINS))
     if len(built) != expected:
         session.error(f"expected {expected} files (a wheel and an sdist per package) in {out}, found {len(built)}")
