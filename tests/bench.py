@@ -301,8 +301,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.json")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="synthetic services, e.g. 10,100,300")
+    parser.add_argument("--render", action="store_true", help="only rewrite the table from --out's results")
     parser.add_argument("--note", default="", help="what else ran on the machine meanwhile, for the table")
     args = parser.parse_args(argv)
+    if args.render:
+        write_doc(render(json.loads(args.out.read_text())))
+        return
     python, ink = sys.executable, str(Path(sys.executable).with_name("ink"))
     script = str(Path(__file__).resolve())
     crd = ["--crd-dir", str(CRDS)] if CRDS.is_dir() else []
@@ -415,9 +419,13 @@ def main(argv: list[str]) -> None:
     table = render(results)
     print(table)
     if not args.no_doc:
-        text = DOC.read_text()
-        before, rest = text.split(BEGIN, 1)
-        DOC.write_text(before + BEGIN + "\n" + table + "\n" + END + rest.split(END, 1)[1])
+        write_doc(table)
+
+
+def write_doc(table: str) -> None:
+    text = DOC.read_text()
+    before, rest = text.split(BEGIN, 1)
+    DOC.write_text(before + BEGIN + "\n" + table + "\n" + END + rest.split(END, 1)[1])
 
 
 def suite(run_it: bool) -> dict[str, Any]:
@@ -510,11 +518,17 @@ def render(results: dict[str, Any]) -> str:
         ]
     else:
         lines += ["", "Test suite: not measured in this run (`nox -s bench -- --suite`)."]
-    return "\n".join([*lines, "", *targets(results, synth / floor)])
+    floor_min = (
+        c["floor (a): node + cdk8s JS app, same objects"]["min"]
+        + c["floor (b): plain Python, same objects as YAML"]["min"]
+    )
+    ratios = (synth / floor, c["ink synth (default, cold process)"]["min"] / floor_min)
+    return "\n".join([*lines, "", *targets(results, ratios)])
 
 
-def targets(results: dict[str, Any], ratio: float) -> list[str]:
-    """Issue 17's targets, each measured against its bound."""
+def targets(results: dict[str, Any], ratios: tuple[float, float]) -> list[str]:
+    """Issue 17's targets, each measured against its bound. The synth's ratio to the floors is given for medians
+    and for minimums (on a busy machine the floors' medians swell more than ink's); met only if both are."""
     c = results["default"]["commands"]
     slowest = max(("ink --help", "ink plugins", "ink schema"), key=lambda k: c[k]["median"])
     sizes = results["scaling"]
@@ -527,7 +541,11 @@ def targets(results: dict[str, Any], ratio: float) -> list[str]:
     memory = last["python_peak_mib"] + last["node_peak_mib"]
     per_1000 = 1000 * last["phases"]["validate"] / last["objects"]  # in-process: without Python's start-up
     rows = [
-        ("cold synth of the default within 2x of floor (a) + (b), validation included", f"{ratio:.1f}x", ratio <= 2),
+        (
+            "cold synth of the default within 2x of floor (a) + (b), validation included",
+            f"{ratios[0]:.1f}x (medians), {ratios[1]:.1f}x (minimums)",
+            max(ratios) <= 2,
+        ),
         (
             f"read-only commands under 0.3 s (slowest: `{slowest}`)",
             f"{c[slowest]['median']:.2f} s",
@@ -545,7 +563,7 @@ def targets(results: dict[str, Any], ratio: float) -> list[str]:
             memory * 1.048576 < 500,
         ),
         (
-            f"validation of 1,000 objects under 1 s (`ink validate` of {last['objects']} objects, per 1,000)",
+            f"validation of 1,000 objects under 1 s (in-process, {last['objects']} objects, per 1,000)",
             f"{per_1000:.2f} s",
             per_1000 < 1,
         ),
