@@ -5,6 +5,10 @@ that ink-plugin-mongodb defines and provides), and both need ``secrets``: so cor
 sealed-secrets are the smallest set a user installs for a synth that works. Every other need of theirs is
 optional and left out with a warning. Their dependencies (cdk8s, pydantic, ...) come from PyPI, as for a user.
 The ranges each plugin declares on ink-core are checked against core's version by tests/test_repository.py.
+
+It runs in `nox -s tests` (so in CI) rather than in a session of its own: uv builds the four wheels and fills
+the venv from its cache in seconds, and the whole test took 31 s on the shared 2-core machine (98 s at its
+busiest), on one xdist worker while the other runs other files.
 """
 
 from __future__ import annotations
