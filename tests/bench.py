@@ -207,13 +207,22 @@ def read_only_child(command: str) -> None:
 
 NODE_APP = """
 const fs = require("fs");
+const path = require("path");
 const { App, Chart, ApiObject, YamlOutputType } = require("cdk8s");
 const objects = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-const app = new App({ outdir: process.argv[3], outputFileExtension: ".yaml",
-                      yamlOutputType: YamlOutputType.FILE_PER_RESOURCE });
-const chart = new Chart(app, "ink", { disableResourceNameHashes: true });
-objects.forEach((body, n) => new ApiObject(chart, `o${n}`, body));
-app.synth();
+// An App per namespace writing into its own folder, as ink writes a folder per service: cdk8s names a file
+// <Kind>.<name>.yaml, so one folder for all would overwrite the NetworkPolicies every namespace has.
+const apps = {};
+objects.forEach((body, n) => {
+  const ns = (body.metadata && body.metadata.namespace) || "cluster";
+  if (!apps[ns]) {
+    const app = new App({ outdir: path.join(process.argv[3], ns), outputFileExtension: ".yaml",
+                          yamlOutputType: YamlOutputType.FILE_PER_RESOURCE });
+    apps[ns] = [app, new Chart(app, ns, { disableResourceNameHashes: true })];
+  }
+  new ApiObject(apps[ns][1], `o${n}`, body);
+});
+Object.values(apps).forEach(([app]) => app.synth());
 """
 
 PLAIN_PYTHON = """
@@ -433,7 +442,7 @@ def suite(run_it: bool) -> dict[str, Any]:
     if not run_it:
         return {"measured": False}
     found: dict[str, Any] = {"measured": True}
-    nox = Path(sys.executable).parents[3] / ".venv" / "bin" / "nox"
+    nox = ROOT / ".venv" / "bin" / "nox"  # the set-up of common practice: python3 -m venv .venv; pip install nox
     for name, command in (("nox -s tests", [str(nox), "-s", "tests"]), (".ci/run", [str(ROOT / ".ci" / "run")])):
         start = time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, check=False)
