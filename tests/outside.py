@@ -48,12 +48,12 @@ def run(
     return result
 
 
-def build_wheels(out: Path) -> dict[str, Path]:
-    """A wheel of each of :data:`PACKAGES` in ``out``, by distribution name."""
-    for package in PACKAGES.values():
+def build_wheels(out: Path, packages: dict[str, Path] = PACKAGES) -> dict[str, Path]:
+    """A wheel of each of ``packages`` (by default :data:`PACKAGES`) in ``out``, by distribution name."""
+    for package in packages.values():
         run(uv(), "build", "--quiet", "--wheel", "--out-dir", out, package, cwd=out.parent)
     wheels = {}
-    for name in PACKAGES:
+    for name in packages:
         found = sorted(out.glob(f"{name.replace('-', '_')}-*.whl"))
         assert len(found) == 1, sorted(p.name for p in out.iterdir())
         wheels[name] = found[0]

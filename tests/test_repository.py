@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import inspect
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 from ink import hookspecs
 from ink.models import ServiceInfo
@@ -32,8 +35,33 @@ def test_plugin_package_shape(directory: Path) -> None:
     assert list((directory / "tests").glob("test_*.py")), "tests next to the plugin"
     text = (directory / "pyproject.toml").read_text()
     assert f'name = "ink-plugin-{directory.name}"' in text
-    assert re.search(r'"ink-core>=[0-9.]+,<[0-9.]+"', text), "a ranged dependency on ink-core"
     assert f'{directory.name} = "{module}"' in text, "an entry point in the 'ink' group"
+
+
+CORE_VERSION = Version(tomllib.loads((ROOT / "core" / "pyproject.toml").read_text())["project"]["version"])
+
+
+def _next_breaking(version: Version) -> Version:
+    """The first core release that may break plugins (docs/versioning.md): the next major, the next minor before 1.0."""
+    return Version(f"{version.major + 1}") if version.major else Version(f"0.{version.minor + 1}")
+
+
+@pytest.mark.parametrize("directory", PLUGIN_DIRS, ids=[p.name for p in PLUGIN_DIRS])
+def test_plugin_depends_on_a_range_of_ink_core_holding_this_core_and_bounded_below_its_next_major(
+    directory: Path,
+) -> None:
+    project = tomllib.loads((directory / "pyproject.toml").read_text())["project"]
+    found = [Requirement(r) for r in project.get("dependencies", []) if Requirement(r).name == "ink-core"]
+    lower, upper = CORE_VERSION.base_version.rsplit(".", 1)[0], _next_breaking(CORE_VERSION)
+    fix = f'fix: dependencies = ["ink-core>={lower},<{upper}"] (docs/versioning.md)'
+    where = f"plugins/{directory.name}/pyproject.toml"
+    assert len(found) == 1, f"{where}: {len(found)} dependencies on ink-core, expected one; {fix}"
+    spec = found[0].specifier
+    assert CORE_VERSION in spec, (
+        f"{where}: ink-core{spec} does not contain core {CORE_VERSION} (core/pyproject.toml); {fix}"
+    )
+    bounds = [Version(s.version) for s in spec if s.operator == "<"]
+    assert bounds and min(bounds) <= upper, f"{where}: ink-core{spec} admits core {upper}, which may break it; {fix}"
 
 
 def test_every_plugin_describes_itself() -> None:
