@@ -10,9 +10,10 @@ from pydantic import ValidationError
 import ink
 from ink import testing
 from ink.capabilities import SECRETS
-from ink.models import AlertRule, Capability, MetricsBinding, MetricsTarget, SecretKeyRef, ServiceInfo
+from ink.models import AlertRule, BasicAuth, Capability, MetricsBinding, MetricsTarget, SecretKeyRef, ServiceInfo
 
 PODS = {"app.kubernetes.io/name": "exporter"}
+BASIC = BasicAuth(username=SecretKeyRef(name="s", key="username"), password=SecretKeyRef(name="s", key="password"))
 
 
 class Exporter:
@@ -97,6 +98,11 @@ def test_a_metrics_provider_without_a_scraper_is_a_network_problem(tmp_path: Pat
     [
         ({"scheme": "http", "server_name": "x"}, "ca and server_name are for scheme 'https'"),
         ({"interval": "30 seconds"}, "interval"),
+        (
+            {"bearer_token": SecretKeyRef(name="t", key="token"), "basic_auth": BASIC},
+            "bearer_token and basic_auth exclude each other",
+        ),
+        ({"basic_auth": {"username": "metrics", "password": {"name": "s", "key": "password"}}}, "username"),
         ({"pods": {}}, "pods"),
         ({"path": "metrics"}, "path"),
         ({"path": "/v1/sys/metrics?format=prometheus"}, "path"),  # a query goes into params
@@ -106,6 +112,14 @@ def test_bad_metrics_targets_are_refused(fields: dict, words: str) -> None:
     base = {"pods": PODS, "port": 9100}
     with pytest.raises(ValidationError, match=words):
         MetricsTarget(**{**base, **fields})
+
+
+def test_basic_auth_takes_both_halves_from_secrets() -> None:
+    target = MetricsTarget(pods=PODS, port=9100, basic_auth=BASIC)
+    assert target.basic_auth is not None and target.basic_auth.password == SecretKeyRef(name="s", key="password")
+    assert target.bearer_token is None
+    with pytest.raises(ValidationError, match="password"):
+        BasicAuth(username=SecretKeyRef(name="s", key="username"))  # type: ignore[call-arg]
 
 
 def test_https_targets_carry_their_ca_and_alert_names_are_checked() -> None:

@@ -235,6 +235,12 @@ def pod_monitor(scope: kube.Construct, *, target: MetricsTarget, name: str, cons
     if target.bearer_token is not None:
         token = target.bearer_token
         endpoint["authorization"] = {"type": "Bearer", "credentials": {"name": token.name, "key": token.key}}
+    if target.basic_auth is not None:
+        user, password = target.basic_auth.username, target.basic_auth.password
+        endpoint["basicAuth"] = {
+            "username": {"name": user.name, "key": user.key},
+            "password": {"name": password.name, "key": password.key},
+        }
     kube.api_object(
         scope,
         f"podmonitor-{name}",
