@@ -162,6 +162,39 @@ def test_a_nodes_rule_names_its_ports() -> None:
         Nodes(reason="kubelet")
 
 
+
+def test_a_kube_dns_rule_opens_egress_to_coredns_on_its_ports_only(tmp_path: Path) -> None:
+    # The metrics provider scrapes CoreDNS (kube-system, k8s-app=kube-dns) on 9153; every pod has only DNS there.
+    from ink.models import KubeDns
+
+    class Monitoring(testing.StandIn):
+        @ink.hookimpl
+        def ink_network(self) -> list:  # type: ignore[override]
+            return [*super().ink_network(), KubeDns(ports=(9153,), reason="CoreDNS metrics", pods={"app": "scraper"})]
+
+    result = _synth(tmp_path, Monitoring("monitoring", Capability.METRICS))
+    [flow] = [f for f in result.network.flows if f.why == "monitoring: CoreDNS metrics"]
+    assert (flow.source.text(), flow.target.text()) == ("monitoring[app=scraper]", "kube-system[k8s-app=kube-dns]")
+    assert [p.text() for p in flow.ports] == ["9153/TCP"]
+    egress = [
+        rule
+        for path, obj in testing.objects(result).items()
+        if path.startswith("monitoring/networkpolicy-")
+        for rule in obj["spec"].get("egress", [])
+        if {"port": 9153, "protocol": "TCP"} in rule.get("ports", [])
+    ]
+    assert egress and all(
+        peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+        and peer["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+        for rule in egress
+        for peer in rule["to"]
+    )
+    # Without the rule nobody reaches CoreDNS on 9153: the exporter has DNS only.
+    plain = _synth(tmp_path / "plain", testing.StandIn("monitoring", Capability.METRICS))
+    assert not [f for f in plain.network.flows if any(p.port == 9153 for p in f.ports)]
+    with pytest.raises(ValidationError, match="name the ports"):
+        KubeDns(reason="CoreDNS")
+
 class Store:
     """A server whose metrics scheme follows every bucket claim of the run (as an S3 server's TLS does)."""
 

@@ -807,6 +807,18 @@ class Nodes(_Ports):
     pods: PodLabels = Field(default_factory=dict, description="Which pods; {} for every pod of the namespace.")
 
 
+class KubeDns(_Ports):
+    """Egress to kube-system's CoreDNS pods (``k8s-app=kube-dns``) on other ports than DNS, which every pod has.
+
+    For the metrics provider scraping CoreDNS's ``prometheus :9153`` plugin. ``ports`` are CoreDNS's container
+    ports. kube-system is not ink's, so only the egress side is written.
+    """
+
+    protocols: tuple[Protocol, ...] = ("TCP",)
+    reason: str = Field(min_length=1)
+    pods: PodLabels = Field(default_factory=dict, description="Which pods; {} for every pod of the namespace.")
+
+
 class Inbound(_Ports):
     """Ingress from outside the pod network: LoadBalancer clients, or the API server calling a webhook.
 
@@ -872,7 +884,9 @@ class Scraper(_Frozen):
     source: str = Field(description="Where the labels come from (chart template, operator docs).")
 
 
-NetworkRule = ChartService | IngressGateway | Scraper | Internet | KubeApi | Nodes | Inbound | Connects | Mesh
+NetworkRule = (
+    ChartService | IngressGateway | Scraper | Internet | KubeApi | KubeDns | Nodes | Inbound | Connects | Mesh
+)
 """What ``ink_network`` returns."""
 
 

@@ -207,8 +207,9 @@ def test_prometheus_selects_every_namespace_and_keeps_the_chart_dashboards(full)
 
 def test_k3s_unreachable_control_plane_monitors_and_rules_are_off(full) -> None:  # type: ignore[no-untyped-def]
     values = chart_values(full)
-    for component in ("kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd", "coreDns"):
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd"):
         assert values[component] == {"enabled": False}
+    assert "coreDns" not in values  # on, as the chart has it: the KubeDns rule lets Prometheus reach 9153
     assert set(values["defaultRules"]["rules"]) == {
         "etcd",
         "kubeControllerManager",
@@ -217,6 +218,15 @@ def test_k3s_unreachable_control_plane_monitors_and_rules_are_off(full) -> None:
         "kubeSchedulerRecording",
     }
     assert "nodeExporter" not in values and "kubeStateMetrics" not in values  # on, as the chart has them
+
+
+def test_coredns_is_scraped_through_a_kube_dns_rule(full) -> None:  # type: ignore[no-untyped-def]
+    project = objects(full)["prometheus/appproject-prometheus-chart.yaml"]["spec"]["destinations"]
+    assert "kube-system" in {d["namespace"] for d in project}  # the chart's coredns Service lives there
+    [flow] = [f for f in full.network.flows if f.why == "prometheus: Prometheus scrapes CoreDNS's metrics"]
+    pods = ",".join(f"{k}={v}" for k, v in sorted(PROMETHEUS_PODS.items()))
+    assert (flow.source.text(), flow.target.text()) == (f"prometheus[{pods}]", "kube-system[k8s-app=kube-dns]")
+    assert [p.text() for p in flow.ports] == ["9153/TCP"]
 
 
 def test_every_chart_container_has_requests_and_a_memory_limit(full) -> None:  # type: ignore[no-untyped-def]
