@@ -162,7 +162,6 @@ def test_a_nodes_rule_names_its_ports() -> None:
         Nodes(reason="kubelet")
 
 
-
 def test_a_kube_dns_rule_opens_egress_to_coredns_on_its_ports_only(tmp_path: Path) -> None:
     # The metrics provider scrapes CoreDNS (kube-system, k8s-app=kube-dns) on 9153; every pod has only DNS there.
     from ink.models import KubeDns
@@ -194,6 +193,7 @@ def test_a_kube_dns_rule_opens_egress_to_coredns_on_its_ports_only(tmp_path: Pat
     assert not [f for f in plain.network.flows if any(p.port == 9153 for p in f.ports)]
     with pytest.raises(ValidationError, match="name the ports"):
         KubeDns(reason="CoreDNS")
+
 
 class Store:
     """A server whose metrics scheme follows every bucket claim of the run (as an S3 server's TLS does)."""

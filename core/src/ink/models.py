@@ -884,9 +884,7 @@ class Scraper(_Frozen):
     source: str = Field(description="Where the labels come from (chart template, operator docs).")
 
 
-NetworkRule = (
-    ChartService | IngressGateway | Scraper | Internet | KubeApi | KubeDns | Nodes | Inbound | Connects | Mesh
-)
+NetworkRule = ChartService | IngressGateway | Scraper | Internet | KubeApi | KubeDns | Nodes | Inbound | Connects | Mesh
 """What ``ink_network`` returns."""
 
 
