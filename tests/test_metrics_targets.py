@@ -24,6 +24,8 @@ KUBERNETES_VERSION = "1.33"
 # Targets whose pods an operator creates (not in the output, not in a chart): (owner, target) → source.
 OPERATOR_PODS = {
     ("cloudnativepg", "cluster"): "CloudNativePG docs, 'Monitoring': every instance pod serves port 9187 'metrics'",
+    ("mongodb", "members"): "mongodb-kubernetes controllers/construct/mongodbstatefulset.go: the operator's "
+    "StatefulSet (pods app=mongodb-svc), with the agent's port 9216 from ink's statefulSet.spec override",
 }
 
 

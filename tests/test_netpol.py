@@ -39,8 +39,12 @@ INTERNET = Pod("internet", ip="1.1.1.1")
 PROBE_SNAT = Pod("kubelet-probe-snat", ip="169.254.7.127")
 LAN_CLIENT = Pod("lan-client", ip="192.168.1.50")
 NODE = Pod("node", ip="192.168.1.10")
+# k3s manifests/coredns.yaml: DNS on 53 and the prometheus plugin's metrics on 9153.
 KUBE_DNS = Pod(
-    "kube-system/coredns", "kube-system", (("k8s-app", "kube-dns"),), (("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"))
+    "kube-system/coredns",
+    "kube-system",
+    (("k8s-app", "kube-dns"),),
+    (("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")),
 )
 # Ports probed besides every pod's own container ports: each one a flow or a test names.
 PROBED = {(p, proto) for p in (22, 53, 80, 443, 5432, 6443, 7844, 8080, 8443, 9000) for proto in ("TCP", "UDP")}
@@ -89,13 +93,29 @@ def _pods(objects: list[dict]) -> list[Pod]:
         if obj.get("kind") == "MongoDBCommunity":
             # mongodb/mongodb-kubernetes, mongodb-community-operator/controllers/construct/mongodbstatefulset.go: the
             # members carry app=<name>-svc and serve MongoDB on 27017.
+            # With spec.prometheus the agent serves metrics on its port (9216 by default; ink declares it).
             labels = {"app": f"{obj['metadata']['name']}-svc"}
+            ports = [{"name": "mongodb", "containerPort": 27017}]
+            if "prometheus" in obj["spec"]:
+                ports.append({"name": "prometheus", "containerPort": obj["spec"]["prometheus"].get("port", 9216)})
             pods.append(
                 _pod(
                     f"{obj['metadata']['namespace']}/member-{obj['metadata']['name']}",
                     obj["metadata"]["namespace"],
                     labels,
-                    [{"name": "mongodb", "containerPort": 27017}],
+                    ports,
+                )
+            )
+        if obj.get("kind") == "Prometheus" and obj["apiVersion"].startswith("monitoring.coreos.com/"):
+            # prometheus-operator makes the StatefulSet: its pods carry app.kubernetes.io/name=prometheus and
+            # operator.prometheus.io/name=<the resource> (pkg/prometheus/statefulset.go), web on 9090.
+            labels = {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": obj["metadata"]["name"]}
+            pods.append(
+                _pod(
+                    f"{obj['metadata']['namespace']}/prometheus-{obj['metadata']['name']}",
+                    obj["metadata"]["namespace"],
+                    labels,
+                    [{"name": "http-web", "containerPort": 9090}],
                 )
             )
     for namespace in sorted({o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}):
@@ -293,6 +313,12 @@ def test_paths_of_the_default_homelab(default) -> None:
     assert may("cert-manager/deployment-cert-manager", "node", 6443) and not may(minio, "node", 6443)
     assert may("node", "cert-manager/deployment-cert-manager-webhook", 10250)
     assert not may(vaultwarden, "cert-manager/deployment-cert-manager-webhook", 10250)
+    prometheus = "prometheus/prometheus-prometheus-prometheus"
+    assert may(prometheus, "kube-system/coredns", 9153)  # the chart's coreDns monitor (KubeDns rule)
+    assert not may(vaultwarden, "kube-system/coredns", 9153)  # everyone else: DNS only
+    assert may(prometheus, "mongodb/member-mongodb", 9216)  # the agents' metrics (spec.prometheus)
+    assert not may(vaultwarden, "mongodb/member-mongodb", 9216)
+    assert may(prometheus, "searxng/deployment-searxng", 8080)  # /metrics, behind basic auth
 
 
 class Prober:

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 import ink
 from ink import testing
 from ink.capabilities import SECRETS
-from ink.models import AlertRule, Capability, MetricsBinding, MetricsTarget, SecretKeyRef, ServiceInfo
+from ink.models import AlertRule, BasicAuth, Capability, MetricsBinding, MetricsTarget, SecretKeyRef, ServiceInfo
 
 PODS = {"app.kubernetes.io/name": "exporter"}
+BASIC = BasicAuth(username=SecretKeyRef(name="s", key="username"), password=SecretKeyRef(name="s", key="password"))
 
 
 class Exporter:
@@ -97,6 +98,11 @@ def test_a_metrics_provider_without_a_scraper_is_a_network_problem(tmp_path: Pat
     [
         ({"scheme": "http", "server_name": "x"}, "ca and server_name are for scheme 'https'"),
         ({"interval": "30 seconds"}, "interval"),
+        (
+            {"bearer_token": SecretKeyRef(name="t", key="token"), "basic_auth": BASIC},
+            "bearer_token and basic_auth exclude each other",
+        ),
+        ({"basic_auth": {"username": "metrics", "password": {"name": "s", "key": "password"}}}, "username"),
         ({"pods": {}}, "pods"),
         ({"path": "metrics"}, "path"),
         ({"path": "/v1/sys/metrics?format=prometheus"}, "path"),  # a query goes into params
@@ -106,6 +112,14 @@ def test_bad_metrics_targets_are_refused(fields: dict, words: str) -> None:
     base = {"pods": PODS, "port": 9100}
     with pytest.raises(ValidationError, match=words):
         MetricsTarget(**{**base, **fields})
+
+
+def test_basic_auth_takes_both_halves_from_secrets() -> None:
+    target = MetricsTarget(pods=PODS, port=9100, basic_auth=BASIC)
+    assert target.basic_auth is not None and target.basic_auth.password == SecretKeyRef(name="s", key="password")
+    assert target.bearer_token is None
+    with pytest.raises(ValidationError, match="password"):
+        BasicAuth(username=SecretKeyRef(name="s", key="username"))  # type: ignore[call-arg]
 
 
 def test_https_targets_carry_their_ca_and_alert_names_are_checked() -> None:
@@ -146,6 +160,39 @@ def test_a_nodes_rule_names_its_ports() -> None:
 
     with pytest.raises(ValidationError, match="name the ports"):
         Nodes(reason="kubelet")
+
+
+def test_a_kube_dns_rule_opens_egress_to_coredns_on_its_ports_only(tmp_path: Path) -> None:
+    # The metrics provider scrapes CoreDNS (kube-system, k8s-app=kube-dns) on 9153; every pod has only DNS there.
+    from ink.models import KubeDns
+
+    class Monitoring(testing.StandIn):
+        @ink.hookimpl
+        def ink_network(self) -> list:  # type: ignore[override]
+            return [*super().ink_network(), KubeDns(ports=(9153,), reason="CoreDNS metrics", pods={"app": "scraper"})]
+
+    result = _synth(tmp_path, Monitoring("monitoring", Capability.METRICS))
+    [flow] = [f for f in result.network.flows if f.why == "monitoring: CoreDNS metrics"]
+    assert (flow.source.text(), flow.target.text()) == ("monitoring[app=scraper]", "kube-system[k8s-app=kube-dns]")
+    assert [p.text() for p in flow.ports] == ["9153/TCP"]
+    egress = [
+        rule
+        for path, obj in testing.objects(result).items()
+        if path.startswith("monitoring/networkpolicy-")
+        for rule in obj["spec"].get("egress", [])
+        if {"port": 9153, "protocol": "TCP"} in rule.get("ports", [])
+    ]
+    assert egress and all(
+        peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+        and peer["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+        for rule in egress
+        for peer in rule["to"]
+    )
+    # Without the rule nobody reaches CoreDNS on 9153: the exporter has DNS only.
+    plain = _synth(tmp_path / "plain", testing.StandIn("monitoring", Capability.METRICS))
+    assert not [f for f in plain.network.flows if any(p.port == 9153 for p in f.ports)]
+    with pytest.raises(ValidationError, match="name the ports"):
+        KubeDns(reason="CoreDNS")
 
 
 class Store:

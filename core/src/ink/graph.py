@@ -29,6 +29,7 @@ from ink.models import (
     IngressGateway,
     Internet,
     KubeApi,
+    KubeDns,
     Link,
     Mesh,
     NamedNeed,
@@ -50,7 +51,7 @@ ENDPOINTS_HOOK = "ink_endpoints"
 LINKS_HOOK = "ink_links"
 NETWORK_HOOK = "ink_network"
 NAMESPACES_HOOK = "ink_namespaces"
-NETWORK_RULES = (ChartService, IngressGateway, Scraper, Internet, KubeApi, Nodes, Inbound, Connects, Mesh)
+NETWORK_RULES = (ChartService, IngressGateway, Scraper, Internet, KubeApi, KubeDns, Nodes, Inbound, Connects, Mesh)
 
 
 @dataclass(frozen=True)

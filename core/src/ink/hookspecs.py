@@ -212,7 +212,7 @@ def ink_network(ctx: ServiceContext) -> list[NetworkRule] | None:
     Core writes default-deny policies for every namespace and opens the edges of needs, links and
     routes itself; a plugin declares only what the graph cannot know: egress to the internet
     (:class:`~ink.models.Internet`) or the API server (:class:`~ink.models.KubeApi`) or other ports of the nodes
-    (:class:`~ink.models.Nodes`), ingress from
+    (:class:`~ink.models.Nodes`) or of kube-system's CoreDNS (:class:`~ink.models.KubeDns`), ingress from
     outside the pod network (:class:`~ink.models.Inbound`), other addresses it dials
     (:class:`~ink.models.Connects`), the pods behind Services a chart creates
     (:class:`~ink.models.ChartService`, :class:`~ink.models.IngressGateway`), the metrics provider's

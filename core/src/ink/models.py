@@ -821,6 +821,18 @@ class Nodes(_Ports):
     pods: PodLabels = Field(default_factory=dict, description="Which pods; {} for every pod of the namespace.")
 
 
+class KubeDns(_Ports):
+    """Egress to kube-system's CoreDNS pods (``k8s-app=kube-dns``) on other ports than DNS, which every pod has.
+
+    For the metrics provider scraping CoreDNS's ``prometheus :9153`` plugin. ``ports`` are CoreDNS's container
+    ports. kube-system is not ink's, so only the egress side is written.
+    """
+
+    protocols: tuple[Protocol, ...] = ("TCP",)
+    reason: str = Field(min_length=1)
+    pods: PodLabels = Field(default_factory=dict, description="Which pods; {} for every pod of the namespace.")
+
+
 class Inbound(_Ports):
     """Ingress from outside the pod network: LoadBalancer clients, or the API server calling a webhook.
 
@@ -886,7 +898,7 @@ class Scraper(_Frozen):
     source: str = Field(description="Where the labels come from (chart template, operator docs).")
 
 
-NetworkRule = ChartService | IngressGateway | Scraper | Internet | KubeApi | Nodes | Inbound | Connects | Mesh
+NetworkRule = ChartService | IngressGateway | Scraper | Internet | KubeApi | KubeDns | Nodes | Inbound | Connects | Mesh
 """What ``ink_network`` returns."""
 
 
@@ -922,6 +934,17 @@ class GrafanaDashboard(_Frozen):
     )
 
 
+class BasicAuth(_Frozen):
+    """HTTP basic auth for a metrics endpoint: both halves are Secret keys in the owner's namespace.
+
+    The shape of the PodMonitor's ``podMetricsEndpoints[].basicAuth`` (two SecretKeySelectors), so nothing of the
+    credential is in the monitor itself.
+    """
+
+    username: SecretKeyRef = Field(description="The Secret key holding the user name.")
+    password: SecretKeyRef = Field(description="The Secret key holding the password.")
+
+
 class MetricsTarget(Need):
     """An endpoint in the owner's pods that serves Prometheus metrics; the metrics provider scrapes it.
 
@@ -952,6 +975,9 @@ class MetricsTarget(Need):
     bearer_token: SecretKeyRef | None = Field(
         default=None, description="A token the endpoint asks for, a Secret in the owner's namespace."
     )
+    basic_auth: BasicAuth | None = Field(
+        default=None, description="User name and password the endpoint asks for, Secrets in the owner's namespace."
+    )
     chart_monitor: bool = Field(
         default=False, description="The service's chart writes the ServiceMonitor; the provider writes no monitor."
     )
@@ -967,6 +993,9 @@ class MetricsTarget(Need):
     def _tls_fields(self) -> MetricsTarget:
         if self.scheme == "http" and (self.ca is not None or self.server_name):
             raise ValueError("ca and server_name are for scheme 'https'")
+        if self.bearer_token is not None and self.basic_auth is not None:
+            # Prometheus sends one Authorization header; the PodMonitor CRD refuses both.
+            raise ValueError("bearer_token and basic_auth exclude each other: set one")
         return self
 
 

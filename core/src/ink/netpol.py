@@ -43,6 +43,7 @@ from ink.models import (
     IngressGateway,
     Internet,
     KubeApi,
+    KubeDns,
     Mesh,
     MetricsTarget,
     Nodes,
@@ -407,6 +408,9 @@ class _Builder:
                 for cidr in self.nodes:
                     api = Peer(cidr=cidr, name=f"api-server ({cidr})")
                     self.add(here, api, [Port(self.api_port)], f"{name}: {rule.reason}")
+            elif isinstance(rule, KubeDns):
+                dns = Peer(KUBE_DNS[0], KUBE_DNS[1], name="kube-dns")
+                self.add(here, dns, _declared_ports(rule), f"{name}: {rule.reason}")
             elif isinstance(rule, Nodes):
                 for cidr in self.nodes:
                     self.add(
@@ -426,7 +430,7 @@ class _Builder:
                 self.dial(here, parts.hostname, port, f"{name}: {rule.reason}")
 
 
-def _declared_ports(rule: Internet | Nodes | Inbound) -> list[Port]:
+def _declared_ports(rule: Internet | KubeDns | Nodes | Inbound) -> list[Port]:
     singles = [Port(p, proto) for p in rule.ports for proto in rule.protocols]
     return singles + [Port(first, proto, last) for first, last in rule.ranges for proto in rule.protocols]
 

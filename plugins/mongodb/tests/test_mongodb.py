@@ -412,3 +412,38 @@ def test_tls_optional_accepts_plaintext_clients_while_an_install_moves_to_tls(tm
     # Without a TLS provider there is nothing to make optional: the replica set stays plain.
     plain = replica_set(testing.synth(tmp_path / "plain", config, plugins=PLUGINS, extra={"app": App()}))["spec"]
     assert "tls" not in plain["security"]
+
+
+def test_with_a_metrics_provider_the_agents_serve_metrics_behind_a_generated_password(tmp_path: Path) -> None:
+    secrets = Secrets()
+    result = synth(tmp_path, plugins=["mongodb", "prometheus"], secrets=secrets)
+    spec = replica_set(result)["spec"]
+    assert spec["prometheus"] == {
+        "username": "prometheus",
+        "passwordSecretRef": {"name": "mongodb-metrics", "key": "password"},
+        "port": 9216,
+    }
+    agent = spec["statefulSet"]["spec"]["template"]["spec"]["containers"][1]
+    assert agent["name"] == "mongodb-agent"
+    assert agent["ports"] == [{"name": "prometheus", "containerPort": 9216, "protocol": "TCP"}]
+    scrape = secrets.values["mongodb/mongodb-metrics"]
+    assert scrape["username"] == "prometheus" and len(scrape["password"]) == 32
+    assert scrape["password"] not in testing.snapshot_text(result)
+    [endpoint] = testing.objects(result)["mongodb/podmonitor-mongodb-members.yaml"]["spec"]["podMetricsEndpoints"]
+    assert endpoint["portNumber"] == 9216 and endpoint["scheme"] == "http"
+    assert endpoint["basicAuth"] == {
+        "username": {"name": "mongodb-metrics", "key": "username"},
+        "password": {"name": "mongodb-metrics", "key": "password"},
+    }
+    monitor = testing.objects(result)["mongodb/podmonitor-mongodb-members.yaml"]
+    assert monitor["spec"]["selector"] == {"matchLabels": {"app": "mongodb-svc"}}
+    ingress = testing.objects(result)["mongodb/networkpolicy-allow-ingress-mongodb-svc.yaml"]["spec"]["ingress"]
+    assert {"port": 9216, "protocol": "TCP"} in [p for rule in ingress for p in rule.get("ports", [])]
+
+
+def test_without_a_metrics_provider_the_members_serve_no_metrics(default) -> None:
+    spec = replica_set(default)["spec"]
+    assert "prometheus" not in spec
+    assert "ports" not in spec["statefulSet"]["spec"]["template"]["spec"]["containers"][1]
+    assert not [k for k in testing.objects(default) if "metrics" in k]
+    assert not testing.metrics_targets(default, "mongodb")

@@ -9,7 +9,7 @@ import pytest
 import ink
 from ink import testing
 from ink.errors import ConfigError
-from ink.models import AlertRule, MetricsBinding, MetricsTarget, SecretKeyRef, ServiceInfo
+from ink.models import AlertRule, BasicAuth, MetricsBinding, MetricsTarget, SecretKeyRef, ServiceInfo
 from ink.plugins import make_plugin_host
 from ink.validate import ManifestValidator
 from ink_plugin_prometheus import PROMETHEUS_PODS
@@ -20,7 +20,7 @@ ALERT = AlertRule(alert="ExporterDown", expr='up{job="exporter"} == 0', for_="5m
 
 
 class Exporter:
-    """A test-only consumer: one plain endpoint with an alert, one https endpoint with a token."""
+    """A test-only consumer: one plain endpoint with an alert, one https endpoint with a token, one with basic auth."""
 
     def __init__(self, chart_monitor: bool = False) -> None:
         self.chart_monitor = chart_monitor
@@ -45,6 +45,15 @@ class Exporter:
                 ca=SecretKeyRef(name="exporter-tls", key="ca.crt"),
                 server_name="exporter.exporter.svc",
                 bearer_token=SecretKeyRef(name="exporter-token", key="token"),
+            ),
+            MetricsTarget(
+                name="basic",
+                pods=PODS,
+                port=9200,
+                basic_auth=BasicAuth(
+                    username=SecretKeyRef(name="exporter-metrics", key="username"),
+                    password=SecretKeyRef(name="exporter-metrics", key="password"),
+                ),
             ),
         ]
 
@@ -107,7 +116,7 @@ def test_a_target_gets_its_pod_monitor_and_rule(consumer) -> None:  # type: igno
     [endpoint] = monitor["spec"]["podMetricsEndpoints"]
     assert endpoint["portNumber"] == 9100 and endpoint["path"] == "/metrics" and endpoint["scheme"] == "http"
     assert endpoint["relabelings"] == [{"action": "replace", "targetLabel": "job", "replacement": "exporter"}]
-    assert "tlsConfig" not in endpoint and "authorization" not in endpoint
+    assert "tlsConfig" not in endpoint and "authorization" not in endpoint and "basicAuth" not in endpoint
     rule = found["exporter/prometheusrule-exporter.yaml"]
     [group] = rule["spec"]["groups"]
     assert group["rules"] == [
@@ -141,6 +150,16 @@ def test_an_https_target_carries_its_ca_server_name_and_token(consumer) -> None:
     assert exporter.bindings["metrics/admin"].job == "exporter-admin"
 
 
+def test_a_basic_auth_target_names_both_secret_keys(consumer) -> None:  # type: ignore[no-untyped-def]
+    result, _ = consumer
+    [endpoint] = objects(result)["exporter/podmonitor-exporter-basic.yaml"]["spec"]["podMetricsEndpoints"]
+    assert endpoint["basicAuth"] == {
+        "username": {"name": "exporter-metrics", "key": "username"},
+        "password": {"name": "exporter-metrics", "key": "password"},
+    }
+    assert "authorization" not in endpoint and "tlsConfig" not in endpoint
+
+
 def test_the_scraper_reaches_each_target(consumer) -> None:  # type: ignore[no-untyped-def]
     result, _ = consumer
     flows = [f for f in result.network.flows if f.edge.startswith("exporter→prometheus:metrics/")]
@@ -148,6 +167,7 @@ def test_the_scraper_reaches_each_target(consumer) -> None:  # type: ignore[no-u
     assert sorted((f.source.text(), [p.text() for p in f.ports]) for f in flows) == [
         (f"prometheus[{pods}]", ["8443/TCP"]),
         (f"prometheus[{pods}]", ["9100/TCP"]),
+        (f"prometheus[{pods}]", ["9200/TCP"]),
     ]
     ingress = objects(result)["exporter/networkpolicy-allow-ingress-exporter.yaml"]["spec"]["ingress"]
     assert {"port": 9100, "protocol": "TCP"} in ingress[0]["ports"]
@@ -187,8 +207,9 @@ def test_prometheus_selects_every_namespace_and_keeps_the_chart_dashboards(full)
 
 def test_k3s_unreachable_control_plane_monitors_and_rules_are_off(full) -> None:  # type: ignore[no-untyped-def]
     values = chart_values(full)
-    for component in ("kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd", "coreDns"):
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd"):
         assert values[component] == {"enabled": False}
+    assert "coreDns" not in values  # on, as the chart has it: the KubeDns rule lets Prometheus reach 9153
     assert set(values["defaultRules"]["rules"]) == {
         "etcd",
         "kubeControllerManager",
@@ -197,6 +218,15 @@ def test_k3s_unreachable_control_plane_monitors_and_rules_are_off(full) -> None:
         "kubeSchedulerRecording",
     }
     assert "nodeExporter" not in values and "kubeStateMetrics" not in values  # on, as the chart has them
+
+
+def test_coredns_is_scraped_through_a_kube_dns_rule(full) -> None:  # type: ignore[no-untyped-def]
+    project = objects(full)["prometheus/appproject-prometheus-chart.yaml"]["spec"]["destinations"]
+    assert "kube-system" in {d["namespace"] for d in project}  # the chart's coredns Service lives there
+    [flow] = [f for f in full.network.flows if f.why == "prometheus: Prometheus scrapes CoreDNS's metrics"]
+    pods = ",".join(f"{k}={v}" for k, v in sorted(PROMETHEUS_PODS.items()))
+    assert (flow.source.text(), flow.target.text()) == (f"prometheus[{pods}]", "kube-system[k8s-app=kube-dns]")
+    assert [p.text() for p in flow.ports] == ["9153/TCP"]
 
 
 def test_every_chart_container_has_requests_and_a_memory_limit(full) -> None:  # type: ignore[no-untyped-def]

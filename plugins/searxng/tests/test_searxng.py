@@ -247,3 +247,29 @@ def test_a_bad_network_is_one_clear_line(tmp_path: Path) -> None:
 def test_a_volume_size_is_refused_it_keeps_no_data(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"plugins\.searxng.*SearXNG keeps no data"):
         testing.synth(tmp_path, '[plugins.searxng]\nstorage_size = "1Gi"\n', plugins=PLUGINS)
+
+
+def test_with_a_metrics_provider_metrics_answer_the_scraper_with_a_generated_password(tmp_path: Path) -> None:
+    secrets = Secrets()
+    plugins = ["searxng", "valkey", "prometheus"]
+    result = testing.synth(tmp_path, plugins=plugins, extra={"secrets": secrets})
+    settings = yaml.safe_load(secrets.values["searxng/searxng-config"]["settings.yml"])
+    scrape = secrets.values["searxng/searxng-metrics"]
+    assert settings["general"]["enable_metrics"] is True
+    assert settings["general"]["open_metrics"] == scrape["password"] and len(scrape["password"]) == 32
+    assert settings["general"]["instance_name"] == "SearXNG"
+    assert scrape["password"] not in testing.snapshot_text(result)
+    target = testing.assert_metrics_target_serves(result, "searxng")
+    assert target.path == "/metrics" and target.port == 8080
+    [endpoint] = objects(result)["searxng/podmonitor-searxng.yaml"]["spec"]["podMetricsEndpoints"]
+    assert endpoint["basicAuth"] == {
+        "username": {"name": "searxng-metrics", "key": "username"},
+        "password": {"name": "searxng-metrics", "key": "password"},
+    }
+
+
+def test_without_a_metrics_provider_metrics_stay_closed_and_no_credential_is_made(tmp_path: Path) -> None:
+    result, settings, _ = plain(tmp_path)
+    assert "open_metrics" not in settings["general"] and "enable_metrics" not in settings["general"]
+    assert not testing.metrics_targets(result, "searxng")
+    assert not [k for k in objects(result) if "metrics" in k]

@@ -23,6 +23,7 @@ from pydantic import Field
 from ink import hookimpl, tls
 from ink.errors import UserError
 from ink.models import (
+    BasicAuth,
     BucketClaim,
     Capability,
     CertificateClaim,
@@ -30,6 +31,7 @@ from ink.models import (
     GeneratedSecret,
     Inbound,
     KubeApi,
+    MetricsTarget,
     NetworkRule,
     Quantity,
     SecretClaim,
@@ -62,6 +64,11 @@ RESERVED = frozenset({"admin", "local", "config", ADMIN_USER, BACKUP_USER})
 MEMBER_PODS = {"app": SERVICE}
 OPERATOR_PODS = {"app.kubernetes.io/name": "mongodb-kubernetes-operator"}
 WEBHOOK_PORT = 1993  # main.go: MDB_WEBHOOK_PORT default
+# spec.prometheus: each member's agent serves http://0.0.0.0:9216/metrics behind HTTP basic auth
+# (controllers/prometheus.go DefaultPrometheusPort, pkg/automationconfig NewDefaultPrometheus).
+METRICS_PORT = 9216
+METRICS_SECRET = f"{REPLICA_SET}-metrics"
+METRICS_USER = "prometheus"
 # The members' certificate from the in-cluster CA (tls.crt, tls.key, ca.crt): spec.security.tls names it
 # both as the key pair and as the CA. Not <name>-ca-certificate or <name>-server-certificate-key, the
 # Secrets the operator derives from it (api/v1 mongodbcommunity_types.go TLSOperator*SecretNamespacedName).
@@ -210,7 +217,25 @@ def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
             },
         ),
     ]
+    if metrics_on(ctx):
+        # spec.prometheus.passwordSecretRef (the operator reads it) and the PodMonitor's basicAuth: one Secret.
+        password = GeneratedSecret(id=f"mongodb/{REPLICA_SET}/metrics/password")
+        claims.append(SecretClaim(name=METRICS_SECRET, data={"username": METRICS_USER, "password": password}))
     return claims
+
+
+def metrics_on(ctx: ServiceContext) -> bool:
+    return ctx.provider_of("metrics") is not None
+
+
+@hookimpl
+def ink_metrics_targets() -> list[MetricsTarget]:
+    auth = BasicAuth(
+        username=SecretKeyRef(name=METRICS_SECRET, key="username"),
+        password=SecretKeyRef(name=METRICS_SECRET, key="password"),
+    )
+    # The member pods the operator makes; their agent serves the server's metrics (spec.prometheus).
+    return [MetricsTarget(name="members", pods=MEMBER_PODS, port=METRICS_PORT, basic_auth=auth)]
 
 
 @hookimpl

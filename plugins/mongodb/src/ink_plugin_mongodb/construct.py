@@ -22,8 +22,12 @@ from ink_plugin_mongodb import (
     AUTH_DB,
     BACKUP_BUCKET,
     BACKUP_USER,
+    METRICS_PORT,
+    METRICS_SECRET,
+    METRICS_USER,
     REPLICA_SET,
     SERVER_CERTIFICATE,
+    metrics_on,
     password_secret_name,
     tls_enabled,
 )
@@ -126,6 +130,19 @@ def replica_set(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     if storage_class:
         claim["storageClassName"] = storage_class
     small = kube.Resources(cpu_request="20m", memory_request="128Mi", memory_limit="256Mi").manifest()
+    agent: dict = {"name": "mongodb-agent", "resources": small}
+    metrics: dict = {}
+    if metrics_on(ctx):
+        metrics = {
+            "prometheus": {
+                "username": METRICS_USER,
+                "passwordSecretRef": {"name": METRICS_SECRET, "key": "password"},
+                "port": METRICS_PORT,
+            }
+        }
+        # The operator opens 9216 only on its Service; a PodMonitor's portNumber keeps only a declared container
+        # port (prometheus-operator's pod relabelling), so the agent, which serves it, declares it (merged by name).
+        agent["ports"] = [{"name": "prometheus", "containerPort": METRICS_PORT, "protocol": "TCP"}]
     kube.api_object(
         scope,
         "replica-set",
@@ -144,6 +161,7 @@ def replica_set(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                 "version": settings.version,  # type: ignore[attr-defined]
                 "security": security(ctx),
                 "users": users,
+                **metrics,
                 "statefulSet": {
                     "spec": {
                         "volumeClaimTemplates": [{"metadata": {"name": "data-volume"}, "spec": claim}],
@@ -151,7 +169,7 @@ def replica_set(scope: kube.Construct, *, ctx: ServiceContext) -> None:
                             "spec": {
                                 "containers": [
                                     {"name": "mongod", "resources": kube.Resources.of(settings.resources).manifest()},  # type: ignore[attr-defined]
-                                    {"name": "mongodb-agent", "resources": small},
+                                    agent,
                                 ]
                             }
                         },

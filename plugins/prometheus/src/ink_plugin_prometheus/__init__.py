@@ -23,6 +23,7 @@ from ink.models import (
     Endpoint,
     Inbound,
     KubeApi,
+    KubeDns,
     MetricsBinding,
     MetricsTarget,
     NamedNeed,
@@ -63,6 +64,7 @@ ALERTMANAGER_PORT = 9093
 OPERATOR_PORT = 10250  # prometheusOperator.tls.internalPort: the admission webhook and its metrics (https)
 NODE_EXPORTER_PORT = 9100
 KUBELET_PORT = 10250
+COREDNS_METRICS_PORT = 9153  # CoreDNS prometheus plugin (kube-system, k8s-app=kube-dns)
 RECEIVERS_SECRET = "alertmanager-receivers"
 NTFY_TOKEN = UserSecret(name="ntfy-token", description="Access token of the ntfy topic Alertmanager publishes to")
 
@@ -267,6 +269,9 @@ def ink_network(ctx: ServiceContext) -> list[NetworkRule]:
             reason="Prometheus scrapes node-exporter (host network) and the kubelet's metrics and cAdvisor",
             pods=PROMETHEUS_PODS,
         ),
+        # The chart's coreDns ServiceMonitor: CoreDNS's prometheus plugin on 9153 (k3s manifests/coredns.yaml
+        # container port 'metrics'; chart templates/exporters/core-dns/service.yaml selects k8s-app=kube-dns).
+        KubeDns(ports=(COREDNS_METRICS_PORT,), reason="Prometheus scrapes CoreDNS's metrics", pods=PROMETHEUS_PODS),
         Inbound(
             ports=(OPERATOR_PORT,),
             source="api-server",

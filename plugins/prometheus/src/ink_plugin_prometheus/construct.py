@@ -38,9 +38,10 @@ def _claim(ctx: ServiceContext, size: str) -> dict[str, Any]:
 # k3s's --etcd-expose-metrics; the chart's monitors for them would only report targets down (k3s docs,
 # "Server configuration": --kube-*-arg bind-address, --etcd-expose-metrics). Their default rules go too.
 K3S_UNREACHABLE = ("kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd")
-# CoreDNS (kube-system, k8s-app=kube-dns) serves metrics on 9153, but ink's policies reach kube-system's pods only
-# for DNS (core has no rule for another port there), so its monitor would only report a target down.
-UNREACHABLE = (*K3S_UNREACHABLE, "coreDns")
+# CoreDNS (kube-system, k8s-app=kube-dns) serves metrics on 9153 (k3s manifests/coredns.yaml): the chart's coreDns
+# monitor stays on (a Service in kube-system selecting those pods, its ServiceMonitor here), reached through the
+# KubeDns rule this plugin declares (ink_network).
+UNREACHABLE = K3S_UNREACHABLE
 K3S_UNREACHABLE_RULES = (
     "etcd",
     "kubeControllerManager",
@@ -128,6 +129,8 @@ def prometheus(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "MutatingWebhookConfiguration",
             "ValidatingWebhookConfiguration",
         ),
+        # The coreDns exporter's Service (templates/exporters/core-dns/service.yaml) lives beside CoreDNS.
+        other_namespaces=("kube-system",),
         sync_wave=-15,
     )
     for name, pods, port in (
@@ -235,6 +238,12 @@ def pod_monitor(scope: kube.Construct, *, target: MetricsTarget, name: str, cons
     if target.bearer_token is not None:
         token = target.bearer_token
         endpoint["authorization"] = {"type": "Bearer", "credentials": {"name": token.name, "key": token.key}}
+    if target.basic_auth is not None:
+        user, password = target.basic_auth.username, target.basic_auth.password
+        endpoint["basicAuth"] = {
+            "username": {"name": user.name, "key": user.key},
+            "password": {"name": password.name, "key": password.key},
+        }
     kube.api_object(
         scope,
         f"podmonitor-{name}",

@@ -18,6 +18,7 @@ from ink.models import (
     DnsLabel,
     Endpoint,
     Internet,
+    MetricsTarget,
     NamedNeed,
     NetworkRule,
     Route,
@@ -131,6 +132,21 @@ def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim]:
     from ink_plugin_searxng.construct import config_files
 
     return [config_files(ctx).claim()]
+
+
+@hookimpl
+def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
+    from ink_plugin_searxng.construct import metrics_claim, metrics_on
+
+    return [metrics_claim()] if metrics_on(ctx) else []
+
+
+@hookimpl
+def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
+    from ink_plugin_searxng.construct import metrics_auth
+
+    # /metrics (searx/webapp.py stats_open_metrics): engine counters and reliabilities, behind basic auth.
+    return [MetricsTarget(pods=ctx.selector_labels(NAME), port=PORT, basic_auth=metrics_auth())]
 
 
 @hookimpl

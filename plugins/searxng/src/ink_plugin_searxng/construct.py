@@ -11,6 +11,10 @@ Upstream facts, read at the pinned commit 799086874 of searxng/searxng:
 - ``searx/settings_defaults.py``: ``SEARXNG_VALKEY_URL`` overrides ``valkey.url`` (``redis.url``
   is the deprecated spelling); ``use_default_settings: true`` keeps upstream's settings.yml and
   applies these keys on top.
+- ``searx/webapp.py`` ``stats_open_metrics``: ``GET /metrics`` answers only when ``general.enable_metrics``
+  is true and ``general.open_metrics`` holds a password (else 404), and then only to a request whose HTTP
+  basic auth password equals it (any user name; else 401). ``searx/settings_defaults.py``: ``enable_metrics``
+  defaults to true, ``open_metrics`` to ''.
 - ``searx/limiter.py``: the limiter reads ``limiter.toml`` beside settings.yml and needs Valkey;
   ``searx/botdetection/trusted_proxies.py`` takes the client from X-Forwarded-For only when the
   connection comes from a ``botdetection.trusted_proxies`` network.
@@ -22,7 +26,7 @@ import json
 
 from ink import kube
 from ink.context import ServiceContext
-from ink.models import GeneratedSecret
+from ink.models import BasicAuth, GeneratedSecret, SecretClaim, SecretKeyRef
 from ink_plugin_searxng import NAME, PORT
 
 IMAGE = "docker.io/searxng/searxng"
@@ -48,6 +52,17 @@ search:
 # valkey.url comes from SEARXNG_VALKEY_URL: the password is in the redis binding's Secret.
 """
 
+# Only with a metrics provider: /metrics then answers the scraper, which sends the password as basic auth.
+METRICS_SETTINGS = """\
+general:
+  instance_name: $instance_name
+  enable_metrics: true
+  open_metrics: "$metrics_password"
+"""
+METRICS_SECRET = f"{NAME}-metrics"
+METRICS_PASSWORD = GeneratedSecret(id=f"{NAME}/metrics-password", length=32)
+METRICS_USER = "prometheus"  # searxng checks only the password; the header needs some user name
+
 LIMITER = """\
 # Written by ink: limiter.toml, upstream's defaults with these changes.
 [botdetection]
@@ -68,14 +83,36 @@ def base_url(ctx: ServiceContext) -> str:
     return ctx.public_url() + "/"
 
 
+def metrics_on(ctx: ServiceContext) -> bool:
+    return ctx.provider_of("metrics") is not None
+
+
+def metrics_claim() -> SecretClaim:
+    """The scraper's credentials, in a Secret of their own: the PodMonitor names its keys."""
+    return SecretClaim(name=METRICS_SECRET, data={"username": METRICS_USER, "password": METRICS_PASSWORD})
+
+
+def metrics_auth() -> BasicAuth:
+    return BasicAuth(
+        username=SecretKeyRef(name=METRICS_SECRET, key="username"),
+        password=SecretKeyRef(name=METRICS_SECRET, key="password"),
+    )
+
+
 def config_files(ctx: ServiceContext) -> kube.SecretFiles:
     settings = ctx.settings
     networks: list[str] = settings.cluster_networks  # type: ignore[attr-defined]
+    template = SETTINGS
+    secrets = {"secret_key": GeneratedSecret(id=f"{NAME}/secret-key", length=64)}
+    if metrics_on(ctx):
+        template = SETTINGS.replace("general:\n  instance_name: $instance_name\n", METRICS_SETTINGS, 1)
+        # The same id as the scraper's Secret: one value in both.
+        secrets["metrics_password"] = METRICS_PASSWORD
     return kube.SecretFiles(
         name=f"{NAME}-config",
         volume="config",
         mount_path=CONFIG_DIR,
-        files={"settings.yml": SETTINGS, "limiter.toml": LIMITER},
+        files={"settings.yml": template, "limiter.toml": LIMITER},
         values={
             # JSON strings are YAML and TOML strings: quoted and escaped.
             "instance_name": json.dumps(settings.instance_name),  # type: ignore[attr-defined]
@@ -85,7 +122,7 @@ def config_files(ctx: ServiceContext) -> kube.SecretFiles:
             "pass_ip": json.dumps(networks),
         },
         # server.secret_key signs the image proxy's and the link token's URLs; every replica needs it.
-        secrets={"secret_key": GeneratedSecret(id=f"{NAME}/secret-key", length=64)},
+        secrets=secrets,
     )
 
 
