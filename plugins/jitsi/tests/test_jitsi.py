@@ -336,13 +336,15 @@ def test_serves_its_public_url_to_linked_services(ink_synth) -> None:
     assert chat.binding.url == "http://jitsi-web.jitsi.svc:80"
 
 
-def test_with_a_metrics_provider_jvb_and_jicofo_are_scraped_and_nothing_else_changes(tmp_path: Path, default) -> None:
+def test_with_a_metrics_provider_jvb_jicofo_and_prosody_are_scraped_and_nothing_else_changes(
+    tmp_path: Path, default
+) -> None:
     from ink.models import Capability
 
     monitoring = testing.StandIn("monitoring", Capability.METRICS)
     result = testing.synth(tmp_path, ADDRESSES, plugins=BASE, extra={"monitoring": monitoring})
-    assert sorted(testing.metrics_targets(result, "jitsi")) == ["jicofo", "jvb"]  # prosody: see the README
-    for name, port in (("jvb", 8080), ("jicofo", 8888)):
+    assert sorted(testing.metrics_targets(result, "jitsi")) == ["jicofo", "jvb", "prosody"]
+    for name, port in (("jvb", 8080), ("jicofo", 8888), ("prosody", 5280)):
         target = testing.assert_metrics_target_serves(result, "jitsi", name)
         assert (target.port, target.path, target.scheme, target.pods["app.kubernetes.io/component"]) == (
             port,
@@ -350,9 +352,27 @@ def test_with_a_metrics_provider_jvb_and_jicofo_are_scraped_and_nothing_else_cha
             "http",
             name,
         )
-    # The images serve these by default: the pods are the same as without a provider.
+    # jvb and jicofo serve these by default; prosody only with its metrics module, answering the pod network.
     for component in COMPONENTS:
-        assert container(result, component) == container(default, component)
+        if component != "prosody":
+            assert container(result, component) == container(default, component)
+    with_metrics, without = container(result, "prosody"), container(default, "prosody")
+    added = [e for e in with_metrics["env"] if e not in without["env"]]
+    assert added == [
+        {"name": "PROSODY_ENABLE_METRICS", "value": "true"},
+        {"name": "PROSODY_METRICS_ALLOWED_CIDR", "value": "10.42.0.0/16"},
+    ]
+    assert {**with_metrics, "env": without["env"]} == without
+
+
+def test_prosody_answers_scrapers_from_the_configured_pod_network(tmp_path: Path) -> None:
+    from ink.models import Capability
+
+    monitoring = testing.StandIn("monitoring", Capability.METRICS)
+    config = ADDRESSES + '\n[network]\npods = ["10.244.0.0/16"]\n'
+    result = testing.synth(tmp_path, config, plugins=BASE, extra={"monitoring": monitoring})
+    env = {e["name"]: e.get("value") for e in container(result, "prosody")["env"]}
+    assert env["PROSODY_METRICS_ALLOWED_CIDR"] == "10.244.0.0/16"
 
 
 def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:

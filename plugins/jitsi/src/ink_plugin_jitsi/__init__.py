@@ -46,6 +46,7 @@ HTTP_PORT = 80  # the web Service's port
 # so ink_metrics_targets starts no Node).
 JICOFO_REST = 8888
 JVB_REST = 8080
+PROSODY_HTTP = 5280  # BOSH, websocket and, with PROSODY_ENABLE_METRICS, /metrics
 JVB_PORT = 10000
 # nginx serves the IFrame API here (web/rootfs/defaults/meet.conf: location = /external_api.js).
 EXTERNAL_API = "/external_api.js"
@@ -210,11 +211,11 @@ def ink_endpoints(ctx: ServiceContext) -> list[Endpoint]:
 def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
     # What upstream's own Prometheus scrapes with the images' defaults (prometheus/prometheus.yml at stable-11146-2:
     # jvb:8080 and jicofo:8888, path /metrics): the bridge's private REST and jicofo's REST (JICOFO_ENABLE_REST, on
-    # here). Prosody's /metrics (5280) needs PROSODY_ENABLE_METRICS and a CIDR of allowed scrapers
-    # (PROSODY_METRICS_ALLOWED_CIDR, default 172.16.0.0/12): ink does not know the pod network's CIDR, so no prosody.
+    # here), and prosody:5280, whose /metrics the workload turns on with a provider (construct.py).
     return [
         MetricsTarget(name="jvb", pods=ctx.selector_labels("jvb"), port=JVB_REST),
         MetricsTarget(name="jicofo", pods=ctx.selector_labels("jicofo"), port=JICOFO_REST),
+        MetricsTarget(name="prosody", pods=ctx.selector_labels("prosody"), port=PROSODY_HTTP),
     ]
 
 

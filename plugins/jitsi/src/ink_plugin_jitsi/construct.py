@@ -14,13 +14,12 @@ from __future__ import annotations
 from ink import kube
 from ink.context import ServiceContext
 from ink.models import SecretKeyRef
-from ink_plugin_jitsi import HTTP_PORT, JICOFO_REST, JVB_PORT, JVB_REST, SECRET, WEB_PORT, JitsiSettings
+from ink_plugin_jitsi import HTTP_PORT, JICOFO_REST, JVB_PORT, JVB_REST, PROSODY_HTTP, SECRET, WEB_PORT, JitsiSettings
 
 REGISTRY = "ghcr.io/jitsi"
 # Internal XMPP domains: upstream's defaults (env.example, prosody templates). They are names
 # inside prosody, not DNS names; only XMPP_SERVER is resolved.
 XMPP_DOMAIN = "meet.jitsi"
-PROSODY_HTTP = 5280
 PROSODY_C2S = 5222
 # nginx (web) resolves proxy_pass hosts itself, at request time and without resolv.conf's search
 # list, so prosody's name must be fully qualified. k3s' (and kubeadm's) default cluster domain.
@@ -74,7 +73,13 @@ def jitsi(scope: kube.Construct, *, ctx: ServiceContext) -> None:
     prosody = kube.Container(
         name="prosody",
         image=image("prosody"),
-        env={**common, "JICOFO_AUTH_PASSWORD": jicofo_password, "JVB_AUTH_PASSWORD": jvb_password, **_turn_env(ctx)},
+        env={
+            **common,
+            "JICOFO_AUTH_PASSWORD": jicofo_password,
+            "JVB_AUTH_PASSWORD": jvb_password,
+            **_turn_env(ctx),
+            **_metrics_env(ctx),
+        },
         ports=[kube.Port(name="xmpp", number=PROSODY_C2S), kube.Port(name="http", number=PROSODY_HTTP)],
         # The internal accounts (focus, jvb) are registered again at every start (70-register-setup),
         # so their data needs no volume: ink does not enable internal user authentication.
@@ -139,6 +144,15 @@ def jitsi(scope: kube.Construct, *, ctx: ServiceContext) -> None:
             "three or more have no media; set [plugins.jitsi] jvb_load_balancer_ip to an address of the MetalLB pool"
         )
     kube.Workloads(scope, "jitsi", ctx=ctx, components=components)
+
+
+def _metrics_env(ctx: ServiceContext) -> dict[str, str | SecretKeyRef]:
+    """prosody's /metrics on 5280 with a metrics provider (prosody.cfg.lua template at stable-11146-2:
+    mod_http_openmetrics, answering only ``openmetrics_allow_cidr``, one CIDR, default 172.16.0.0/12): the
+    scraper's pods are in the pod network, ``[network] pods`` (its first range, k3s' 10.42.0.0/16 by default)."""
+    if not ctx.provider_of("metrics"):
+        return {}
+    return {"PROSODY_ENABLE_METRICS": "true", "PROSODY_METRICS_ALLOWED_CIDR": ctx.config.network.pods[0]}
 
 
 def _turn_env(ctx: ServiceContext) -> dict[str, str | SecretKeyRef]:
