@@ -15,14 +15,17 @@ from pydantic import Field, field_validator, model_validator
 from ink import hookimpl
 from ink.models import (
     AuthClient,
+    BasicAuth,
     DnsLabel,
     Endpoint,
+    GeneratedSecret,
     Internet,
     MetricsTarget,
     NamedNeed,
     NetworkRule,
     Route,
     SecretClaim,
+    SecretKeyRef,
     ServiceInfo,
 )
 from ink.settings import ContainerResources, ServiceSettings
@@ -134,17 +137,35 @@ def ink_binding_secrets(ctx: ServiceContext) -> list[SecretClaim]:
     return [config_files(ctx).claim()]
 
 
+# The scraper's credentials. Here, not in construct.py, so the metrics and secrets hooks start no Node (ink graph).
+METRICS_SECRET = f"{NAME}-metrics"
+METRICS_PASSWORD = GeneratedSecret(id=f"{NAME}/metrics-password", length=32)
+METRICS_USER = "prometheus"  # searxng checks only the password; the header needs some user name
+
+
+def metrics_on(ctx: ServiceContext) -> bool:
+    return ctx.provider_of("metrics") is not None
+
+
+def metrics_claim() -> SecretClaim:
+    """The scraper's credentials, in a Secret of their own: the PodMonitor names its keys."""
+    return SecretClaim(name=METRICS_SECRET, data={"username": METRICS_USER, "password": METRICS_PASSWORD})
+
+
+def metrics_auth() -> BasicAuth:
+    return BasicAuth(
+        username=SecretKeyRef(name=METRICS_SECRET, key="username"),
+        password=SecretKeyRef(name=METRICS_SECRET, key="password"),
+    )
+
+
 @hookimpl
 def ink_secrets(ctx: ServiceContext) -> list[SecretClaim]:
-    from ink_plugin_searxng.construct import metrics_claim, metrics_on
-
     return [metrics_claim()] if metrics_on(ctx) else []
 
 
 @hookimpl
 def ink_metrics_targets(ctx: ServiceContext) -> list[MetricsTarget]:
-    from ink_plugin_searxng.construct import metrics_auth
-
     # /metrics (searx/webapp.py stats_open_metrics): engine counters and reliabilities, behind basic auth.
     return [MetricsTarget(pods=ctx.selector_labels(NAME), port=PORT, basic_auth=metrics_auth())]
 

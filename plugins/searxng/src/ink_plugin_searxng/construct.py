@@ -26,8 +26,8 @@ import json
 
 from ink import kube
 from ink.context import ServiceContext
-from ink.models import BasicAuth, GeneratedSecret, SecretClaim, SecretKeyRef
-from ink_plugin_searxng import NAME, PORT
+from ink.models import GeneratedSecret
+from ink_plugin_searxng import METRICS_PASSWORD, NAME, PORT, metrics_on
 
 IMAGE = "docker.io/searxng/searxng"
 USER = 977  # searxng:searxng, the owner of the image's files
@@ -59,9 +59,6 @@ general:
   enable_metrics: true
   open_metrics: "$metrics_password"
 """
-METRICS_SECRET = f"{NAME}-metrics"
-METRICS_PASSWORD = GeneratedSecret(id=f"{NAME}/metrics-password", length=32)
-METRICS_USER = "prometheus"  # searxng checks only the password; the header needs some user name
 
 LIMITER = """\
 # Written by ink: limiter.toml, upstream's defaults with these changes.
@@ -81,22 +78,6 @@ def limiter_on(ctx: ServiceContext) -> bool:
 
 def base_url(ctx: ServiceContext) -> str:
     return ctx.public_url() + "/"
-
-
-def metrics_on(ctx: ServiceContext) -> bool:
-    return ctx.provider_of("metrics") is not None
-
-
-def metrics_claim() -> SecretClaim:
-    """The scraper's credentials, in a Secret of their own: the PodMonitor names its keys."""
-    return SecretClaim(name=METRICS_SECRET, data={"username": METRICS_USER, "password": METRICS_PASSWORD})
-
-
-def metrics_auth() -> BasicAuth:
-    return BasicAuth(
-        username=SecretKeyRef(name=METRICS_SECRET, key="username"),
-        password=SecretKeyRef(name=METRICS_SECRET, key="password"),
-    )
 
 
 def config_files(ctx: ServiceContext) -> kube.SecretFiles:
