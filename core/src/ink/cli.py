@@ -59,6 +59,42 @@ def _json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
+def _environment_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Tab completion of an environment: the [environments.*] tables of the ink.toml in use."""
+    from ink.config import find_config, read_toml
+
+    try:
+        path = find_config(ctx.params.get("config_path"), os.environ)
+        names = sorted(read_toml(path)[0].get("environments", {})) if path else []
+    except Exception:  # a completion must never print a traceback into the shell
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
+_environment_option = click.option(
+    "--environment",
+    "-e",
+    "environment",
+    metavar="NAME",
+    default=None,
+    shell_complete=_environment_names,
+    help="Use [environments.NAME] of ink.toml, laid over the rest (default: $INK_ENVIRONMENT, else none).",
+)
+
+
+def _environment(environment: str | None) -> str:
+    """The environment a command uses: --environment, else INK_ENVIRONMENT, else "" (the base)."""
+    return environment if environment is not None else os.environ.get("INK_ENVIRONMENT", "")
+
+
+def _output(out: Path, environment: str | None) -> Path:
+    """The output folder of the environment in use: ``<out>-<name>``, or ``out`` for the base."""
+    from ink.run import environment_output
+
+    name = _environment(environment)
+    return environment_output(out, name) if name else out
+
+
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (keys sorted).")
 _quiet_option = click.option(
     "--quiet", "-q", is_flag=True, help="No progress display (there is none when stderr is not a terminal or in CI)."
@@ -149,7 +185,7 @@ _config_option = click.option(
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("dist"),
     show_default=True,
-    help="Output folder; replaced as a whole, atomically.",
+    help="Output folder; replaced as a whole, atomically. An environment's is <out>-<name>.",
 )
 @click.option(
     "--crd-dir",
@@ -167,6 +203,12 @@ _config_option = click.option(
     is_flag=True,
     help="Write even though the output was made with another master key: every generated credential changes.",
 )
+@_environment_option
+@click.option(
+    "--all-environments",
+    is_flag=True,
+    help="The base configuration into --out and each [environments.NAME] into <out>-NAME; all or nothing.",
+)
 @_quiet_option
 def synth(
     config_path: Path | None,
@@ -175,6 +217,8 @@ def synth(
     no_validate: bool,
     allow_destructive: bool,
     rekey: bool,
+    environment: str | None,
+    all_environments: bool,
     quiet: bool,
 ) -> None:
     """Synthesise every enabled service into the output folder.
@@ -185,25 +229,41 @@ def synth(
       ink synth --config homelab/ink.toml --out manifests
       ink synth --crd-dir schemas/ --quiet
       ink synth --allow-destructive    # after `ink diff` showed what is lost
+      ink synth --environment staging  # [environments.staging] into dist-staging/
+      ink synth --all-environments     # dist/ and every dist-<name>/
     """
     from ink import run
 
-    with _progress(quiet) as progress:
-        result = run.synth(
-            config_path=config_path,
-            out=out,
-            extra_crd_dirs=list(crd_dirs),
-            validate=not no_validate,
-            allow_destructive=allow_destructive,
-            rekey=rekey,
-            progress=progress,
+    options: dict[str, Any] = {
+        "config_path": config_path,
+        "out": out,
+        "extra_crd_dirs": list(crd_dirs),
+        "validate": not no_validate,
+        "allow_destructive": allow_destructive,
+        "rekey": rekey,
+    }
+    if all_environments:
+        if _environment(environment):
+            raise ConfigError(
+                "--all-environments and --environment (or INK_ENVIRONMENT): choose one; unset INK_ENVIRONMENT"
+            )
+        with _progress(quiet) as progress:
+            written = run.synth_environments(**options, progress=progress)
+    else:
+        target = _output(out, environment)
+        with _progress(quiet) as progress:
+            written = [(target, run.synth(**options | {"out": target}, environment=environment, progress=progress))]
+    for _, result in written:
+        # With --all-environments each warning says whose it is; the base's keep their usual form.
+        whose = f"(environment {result.environment}) " if result.environment else ""
+        for warning in result.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {escape(whose + warning)}", markup=True)
+    for target, result in written:
+        out_console.print(
+            f"[green]wrote[/green] {result.objects} objects for {result.services} services to {escape(str(target))}/ "
+            f"({result.validation})",
+            markup=True,
         )
-    for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
-    out_console.print(
-        f"[green]wrote[/green] {result.objects} objects for {result.services} services to {out}/ ({result.validation})",
-        markup=True,
-    )
 
 
 @main.command()
@@ -227,6 +287,7 @@ def synth(
     help="Kubeconfig for --server (default: $KUBECONFIG, else ~/.kube/config).",
 )
 @click.option("--context", "kube_context", help="Kubeconfig context for --server (default: the current one).")
+@_environment_option
 def validate(
     paths: tuple[Path, ...],
     config_path: Path | None,
@@ -236,10 +297,12 @@ def validate(
     server: bool,
     kubeconfig: Path | None,
     kube_context: str | None,
+    environment: str | None,
 ) -> None:
     """Validate manifests (default: dist/) against Kubernetes and custom-resource schemas.
 
-    With --server, the cluster's API server checks them instead (a dry-run: nothing is written).
+    With --environment, that environment's output (dist-<name>/) and Kubernetes version. With --server, the
+    cluster's API server checks them instead (a dry-run: nothing is written).
 
     \b
     Examples:
@@ -248,17 +311,19 @@ def validate(
       ink validate --kubernetes-version 1.33
       ink validate --server --context homelab
     """
+    targets = list(paths) or [_output(Path("dist"), environment)]
     if server:
-        _validate_on_server(list(paths) or [Path("dist")], kubeconfig, kube_context)
+        _validate_on_server(targets, kubeconfig, kube_context)
         return
     from ink import run
 
     report = run.validate_paths(
-        list(paths) or [Path("dist")],
+        targets,
         config_path=config_path,
         extra_crd_dirs=list(crd_dirs),
         kubernetes_version=kubernetes_version,
         strict_crds=strict_crds,
+        environment=environment,
     )
     for (api_version, kind), count in sorted(report.skipped.items()):
         err_console.print(
@@ -307,9 +372,18 @@ def _validate_on_server(paths: list[Path], kubeconfig: Path | None, context: str
     show_default=True,
     help="plain: one change a line; markdown: a pull-request comment, destructive changes first, field by field.",
 )
+@_environment_option
 @_json_option
 @_quiet_option
-def diff(config_path: Path | None, out: Path, against: str | None, form: str, as_json: bool, quiet: bool) -> None:
+def diff(
+    config_path: Path | None,
+    out: Path,
+    against: str | None,
+    form: str,
+    environment: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Show what `ink synth` would change in the output, and flag changes that would lose data.
 
     Secrets and SealedSecrets show only that their encrypted data changed, never values.
@@ -320,13 +394,20 @@ def diff(config_path: Path | None, out: Path, against: str | None, form: str, as
       ink diff --against origin/main --format markdown > comment.md
       ink diff --against HEAD --json | jq '.summary'
       ink diff --out manifests --quiet
+      ink diff --environment staging   # [environments.staging] against dist-staging/
     """
     if as_json and form != "plain":
         raise ConfigError("--json and --format markdown: choose one")
     from ink import changes, run
 
     with _progress(quiet) as progress:
-        found = run.diff(config_path=config_path, out=out, against=against, progress=progress)
+        found = run.diff(
+            config_path=config_path,
+            out=_output(out, environment),
+            against=against,
+            progress=progress,
+            environment=environment,
+        )
     if as_json:
         _json(changes.as_json(found))
         return
@@ -353,8 +434,9 @@ def secrets() -> None:
 
 @secrets.command("list")
 @_config_option
+@_environment_option
 @_json_option
-def secrets_list(config_path: Path | None, as_json: bool) -> None:
+def secrets_list(config_path: Path | None, environment: str | None, as_json: bool) -> None:
     """Every generated credential id, where it is used and how often it was rotated (never a value).
 
     \b
@@ -364,7 +446,7 @@ def secrets_list(config_path: Path | None, as_json: bool) -> None:
     """
     from ink import run
 
-    generated, current = run.rotations(config_path)
+    generated, current = run.rotations(config_path, environment)
     if as_json:
         _json(
             [
@@ -380,17 +462,19 @@ def secrets_list(config_path: Path | None, as_json: bool) -> None:
 @secrets.command("rotate")
 @click.argument("credential")
 @_config_option
-def secrets_rotate(credential: str, config_path: Path | None) -> None:
+@_environment_option
+def secrets_rotate(credential: str, config_path: Path | None, environment: str | None) -> None:
     """Give CREDENTIAL a new value from the next synth on (recorded in ink.toml's [secrets.rotations]).
 
     \b
     Examples:
       ink secrets rotate vaultwarden/admin-token
       ink secrets rotate cloudnativepg/vaultwarden --config homelab/ink.toml
+      ink secrets rotate vaultwarden/admin-token -e staging   # [environments.staging.secrets.rotations]
     """
     from ink import run
 
-    path, generation = run.rotate(config_path, credential)
+    path, generation = run.rotate(config_path, credential, _environment(environment) or None)
     out_console.print(
         f"[green]rotated[/green] {escape(credential)} (generation {generation}, in {path}); run `ink synth`, commit, "
         "and restart the pods that read it once Argo CD has synced",
@@ -400,8 +484,9 @@ def secrets_rotate(credential: str, config_path: Path | None) -> None:
 
 @main.command()
 @_config_option
+@_environment_option
 @_json_option
-def plugins(config_path: Path | None, as_json: bool) -> None:
+def plugins(config_path: Path | None, environment: str | None, as_json: bool) -> None:
     """List installed plugins (what each provides and needs), then every capability and who provides it.
 
     \b
@@ -412,7 +497,7 @@ def plugins(config_path: Path | None, as_json: bool) -> None:
     """
     from ink import run
 
-    rows, capabilities = run.plugin_tables(config_path)
+    rows, capabilities = run.plugin_tables(config_path, environment)
     headers = ("name", "distribution", "version", "deploys", "provides", "needs", "enabled")
     capability_headers = ("capability", "defined by", "provided by", "needed by")
     if as_json:
@@ -521,8 +606,14 @@ def _plugins_json(rows: list[tuple[str, ...]], capabilities: list[tuple[str, ...
     shell_complete=lambda ctx, param, incomplete: _plugin_names(incomplete),
     help="Only the edges of NAME (repeatable).",
 )
+@_environment_option
 def graph(
-    config_path: Path | None, policies: bool, as_json: bool, picture: str | None, services: tuple[str, ...]
+    config_path: Path | None,
+    policies: bool,
+    as_json: bool,
+    picture: str | None,
+    services: tuple[str, ...],
+    environment: str | None,
 ) -> None:
     """The graph's edges (who needs or links to whom); with --policies, how each travels and what is allowed.
 
@@ -536,7 +627,7 @@ def graph(
     """
     from ink import pictures, run
 
-    report = run.graph_report(config_path, policies=policies)
+    report = run.graph_report(config_path, policies=policies, environment=environment)
     unknown = pictures.unknown_services(report, services)
     if unknown:
         raise ConfigError(
@@ -551,7 +642,7 @@ def graph(
         wanted = set(services)
         report["edges"] = [e for e in report["edges"] if e["source"] in wanted or e["target"] in wanted]
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        _json(report)
         return
     for edge in report["edges"]:
         port = f":{edge['port']}" if edge["port"] else ""
@@ -577,8 +668,9 @@ def graph(
 @main.command()
 @_config_option
 @click.option("--strict", is_flag=True, help="Exit 1 when a volume or database is not covered by a backup.")
+@_environment_option
 @_json_option
-def backups(config_path: Path | None, strict: bool, as_json: bool) -> None:
+def backups(config_path: Path | None, strict: bool, environment: str | None, as_json: bool) -> None:
     """List every volume and database, the backup schedule that covers it and its restore drill.
 
     A drill's last result lives in the cluster (ink cannot read it offline): the column says where.
@@ -591,7 +683,7 @@ def backups(config_path: Path | None, strict: bool, as_json: bool) -> None:
     """
     from ink import run
 
-    rows = run.backup_report(config_path)
+    rows = run.backup_report(config_path, environment=environment)
     if as_json:
         _json([{k: v or None for k, v in dataclasses.asdict(row).items()} for row in rows])
         if strict and any(not row.covered_by for row in rows):
@@ -633,7 +725,8 @@ def backups(config_path: Path | None, strict: bool, as_json: bool) -> None:
     help="plain: one reference a line; mirror: source=target lines for --registry (oc image mirror --filename).",
 )
 @click.option("--registry", metavar="HOST[:PORT][/PATH]", help="The mirror registry (with --format mirror).")
-def images(config_path: Path | None, as_json: bool, form: str, registry: str | None) -> None:
+@_environment_option
+def images(config_path: Path | None, as_json: bool, form: str, registry: str | None, environment: str | None) -> None:
     """Every image ink's objects and the charts deploy, fully qualified, sorted, once each.
 
     Works without a cluster (it synthesises; nothing is written). See docs/updates.md.
@@ -657,9 +750,9 @@ def images(config_path: Path | None, as_json: bool, form: str, registry: str | N
 
     if registry is not None:
         images_mod.mirror_prefix(registry)  # a bad --registry fails before the synthesis, not after
-    found = run.image_report(config_path)
+    found = run.image_report(config_path, environment=environment)
     if as_json:
-        click.echo(json.dumps(found.as_json(), indent=2))
+        _json(found.as_json())
     elif registry is not None:
         click.echo(found.mirror(registry), nl=False)
     else:

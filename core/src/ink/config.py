@@ -31,7 +31,15 @@ CONFIG_FILE = "ink.toml"
 MAX_CONFIG_BYTES = 1024 * 1024
 # INK_* variables that are not settings.
 CONTROL_VARIABLES = frozenset(
-    {"INK_CONFIG", "INK_MASTER_KEY", "INK_DISABLE_PLUGINS", "INK_LOAD_PLUGINS", "INK_TRACE_PLUGINS", "INK_DEBUG"}
+    {
+        "INK_CONFIG",
+        "INK_ENVIRONMENT",
+        "INK_MASTER_KEY",
+        "INK_DISABLE_PLUGINS",
+        "INK_LOAD_PLUGINS",
+        "INK_TRACE_PLUGINS",
+        "INK_DEBUG",
+    }
 )
 
 
@@ -44,6 +52,14 @@ class Config:
     """The ``ink.toml`` read, or None for the embedded default."""
     text: str = ""
     environ: Mapping[str, str] = field(default_factory=dict)
+    environment: str | None = None
+    """The ``[environments.<name>]`` this run synthesises, or None for the base configuration."""
+    environments: tuple[str, ...] = ()
+    """Every environment ink.toml declares, sorted."""
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+    """ink.toml as parsed, with the environment's table laid over it."""
+    overlay: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The environment's own table (empty for the base)."""
 
     @property
     def base_dir(self) -> Path:
@@ -114,23 +130,69 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{where}: invalid TOML: {reason[0].lower()}{reason[1:]}; {fix}") from None
 
 
-def load_config(path: Path | None) -> Config:
+def load_config(path: Path | None, environment: str | None = None) -> Config:
     """Read ink.toml and the environment; validate the global settings.
 
-    Plugin tables are validated later, by :func:`plugin_settings`, once the plugins are known.
+    ``environment`` (else ``INK_ENVIRONMENT``) names an ``[environments.<name>]`` table, laid over the
+    rest of the file: its keys win, tables merge key by key, lists are replaced. Plugin tables are
+    validated later, by :func:`plugin_settings`, once the plugins are known.
     """
     environ = dict(os.environ)
     data, text = read_toml(path) if path else ({}, "")
     _check_unknown_variables(environ)
-    config = Config(settings=InkSettings.model_construct(), path=path, text=text, environ=environ)
+    config = Config(settings=InkSettings.model_construct(), path=path, text=text, environ=environ, data=data)
+    config.settings = _validated(config, data)
+    config.environments = tuple(sorted(config.settings.environments))
+    # "" is the base configuration on purpose, whatever INK_ENVIRONMENT says (ink synth --all-environments).
+    name = environment if environment is not None else environ.get("INK_ENVIRONMENT", "")
+    if not name:
+        return config
+    where = "--environment" if environment else "environment variable INK_ENVIRONMENT"
+    if name not in config.settings.environments:
+        declared = ", ".join(config.environments) or "none"
+        hint = _did_you_mean(name, list(config.environments))
+        raise ConfigError(
+            f"{where}: no environment named {clip(name)!r}{hint} in {config.source} (declared: {declared}); "
+            f"fix the name or add an [environments.{clip(name)}] table"
+        )
+    overlay = config.settings.environments[name]
+    config.environment, config.overlay = name, overlay
+    if "environments" in overlay:
+        raise ConfigError(
+            f"{_where(config, ('environments',))}: environments.{name}.environments: environments do not nest; "
+            f"move [environments.{name}.environments.*] to the top level"
+        )
+    base = {key: value for key, value in data.items() if key != "environments"}
+    config.data = _laid_over(base, overlay)
+    config.settings = _validated(config, config.data)
+    return config
+
+
+def _validated(config: Config, data: dict[str, Any]) -> InkSettings:
     try:
-        settings = InkSettings(**data)
+        return InkSettings(**data)
     except ValidationError as err:
         raise _config_error(config, err, InkSettings) from None
     except SettingsError as err:
-        raise _settings_error(environ, err) from None
-    config.settings = settings
-    return config
+        raise _settings_error(config.environ, err) from None
+
+
+def _laid_over(base: Mapping[str, Any], overlay: Mapping[str, Any], *, plugins: bool = False) -> dict[str, Any]:
+    """``overlay`` over ``base``: tables merge key by key, anything else is replaced.
+
+    Under ``plugins`` a table key names a plugin, spelt either way ('sealed-secrets', 'sealed_secrets'):
+    the overlay's table merges into the base's, whichever spelling each uses.
+    """
+    merged = dict(base)
+    for key, value in overlay.items():
+        target = key
+        if plugins:
+            target = next((k for k in base if k.replace("_", "-") == key.replace("_", "-")), key)
+        if isinstance(value, dict) and isinstance(merged.get(target), dict):
+            merged[target] = _laid_over(merged[target], value, plugins=key == "plugins" and not plugins)
+        else:
+            merged[target] = value
+    return merged
 
 
 def _settings_error(environ: Mapping[str, str], err: SettingsError) -> ConfigError:
@@ -168,7 +230,9 @@ def plugin_tables(config: Config, installed: list[str]) -> dict[str, dict[str, A
 
     Environment values are applied later, by :func:`plugin_settings`, which knows the field types.
     """
-    file_tables = tomllib.loads(config.text).get("plugins", {}) if config.text else {}
+    file_tables = config.data.get("plugins", {})
+    if not isinstance(file_tables, dict):  # InkSettings has checked it; a bare Config (tests) may not be
+        file_tables = {}
     env_names = {parts[1] for parts, _, _ in _plugin_variables(config.environ)}
     tables: dict[str, dict[str, Any]] = {}
     spellings: dict[str, str] = {}  # plugin -> the first table key in the file that named it
@@ -443,8 +507,23 @@ def _where(config: Config, loc: tuple[str, ...]) -> str:
         return f"environment variable {variable}"
     if config.path is None:
         return "settings"
+    if config.environment and _has_key(config.overlay, loc):
+        loc = ("environments", config.environment, *loc)
     line = _locate(config.text, loc)
     return f"{config.path}:{line}" if line else str(config.path)
+
+
+def _has_key(table: Mapping[str, Any], loc: tuple[str, ...]) -> bool:
+    """Whether ``loc`` (or its first part that is not a table) is set in ``table``; '-' and '_' alike."""
+    node: Any = table
+    for part in loc:
+        if not isinstance(node, Mapping):
+            return True
+        key = next((k for k in node if str(k).replace("_", "-") == part.replace("_", "-")), None)
+        if key is None:
+            return False
+        node = node[key]
+    return True
 
 
 def _env_variable(environ: Mapping[str, str], loc: tuple[str, ...]) -> str | None:

@@ -52,6 +52,10 @@ class ServiceContext:
     """Every link to this service from another, with what the consumer was given (e.g. to accept its key)."""
     base_dir: Path = field(default_factory=Path.cwd)
     """The folder of ink.toml: relative paths in settings are relative to it."""
+    environment: str | None = None
+    """The ``[environments.<name>]`` this run synthesises (its output is ``<out>-<name>``); None for the base."""
+    environments: tuple[str, ...] = ()
+    """Every environment ink.toml declares, sorted, whichever one this run synthesises."""
     master_key: MasterKey | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)
     patches: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)

@@ -260,7 +260,12 @@ def describe(config: Config, host: PluginHost) -> dict[str, ServiceContext]:
             continue
         if getattr(settings, "enabled", True):
             services[name] = ServiceContext(
-                service=info, settings=settings, config=config.settings, base_dir=config.base_dir
+                service=info,
+                settings=settings,
+                config=config.settings,
+                base_dir=config.base_dir,
+                environment=config.environment,
+                environments=config.environments,
             )
     if problems:
         raise config_mod.combined(problems)

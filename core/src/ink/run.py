@@ -29,6 +29,8 @@ from ink.validate import ManifestValidator, SchemaFileError, ValidationReport, m
 
 # The marker file's record of the master key that produced the output.
 FINGERPRINT_FIELD = "master-key-fingerprint"
+# ... and which [environments.<name>] it is (absent for the base configuration).
+ENVIRONMENT_FIELD = "environment"
 
 Progress = Callable[[str], None]
 """Told the name of each phase as it starts (the CLI's spinner on a terminal); once a phase, never per object."""
@@ -48,6 +50,10 @@ class SynthResult:
     changes: list[Change] = field(default_factory=list)
     generated: dict[str, list[str]] = field(default_factory=dict)
     master_key: MasterKey | None = field(default=None, repr=False)
+    environment: str | None = None
+    """The ``[environments.<name>]`` synthesised, or None for the base configuration."""
+    base_key: MasterKey | None = field(default=None, repr=False)
+    """The master key before an environment's scope (the same as ``master_key`` for the base)."""
     new_master_key: Path | None = None
     """Where the master key goes if it is new (written only with the output)."""
     kept_files: dict[Path, tuple[bytes, int]] = field(default_factory=dict, repr=False)
@@ -55,8 +61,12 @@ class SynthResult:
 
     @property
     def stamp(self) -> dict[str, str]:
-        """What the output's marker records: which master key produced it (a fingerprint, never the key)."""
-        return {FINGERPRINT_FIELD: self.master_key.fingerprint} if self.master_key else {}
+        """What the output's marker records: which master key produced it (a fingerprint, never the key), and
+        for an environment its name."""
+        stamp = {FINGERPRINT_FIELD: self.master_key.fingerprint} if self.master_key else {}
+        if self.environment is not None:
+            stamp[ENVIRONMENT_FIELD] = self.environment
+        return stamp
 
     cluster: dict[str, ClusterRequirements] = field(default_factory=dict)
     """Service → what it needs from the cluster outside Kubernetes (see ink.cluster)."""
@@ -78,6 +88,7 @@ def synth(
     allow_destructive: bool = False,
     rekey: bool = False,
     progress: Progress = _quiet,
+    environment: str | None = None,
 ) -> SynthResult:
     """Load, plan, synthesise, check and write. ``out`` is replaced only if everything succeeded.
 
@@ -85,25 +96,73 @@ def synth(
     """
     check_output_location(out)  # before the work, and again under the lock
     result = build(
-        config_path=config_path, extra_crd_dirs=extra_crd_dirs, validate=validate, host=host, progress=progress
+        config_path=config_path,
+        extra_crd_dirs=extra_crd_dirs,
+        validate=validate,
+        host=host,
+        progress=progress,
+        environment=environment,
     )
+    progress("write")
+    _write(out, result, wait=wait, allow_destructive=allow_destructive, rekey=rekey)
+    return result
 
+
+def synth_environments(
+    *,
+    config_path: Path | None = None,
+    out: Path = Path("dist"),
+    extra_crd_dirs: list[Path] | None = None,
+    validate: bool = True,
+    wait: bool = True,
+    allow_destructive: bool = False,
+    rekey: bool = False,
+    progress: Progress = _quiet,
+) -> list[tuple[Path, SynthResult]]:
+    """The base configuration into ``out`` and every ``[environments.<name>]`` into ``<out>-<name>``.
+
+    All are built and checked before any is written: a mistake in one environment writes nothing.
+    """
+    names = load_config(find_config(config_path, os.environ), "").environments
+    targets = [(out, ""), *((environment_output(out, name), name) for name in names)]
+    for target, _ in targets:
+        check_output_location(target)
+    results: list[tuple[Path, SynthResult]] = []
+    key: tuple[MasterKey, Path | None] | None = None  # one master key for all, even a new one
+    for target, name in targets:
+        progress(f"build {name or 'base'}")
+        result = build(
+            config_path=config_path,
+            extra_crd_dirs=extra_crd_dirs,
+            validate=validate,
+            environment=name,
+            master_key=key,
+        )
+        assert result.base_key is not None
+        key = key or (result.base_key, None)  # a new key is written (and announced) with the first output
+        results.append((target, result))
+    for target, result in results:
+        _refusals(target, target, result, allow_destructive=allow_destructive, rekey=rekey)
+    progress("write")
+    for target, result in results:
+        _write(target, result, wait=wait, allow_destructive=allow_destructive, rekey=rekey)
+    return results
+
+
+def environment_output(out: Path, name: str) -> Path:
+    """Where environment ``name`` is written: ``<out>-<name>``, beside the base's output."""
+    absolute = Path(os.path.abspath(out))
+    if absolute == absolute.parent:
+        raise UserError(f"--out {out}: an environment is written to <out>-<name>; give --out a folder name")
+    return out.with_name(f"{out.name}-{name}") if out.name else absolute.with_name(f"{absolute.name}-{name}")
+
+
+def _write(out: Path, result: SynthResult, *, wait: bool, allow_destructive: bool, rekey: bool) -> None:
     def check(current: Path) -> None:
         # Under the output's lock: compare with what is there now, even if another run wrote it meanwhile.
-        result.changes = _changes(current, result)
-        rekeyed = next((c for c in result.changes if c.path == MARKER), None)
-        if rekeyed and not rekey:
-            raise UserError(_rekey_refusal(out, result))
-        destructive = [c for c in result.changes if c.destructive and c is not rekeyed]
-        if destructive and not allow_destructive:
-            more = f" (and {len(destructive) - 1} more)" if len(destructive) > 1 else ""
-            raise UserError(
-                f"{out}: {destructive[0]}{more}; review with `ink diff`, move the data first, then re-run with "
-                "--allow-destructive"
-            )
+        _refusals(out, current, result, allow_destructive=allow_destructive, rekey=rekey)
         _keep_files(result)  # the key the output is sealed with must exist before the output does
 
-    progress("write")
     write_tree(out, result.files, wait=wait, check=check, stamp=result.stamp)
     if result.new_master_key:
         result.warnings.append(
@@ -111,7 +170,38 @@ def synth(
             "derives from it, and a new key changes them all"
         )
     result.warnings.extend(str(c) for c in result.changes if c.left_behind)
-    return result
+
+
+def _refusals(out: Path, current: Path, result: SynthResult, *, allow_destructive: bool, rekey: bool) -> None:
+    """Raise if writing ``result`` over ``current`` (``out``, or its copy under the lock) must be refused."""
+    _check_environment(out, read_stamp(current), result)
+    result.changes = _changes(current, result)
+    rekeyed = next((c for c in result.changes if c.path == MARKER), None)
+    if rekeyed and not rekey:
+        raise UserError(_rekey_refusal(out, result))
+    destructive = [c for c in result.changes if c.destructive and c is not rekeyed]
+    if destructive and not allow_destructive:
+        more = f" (and {len(destructive) - 1} more)" if len(destructive) > 1 else ""
+        raise UserError(
+            f"{out}: {destructive[0]}{more}; review with `ink diff`, move the data first, then re-run with "
+            "--allow-destructive"
+        )
+
+
+def _check_environment(out: Path, stamp: dict[str, str] | None, result: SynthResult) -> None:
+    """Refuse to replace one environment's output with another's: its credentials would all change."""
+    if stamp is None:
+        return
+    found, wanted = stamp.get(ENVIRONMENT_FIELD), result.environment
+    if found != wanted:
+
+        def name(environment: str | None) -> str:
+            return f"environment {environment!r}" if environment else "the base configuration"
+
+        raise UserError(
+            f"{out}: holds the output of {name(found)}, not of {name(wanted)}; "
+            f"check --environment (and INK_ENVIRONMENT) and --out, or remove {out} first"
+        )
 
 
 def _changes(out: Path, result: SynthResult) -> list[Change]:
@@ -142,7 +232,7 @@ def _rekey_refusal(out: Path, result: SynthResult) -> str:
 
 def _keep_files(result: SynthResult) -> None:
     if result.new_master_key and result.master_key:
-        write_master_key(result.master_key, result.new_master_key)
+        write_master_key(result.base_key or result.master_key, result.new_master_key)
     for path, (data, mode) in sorted(result.kept_files.items()):
         try:
             sealing.write_key_file(path, data, mode)
@@ -157,18 +247,25 @@ def build(
     validate: bool = True,
     host: PluginHost | None = None,
     progress: Progress = _quiet,
+    environment: str | None = None,
+    master_key: tuple[MasterKey, Path | None] | None = None,
 ) -> SynthResult:
-    """Everything ``synth`` does except comparing with and writing the output."""
+    """Everything ``synth`` does except comparing with and writing the output.
+
+    ``master_key`` (the base key, and where it goes if new) replaces reading it, so that several runs of one
+    ``ink synth --all-environments`` share even a key created by the first.
+    """
     progress("load config")
-    config = load_config(find_config(config_path, os.environ))
+    config = load_config(find_config(config_path, os.environ), environment)
     progress("load plugins")
     host = host or make_plugin_host()
     validator = _validator(config, extra_crd_dirs or []) if validate else None
     progress("declare and provide")
     plan = synth_mod.plan(config, host)
-    master_key, created = _master_key(config)
+    base_key, created = master_key or _base_master_key(config)
+    master_key_used = _scoped(config, base_key)
     progress("build and synth")
-    synthesis = synth_mod.synthesise(config, host, master_key, plan)
+    synthesis = synth_mod.synthesise(config, host, master_key_used, plan)
 
     files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
     if (k3s := cluster.k3s_config(plan.cluster)) is not None:
@@ -201,7 +298,9 @@ def build(
         files=files,
         warnings=plan.warnings,
         generated=synthesis.generated,
-        master_key=master_key,
+        master_key=master_key_used,
+        base_key=base_key,
+        environment=config.environment,
         new_master_key=created,
         kept_files=synthesis.kept_files,
         cluster=plan.cluster,
@@ -211,25 +310,31 @@ def build(
     )
 
 
-def rotations(config_path: Path | None) -> tuple[dict[str, list[str]], dict[str, int]]:
+def rotations(config_path: Path | None, environment: str | None = None) -> tuple[dict[str, list[str]], dict[str, int]]:
     """Every generated credential id with where it is used, and the current rotations."""
-    result = build(config_path=config_path, validate=False)
-    config = load_config(find_config(config_path, os.environ))
+    result = build(config_path=config_path, validate=False, environment=environment)
+    config = load_config(find_config(config_path, os.environ), environment)
     return result.generated, dict(config.settings.secrets.rotations)
 
 
-def rotate(config_path: Path | None, credential: str) -> tuple[Path, int]:
-    """Raise one credential's generation in ink.toml (created if needed); returns (file, generation)."""
+def rotate(config_path: Path | None, credential: str, environment: str | None = None) -> tuple[Path, int]:
+    """Raise one credential's generation in ink.toml (created if needed); returns (file, generation).
+
+    In an environment, its own ``[environments.<name>.secrets.rotations]``: the others keep their values.
+    """
     import tomlkit
 
-    generated, current = rotations(config_path)
+    generated, current = rotations(config_path, environment)
     if credential not in generated:
         hint = difflib.get_close_matches(credential, list(generated), n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise UserError(f"no generated credential is named {credential!r}{suggestion}; see `ink secrets list`")
     path = find_config(config_path, os.environ) or Path(CONFIG_FILE)
     document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
-    table = document.setdefault("secrets", tomlkit.table())
+    container: Any = document
+    if environment is not None:
+        container = document.setdefault("environments", tomlkit.table()).setdefault(environment, tomlkit.table())
+    table = container.setdefault("secrets", tomlkit.table())
     rotations_table = table.setdefault("rotations", tomlkit.table())
     generation = current.get(credential, 0) + 1
     rotations_table[credential] = generation
@@ -247,26 +352,40 @@ def diff(
     host: PluginHost | None = None,
     against: str | None = None,
     progress: Progress = _quiet,
+    environment: str | None = None,
 ) -> list[Change]:
     """What ``ink synth`` would change in ``out``, without writing anything (no key is created either).
 
     With ``against`` (a git ref), compared with ``out`` as committed there instead of the folder on disk.
     """
     if against is None:
-        result = build(config_path=config_path, validate=False, host=host, progress=progress)
+        result = build(config_path=config_path, validate=False, host=host, progress=progress, environment=environment)
+        _check_environment(out, read_stamp(out), result)
         return _changes(out, result)
     committed, stamp = changes.read_git_output(out, against)  # a bad ref fails before the synthesis
-    result = build(config_path=config_path, validate=False, host=host, progress=progress)
+    result = build(config_path=config_path, validate=False, host=host, progress=progress, environment=environment)
     return _compared(committed, stamp, result)
 
 
 def _master_key(config: Config) -> tuple[MasterKey, Path | None]:
     """The run's master key, and where it must be written if it is new (only ``synth`` writes it)."""
+    key, created = _base_master_key(config)
+    return _scoped(config, key), created
+
+
+def _base_master_key(config: Config) -> tuple[MasterKey, Path | None]:
     settings = config.settings.secrets
     explicit = "master_key_file" in settings.model_fields_set
     path = config.resolve(settings.master_key_file)
     key, created = load_master_key(path, environ=dict(config.environ), create=not explicit)
-    return with_rotations(key, settings.rotations), path if created else None
+    return key, path if created else None
+
+
+def _scoped(config: Config, key: MasterKey) -> MasterKey:
+    """The key an environment's credentials derive from (the base key itself for the base), with its rotations."""
+    if config.environment:
+        key = key.for_environment(config.environment)
+    return with_rotations(key, config.settings.secrets.rotations)
 
 
 def _validator(config: Config, extra: list[Path]) -> ManifestValidator:
@@ -315,8 +434,9 @@ def validate_paths(
     extra_crd_dirs: list[Path],
     kubernetes_version: str | None,
     strict_crds: bool,
+    environment: str | None = None,
 ) -> ValidationReport:
-    config = load_config(find_config(config_path, os.environ))
+    config = load_config(find_config(config_path, os.environ), environment)
     if kubernetes_version:
         config.settings.kubernetes_version = kubernetes_version
     if strict_crds:
@@ -336,9 +456,11 @@ class BackupRow:
     drill: str = ""  # the restore drill's schedule and where its last result is; "" for no drill
 
 
-def backup_report(config_path: Path | None, host: PluginHost | None = None) -> list[BackupRow]:
+def backup_report(
+    config_path: Path | None, host: PluginHost | None = None, environment: str | None = None
+) -> list[BackupRow]:
     """Every volume ink emits and every database claimed, with the schedule that covers it."""
-    config = load_config(find_config(config_path, os.environ))
+    config = load_config(find_config(config_path, os.environ), environment)
     host = host or make_plugin_host()
     plan = synth_mod.plan(config, host)
     synthesis = synth_mod.synthesise(config, host, _master_key(config)[0], plan)
@@ -377,9 +499,11 @@ def backup_report(config_path: Path | None, host: PluginHost | None = None) -> l
     return sorted(rows, key=lambda r: (r.service, r.kind, r.name))
 
 
-def image_report(config_path: Path | None, host: PluginHost | None = None) -> ImageReport:
+def image_report(
+    config_path: Path | None, host: PluginHost | None = None, environment: str | None = None
+) -> ImageReport:
     """Every image the homelab deploys: those in ink's objects and those the plugins declare (``ink_images``)."""
-    result = build(config_path=config_path, validate=False, host=host)
+    result = build(config_path=config_path, validate=False, host=host, environment=environment)
     assert result.images is not None
     return result.images
 
@@ -391,12 +515,14 @@ def _drill(binding: object) -> str:
     return f"{drill}, result in {result}" if drill and result else drill
 
 
-def plugin_tables(config_path: Path | None) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+def plugin_tables(
+    config_path: Path | None, environment: str | None = None
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     """`ink plugins`' two tables (plugins, capabilities) from one description of the installed plugins.
 
     Works even when a need has no provider: that is when you look.
     """
-    config = load_config(find_config(config_path, os.environ))
+    config = load_config(find_config(config_path, os.environ), environment)
     host = make_plugin_host(keep_broken=True)
     services = synth_mod.describe(config, host)
     needs = synth_mod.declare(host, services)
@@ -500,7 +626,7 @@ def config_schema(host: PluginHost | None = None) -> dict[str, Any]:
     return root
 
 
-def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[str, Any]:
+def graph_report(config_path: Path | None, *, policies: bool = False, environment: str | None = None) -> dict[str, Any]:
     """`ink graph`: the graph's edges; with ``policies``, every flow and the NetworkPolicies that allow it.
 
     The edges need only the plugins' declarations (no Node); the flows need a synthesis, because policies
@@ -508,11 +634,11 @@ def graph_report(config_path: Path | None, *, policies: bool = False) -> dict[st
     """
     edges: list[dict[str, Any]]
     if not policies:
-        config = load_config(find_config(config_path, os.environ))
+        config = load_config(find_config(config_path, os.environ), environment)
         plan = synth_mod.plan(config, make_plugin_host())
         edges = [_edge_row(e) for e in plan.edges]
         return {"edges": edges}
-    result = build(config_path=config_path, validate=False)
+    result = build(config_path=config_path, validate=False, environment=environment)
     assert result.graph is not None and result.network is not None
     network = result.network
     flows = [

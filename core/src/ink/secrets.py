@@ -60,6 +60,12 @@ class MasterKey:
         """Names this key without revealing it: recorded in the output, to notice a lost or swapped key."""
         return self._mac("ink/v1/fingerprint").hex()[:16]
 
+    def for_environment(self, name: str) -> MasterKey:
+        """The key of one ``[environments.<name>]``: its credentials differ from the base's and from every
+        other environment's, and none of them reveals another's; the base's credentials do not change."""
+        material = self._mac(f"ink/v1/environment/{name}").hex().encode()
+        return MasterKey(material, f"{self.origin} (environment {name})", self.rotations)
+
     def purpose_key(self, purpose: str) -> bytes:
         """32 secret bytes for one purpose, e.g. ``"sealing"`` (see :mod:`ink.sealing`)."""
         return self._mac(f"ink/v1/purpose/{purpose}")

@@ -243,6 +243,13 @@ class InkSettings(BaseSettings):
         default_factory=dict,
         description="One table per plugin, [plugins.<name>], validated by that plugin's settings model.",
     )
+    environments: dict[DnsLabel, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Other clusters from this one file: [environments.<name>] holds any of the keys above "
+        "(domain, storage_class, [environments.<name>.plugins.<plugin>] replicas, enabled, ...) and overrides "
+        "them for that environment. `ink synth --environment <name>` writes it to <out>-<name>, with "
+        "credentials of its own. docs/environments.md",
+    )
 
     @classmethod
     def settings_customise_sources(
