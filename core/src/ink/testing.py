@@ -105,12 +105,16 @@ def synth(
     crd_dirs: Sequence[Path] = (),
     validate: bool = True,
     capabilities: Sequence[CapabilitySpec] = (),
+    environment: str | None = None,
 ) -> run.SynthResult:
-    """Run ``ink synth`` in-process on ``config`` in ``directory``; output goes to ``directory/dist``."""
+    """Run ``ink synth`` in-process on ``config`` in ``directory``; output goes to ``directory/dist``
+    (``directory/dist-<environment>`` for an ``[environments.<name>]`` of ``config``)."""
     config_path = prepare(directory, config)
+    out = directory / "dist"
     return run.synth(
         config_path=config_path,
-        out=directory / "dist",
+        out=run.environment_output(out, environment) if environment else out,
+        environment=environment or "",
         extra_crd_dirs=list(crd_dirs),
         validate=validate,
         host=host(plugins, extra, capabilities),
