@@ -16,7 +16,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,25 +145,34 @@ def load_config(path: Path | None, environment: str | None = None) -> Config:
     config.environments = tuple(sorted(config.settings.environments))
     # "" is the base configuration on purpose, whatever INK_ENVIRONMENT says (ink synth --all-environments).
     name = environment if environment is not None else environ.get("INK_ENVIRONMENT", "")
-    if not name:
-        return config
-    where = "--environment" if environment else "environment variable INK_ENVIRONMENT"
-    if name not in config.settings.environments:
+    if name and name not in config.settings.environments:
+        where = "--environment" if environment else "environment variable INK_ENVIRONMENT"
         declared = ", ".join(config.environments) or "none"
         hint = _did_you_mean(name, list(config.environments))
         raise ConfigError(
             f"{where}: no environment named {clip(name)!r}{hint} in {config.source} (declared: {declared}); "
             f"fix the name or add an [environments.{clip(name)}] table"
         )
-    overlay = config.settings.environments[name]
-    config.environment, config.overlay = name, overlay
+    # Every environment's global keys are checked whichever one runs: a typo in one shows in every run (its
+    # plugin tables, once the plugins are known, only when it is synthesised).
+    chosen = config
+    for other in config.environments:
+        laid = _in_environment(config, other)
+        if other == name:
+            chosen = laid
+    return chosen
+
+
+def _in_environment(base: Config, name: str) -> Config:
+    """``base`` with ``[environments.<name>]`` laid over it, validated."""
+    overlay = base.settings.environments[name]
+    config = replace(base, environment=name, overlay=overlay)
     if "environments" in overlay:
         raise ConfigError(
             f"{_where(config, ('environments',))}: environments.{name}.environments: environments do not nest; "
             f"move [environments.{name}.environments.*] to the top level"
         )
-    base = {key: value for key, value in data.items() if key != "environments"}
-    config.data = _laid_over(base, overlay)
+    config.data = _laid_over({key: value for key, value in base.data.items() if key != "environments"}, overlay)
     config.settings = _validated(config, config.data)
     return config
 
@@ -440,8 +449,10 @@ def _config_error(
 ) -> ConfigError:
     problems = []
     for error in err.errors(include_url=False):
-        loc = prefix + tuple(str(part) for part in error["loc"])
-        problems.append(f"{_where(config, loc)}: {clip('.'.join(loc))}: {_describe(error, model, loc[len(prefix) :])}")
+        # A dict key's own error ends its location with "[key]": the key itself is the place.
+        loc = prefix + tuple(str(part) for part in error["loc"] if part != "[key]")
+        shown = ".".join(_in_file(config, loc))
+        problems.append(f"{_where(config, loc)}: {clip(shown)}: {_describe(error, model, loc[len(prefix) :])}")
     return combined(problems)
 
 
@@ -507,10 +518,15 @@ def _where(config: Config, loc: tuple[str, ...]) -> str:
         return f"environment variable {variable}"
     if config.path is None:
         return "settings"
-    if config.environment and _has_key(config.overlay, loc):
-        loc = ("environments", config.environment, *loc)
-    line = _locate(config.text, loc)
+    line = _locate(config.text, _in_file(config, loc))
     return f"{config.path}:{line}" if line else str(config.path)
+
+
+def _in_file(config: Config, loc: tuple[str, ...]) -> tuple[str, ...]:
+    """Where ``loc`` is written in ink.toml: under ``environments.<name>`` when the environment's table sets it."""
+    if config.environment and _has_key(config.overlay, loc) and not _env_variable(config.environ, loc):
+        return ("environments", config.environment, *loc)
+    return loc
 
 
 def _has_key(table: Mapping[str, Any], loc: tuple[str, ...]) -> bool:
@@ -553,6 +569,7 @@ def _locate(text: str, loc: tuple[str, ...]) -> int | None:
     wanted = tuple(part.replace("_", "-") for part in loc)
     table: tuple[str, ...] = ()
     best: int | None = None
+    below: int | None = None  # the first table inside it, e.g. [a.b.c] defining a.b
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         header = re.match(r"^\[+\s*(.+?)\s*\]+\s*(#.*)?$", stripped)
@@ -560,13 +577,15 @@ def _locate(text: str, loc: tuple[str, ...]) -> int | None:
             table = _key_parts(header.group(1))
             if best is None and table == wanted:
                 best = number
+            elif below is None and table[: len(wanted)] == wanted:
+                below = number
             continue
         assign = re.match(rf"^({_TOML_KEY}(?:\s*\.\s*{_TOML_KEY})*)\s*=", stripped)
         if assign:
             full = table + _key_parts(assign.group(1))
             if full == wanted[: len(full)]:
                 return number
-    return best
+    return best or below
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:

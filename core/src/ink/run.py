@@ -129,6 +129,7 @@ def synth_environments(
         check_output_location(target)
     results: list[tuple[Path, SynthResult]] = []
     key: tuple[MasterKey, Path | None] | None = None  # one master key for all, even a new one
+    kept: dict[Path, tuple[bytes, int]] = {}  # and one development sealing key
     for target, name in targets:
         progress(f"build {name or 'base'}")
         result = build(
@@ -137,6 +138,7 @@ def synth_environments(
             validate=validate,
             environment=name,
             master_key=key,
+            kept_files=kept,
         )
         assert result.base_key is not None
         key = key or (result.base_key, None)  # a new key is written (and announced) with the first output
@@ -249,10 +251,12 @@ def build(
     progress: Progress = _quiet,
     environment: str | None = None,
     master_key: tuple[MasterKey, Path | None] | None = None,
+    kept_files: dict[Path, tuple[bytes, int]] | None = None,
 ) -> SynthResult:
     """Everything ``synth`` does except comparing with and writing the output.
 
-    ``master_key`` (the base key, and where it goes if new) replaces reading it, so that several runs of one
+    ``master_key`` (the base key, and where it goes if new) replaces reading it, and ``kept_files`` collects
+    the files plugins keep (a new development sealing key), so that the builds of one
     ``ink synth --all-environments`` share even a key created by the first.
     """
     progress("load config")
@@ -265,7 +269,7 @@ def build(
     base_key, created = master_key or _base_master_key(config)
     master_key_used = _scoped(config, base_key)
     progress("build and synth")
-    synthesis = synth_mod.synthesise(config, host, master_key_used, plan)
+    synthesis = synth_mod.synthesise(config, host, master_key_used, plan, kept_files)
 
     files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
     if (k3s := cluster.k3s_config(plan.cluster)) is not None:

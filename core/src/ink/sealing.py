@@ -17,7 +17,7 @@ import enum
 import hashlib
 import hmac
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,10 +194,21 @@ def new_dev_keypair() -> tuple[bytes, bytes]:
     return cert.sign(key, hashes.SHA256()).public_bytes(Encoding.PEM), pem
 
 
-def dev_certificate(directory: Path, keep: Callable[[Path, bytes, int], None]) -> SealingCertificate:
+def dev_certificate(
+    directory: Path,
+    keep: Callable[[Path, bytes, int], None],
+    kept: Mapping[Path, tuple[bytes, int]] | None = None,
+) -> SealingCertificate:
     """The development certificate in ``directory``; if there is no whole pair, a new one handed to ``keep``
-    (path, bytes, mode) to be written only if the run writes its output."""
+    (path, bytes, mode) to be written only if the run writes its output.
+
+    ``kept`` (:attr:`ink.context.ServiceContext.kept_files`) holds the pair an earlier build of the same run
+    made and has not written yet: ``ink synth --all-environments`` seals every environment with that one pair.
+    """
     cert_path, key_path = directory / DEV_CERT_NAME, directory / DEV_KEY_NAME
+    pending = kept or {}
+    if cert_path in pending and key_path in pending:
+        return SealingCertificate.from_pem(pending[cert_path][0], path=cert_path)
     if cert_path.is_file() and key_path.is_file():
         return load_certificate(cert_path)
     # Half a pair (e.g. an interrupted run) is useless: replace it with a fresh pair.

@@ -167,8 +167,17 @@ class Synthesis:
 # --- provide and build ---------------------------------------------------------------------
 
 
-def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved: Plan | None = None) -> Synthesis:
-    """Run the whole pipeline and return every object with its folder (nothing is written)."""
+def synthesise(
+    config: Config,
+    host: PluginHost,
+    master_key: MasterKey,
+    resolved: Plan | None = None,
+    kept_files: dict[Path, tuple[bytes, int]] | None = None,
+) -> Synthesis:
+    """Run the whole pipeline and return every object with its folder (nothing is written).
+
+    ``kept_files``: the files earlier builds of the same run keep (``ink synth --all-environments``), shared.
+    """
     resolved = resolved or plan(config, host)
     from ink import kube  # starts Node; only now that the configuration is known to be good
 
@@ -178,7 +187,7 @@ def synthesise(config: Config, host: PluginHost, master_key: MasterKey, resolved
     patches: dict[str, list[dict[str, Any]]] = {}
     waves = resolved.waves()
     infos = {name: ctx.service for name, ctx in resolved.services.items()}
-    kept_files: dict[Path, tuple[bytes, int]] = {}
+    kept_files = {} if kept_files is None else kept_files
     for ctx in resolved.services.values():
         ctx.kept_files = kept_files
         ctx.master_key = master_key

@@ -20,7 +20,7 @@ def certificate(ctx: ServiceContext) -> sealing.SealingCertificate:
         if configured:
             cached = sealing.load_certificate(ctx.resolve_path(configured))
         else:
-            cached = sealing.dev_certificate(ctx.resolve_path(DEV_KEY_DIR), ctx.keep_file)
+            cached = sealing.dev_certificate(ctx.resolve_path(DEV_KEY_DIR), ctx.keep_file, ctx.kept_files)
             cert_path = cached.path
             ctx.warn(
                 f"no sealing certificate configured: secrets are sealed with the development key in {cert_path}, "
