@@ -7,14 +7,11 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic.json_schema import models_json_schema
-
-from ink import changes, cluster, images, sealing
+from ink import cluster, images
 from ink import synth as synth_mod
 from ink import tls as tls_mod
-from ink.changes import Change
 from ink.config import CONFIG_FILE, Config, find_config, load_config
 from ink.errors import PluginError, UserError, ValidationFailed, clip, os_fault
 from ink.graph import Edge, ResolvedGraph
@@ -25,7 +22,12 @@ from ink.output import MARKER, check_output_location, read_stamp, to_yaml, write
 from ink.plugins import PluginHost, make_plugin_host
 from ink.secrets import MasterKey, load_master_key, with_rotations, write_master_key
 from ink.settings import InkSettings, PluginSettings
-from ink.validate import ManifestValidator, SchemaFileError, ValidationReport, manifest_documents
+
+if TYPE_CHECKING:
+    # Imported where used: `ink plugins`, `ink graph` and `ink schema` need neither jsonschema, the YAML
+    # comparison nor cryptography (docs/performance.md, read-only commands).
+    from ink.changes import Change
+    from ink.validate import ManifestValidator, ValidationReport
 
 # The marker file's record of the master key that produced the output.
 FINGERPRINT_FIELD = "master-key-fingerprint"
@@ -207,11 +209,15 @@ def _check_environment(out: Path, stamp: dict[str, str] | None, result: SynthRes
 
 
 def _changes(out: Path, result: SynthResult) -> list[Change]:
+    from ink import changes
+
     """What writing ``result`` to ``out`` changes, a change of master key first."""
     return _compared(changes.read_output(out), read_stamp(out) or {}, result)
 
 
 def _compared(old: dict[str, str], stamp: dict[str, str], result: SynthResult) -> list[Change]:
+    from ink import changes
+
     found = changes.compare(old, result.files)
     assert result.master_key is not None
     rekeyed = changes.rekey(stamp.get(FINGERPRINT_FIELD), result.master_key.fingerprint)
@@ -237,6 +243,8 @@ def _keep_files(result: SynthResult) -> None:
         write_master_key(result.base_key or result.master_key, result.new_master_key)
     for path, (data, mode) in sorted(result.kept_files.items()):
         try:
+            from ink import sealing
+
             sealing.write_key_file(path, data, mode)
         except OSError as err:
             raise os_fault(path, err, "write the new key") from None
@@ -366,6 +374,8 @@ def diff(
         result = build(config_path=config_path, validate=False, host=host, progress=progress, environment=environment)
         _check_environment(out, read_stamp(out), result)
         return _changes(out, result)
+    from ink import changes
+
     committed, stamp = changes.read_git_output(out, against)  # a bad ref fails before the synthesis
     result = build(config_path=config_path, validate=False, host=host, progress=progress, environment=environment)
     return _compared(committed, stamp, result)
@@ -393,6 +403,8 @@ def _scoped(config: Config, key: MasterKey) -> MasterKey:
 
 
 def _validator(config: Config, extra: list[Path]) -> ManifestValidator:
+    from ink.validate import ManifestValidator, SchemaFileError
+
     dirs = [config.resolve(d) for d in config.settings.validation.crd_dirs] + list(extra)
     for directory in dirs:
         if not directory.is_dir():
@@ -411,11 +423,13 @@ def _validator(config: Config, extra: list[Path]) -> ManifestValidator:
         raise UserError(f"{config.source}: {err}") from None
 
 
-def _schema_file_problem(err: SchemaFileError) -> str:
+def _schema_file_problem(err: Exception) -> str:
     return f"{err}; fix or remove the file, or leave its folder out of validation.crd_dirs and --crd-dir"
 
 
 def _validate_all(validator: ManifestValidator, documents: Iterable[tuple[str, Any]]) -> ValidationReport:
+    from ink.validate import SchemaFileError
+
     try:
         return validator.validate_all(documents)
     except SchemaFileError as err:
@@ -445,6 +459,8 @@ def validate_paths(
         config.settings.kubernetes_version = kubernetes_version
     if strict_crds:
         config.settings.validation.strict_custom_resources = True
+    from ink.validate import manifest_documents
+
     validator = _validator(config, extra_crd_dirs)
     return _validate_all(validator, manifest_documents(paths))
 
@@ -612,6 +628,8 @@ def config_schema(host: PluginHost | None = None) -> dict[str, Any]:
         info = host.call(name, "ink_service_info")
         models[name] = info.settings_model or PluginSettings
     pairs = [(InkSettings, "validation"), *((m, "validation") for m in models.values())]
+    from pydantic.json_schema import models_json_schema
+
     refs, top = models_json_schema(pairs, ref_template="#/$defs/{model}")
     defs = top.get("$defs", {})
     root_ref = refs[(InkSettings, "validation")]["$ref"].rsplit("/", 1)[-1]
