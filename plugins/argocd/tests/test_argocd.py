@@ -362,3 +362,40 @@ def test_each_component_is_scraped_with_a_metrics_provider(tmp_path: Path) -> No
 
 def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:
     assert testing.metrics_targets(default, "argocd") == {}
+
+
+# --- environments ---------------------------------------------------------------------------------------------
+
+
+def synth_environment(tmp_path: Path, config: str, environment: str | None):
+    return testing.synth(tmp_path, config, plugins=["argocd"], extra=fakes(), environment=environment)
+
+
+def test_an_environment_syncs_from_its_own_folder(tmp_path: Path) -> None:
+    config = '[plugins.argocd]\npath = "clusters/home/dist"\n\n[environments.staging]\n'
+    result = synth_environment(tmp_path, config, "staging")
+    assert (tmp_path / "dist-staging" / "argocd").is_dir()
+    apps = applications(result)
+    # Not delivered by the base (no clusters): it keeps its root, applied once on its cluster.
+    assert apps["homelab"]["spec"]["source"]["path"] == "clusters/home/dist-staging/argocd"
+    assert apps["consumer"]["spec"]["source"]["path"] == "clusters/home/dist-staging/consumer"
+    assert apps["provider"]["spec"]["source"]["path"] == "clusters/home/dist-staging/provider"
+    # The base is unchanged by the environment's presence.
+    base = synth_environment(tmp_path / "base", config, None)
+    assert applications(base)["consumer"]["spec"]["source"]["path"] == "clusters/home/dist/consumer"
+
+
+def test_repository_root_as_path_in_an_environment_is_a_user_error(tmp_path: Path) -> None:
+    from ink.errors import UserError
+
+    config = '[plugins.argocd]\npath = "."\n\n[environments.staging]\n'
+    assert applications(synth_environment(tmp_path / "base", config, None))["consumer"]["spec"]["source"]["path"] == (
+        "consumer"
+    )
+    message = (
+        r"^\[plugins\.argocd\] path = '\.': environment 'staging' is written beside the output \(<out>-staging\), "
+        r"outside a repository whose root is the output; keep the output in a folder of the repository, "
+        r"e\.g\. path = 'dist'$"
+    )
+    with pytest.raises(UserError, match=message):
+        synth_environment(tmp_path / "env", config, "staging")

@@ -76,6 +76,20 @@ class ArgoCDSettings(PluginSettings):
         return cleaned
 
 
+def output_path(path: str, environment: str | None) -> str:
+    """The folder of the output in the repository: ``path``, or ``<path>-<environment>`` for an environment
+    (``ink synth`` writes environment X beside the output, to ``<out>-X``)."""
+    if environment is None:
+        return path
+    if path == ".":
+        raise UserError(
+            f"[plugins.argocd] path = '.': environment {environment!r} is written beside the output "
+            f"(<out>-{environment}), outside a repository whose root is the output; keep the output in a folder "
+            "of the repository, e.g. path = 'dist'"
+        )
+    return f"{path}-{environment}"
+
+
 @hookimpl
 def ink_service_info() -> ServiceInfo:
     return ServiceInfo(
@@ -113,6 +127,7 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
             f"[plugins.argocd] project = {project!r} is also the name of a service's Application; "
             "choose another project name, e.g. 'homelab'"
         )
+    output_path(ctx.settings.path, ctx.environment)  # type: ignore[attr-defined]
 
     gitops(scope, ctx=ctx)
 

@@ -17,7 +17,7 @@ import posixpath
 from ink import kube
 from ink.context import ServiceContext
 from ink.synth import Manifest
-from ink_plugin_argocd import CHART_REPO, DEFAULT_REPO_URL
+from ink_plugin_argocd import CHART_REPO, DEFAULT_REPO_URL, output_path
 
 IN_CLUSTER = kube.IN_CLUSTER
 RELEASE = "argocd"
@@ -54,7 +54,8 @@ def chart_values(ctx: ServiceContext) -> dict:
 
 
 def source_path(ctx: ServiceContext, folder: str) -> str:
-    return posixpath.normpath(posixpath.join(ctx.settings.path, folder))
+    """``folder`` of this run's output in the repository."""
+    return posixpath.normpath(posixpath.join(output_path(ctx.settings.path, ctx.environment), folder))
 
 
 def git_source(ctx: ServiceContext, folder: str) -> dict:
