@@ -362,3 +362,216 @@ def test_each_component_is_scraped_with_a_metrics_provider(tmp_path: Path) -> No
 
 def test_without_a_metrics_provider_nothing_is_scraped(default) -> None:
     assert testing.metrics_targets(default, "argocd") == {}
+
+
+# --- environments ---------------------------------------------------------------------------------------------
+
+HUB = """
+[plugins.argocd]
+clusters = { staging = "https://192.168.2.10:6443", lab = "https://k8s.lab.example.org:6443" }
+
+[environments.staging]
+domain = "staging.example.org"
+
+[environments.lab]
+
+[environments.test]
+"""
+
+
+def synth_environment(tmp_path: Path, config: str, environment: str | None):
+    return testing.synth(tmp_path, config, plugins=["argocd"], extra=fakes(), environment=environment)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory):
+    return synth_environment(tmp_path_factory.mktemp("hub"), HUB, None)
+
+
+def test_an_environment_syncs_from_its_own_folder(tmp_path: Path) -> None:
+    config = '[plugins.argocd]\npath = "clusters/home/dist"\n\n[environments.staging]\n'
+    result = synth_environment(tmp_path, config, "staging")
+    assert (tmp_path / "dist-staging" / "argocd").is_dir()
+    apps = applications(result)
+    # Not delivered by the base (no clusters): it keeps its root, applied once on its cluster.
+    assert apps["homelab"]["spec"]["source"]["path"] == "clusters/home/dist-staging/argocd"
+    assert apps["consumer"]["spec"]["source"]["path"] == "clusters/home/dist-staging/consumer"
+    assert apps["provider"]["spec"]["source"]["path"] == "clusters/home/dist-staging/provider"
+    # The base is unchanged by the environment's presence.
+    base = synth_environment(tmp_path / "base", config, None)
+    assert applications(base)["consumer"]["spec"]["source"]["path"] == "clusters/home/dist/consumer"
+
+
+def test_repository_root_as_path_in_an_environment_is_a_user_error(tmp_path: Path) -> None:
+    from ink.errors import UserError
+
+    config = '[plugins.argocd]\npath = "."\n\n[environments.staging]\n'
+    assert applications(synth_environment(tmp_path / "base", config, None))["consumer"]["spec"]["source"]["path"] == (
+        "consumer"
+    )
+    message = (
+        r"^\[plugins\.argocd\] path = '\.': environment 'staging' is written beside the output \(<out>-staging\), "
+        r"outside a repository whose root is the output; keep the output in a folder of the repository, "
+        r"e\.g\. path = 'dist'$"
+    )
+    with pytest.raises(UserError, match=message):
+        synth_environment(tmp_path / "env", config, "staging")
+    # The base that delivers the environment needs its folder too.
+    with pytest.raises(UserError, match=r"path = '\.': environment 'staging'"):
+        hub = config.replace("\n\n", '\nclusters = { staging = "https://10.0.0.1:6443" }\n\n')
+        synth_environment(tmp_path / "hub", hub, None)
+
+
+def test_the_hub_delivers_its_environments_with_an_application_set(hub) -> None:
+    appset = obj(hub, "applicationset-homelab-environments.yaml")
+    assert appset["metadata"]["namespace"] == "argocd"
+    assert appset["metadata"]["labels"]["app.kubernetes.io/component"] == "environments"
+    spec = appset["spec"]
+    # One element per clusters entry, by name; each environment's argocd folder beside dist/.
+    assert spec["generators"] == [
+        {
+            "list": {
+                "elements": [
+                    {"environment": "lab", "server": "https://k8s.lab.example.org:6443", "path": "dist-lab/argocd"},
+                    {"environment": "staging", "server": "https://192.168.2.10:6443", "path": "dist-staging/argocd"},
+                ]
+            }
+        }
+    ]
+    assert spec["goTemplate"] is True
+    assert spec["goTemplateOptions"] == ["missingkey=error"]
+    # Removing an environment must not delete that cluster's Argo CD objects.
+    assert spec["syncPolicy"] == {"preserveResourcesOnDeletion": True}
+    template = spec["template"]
+    assert template["metadata"]["name"] == "homelab-{{.environment}}"
+    assert "finalizers" not in template["metadata"]
+    assert template["spec"]["project"] == "homelab-environments"
+    assert template["spec"]["source"] == {"repoURL": DEFAULT_REPO_URL, "targetRevision": "main", "path": "{{.path}}"}
+    assert template["spec"]["destination"] == {"server": "{{.server}}", "namespace": "argocd"}
+    root = obj(hub, "application-homelab.yaml")
+    assert template["spec"]["syncPolicy"] == root["spec"]["syncPolicy"]
+    # After its project, and after every service of the hub: a cluster not yet registered leaves it Degraded.
+    project = obj(hub, "appproject-homelab-environments.yaml")
+    assert wave(appset) > wave(project)
+    assert wave(appset) > max(wave(app) for app in applications(hub).values())
+
+
+def test_the_environments_project_allows_their_clusters_argocd_namespace_only(hub) -> None:
+    project = obj(hub, "appproject-homelab-environments.yaml")
+    assert project["metadata"]["namespace"] == "argocd"
+    assert project["spec"]["sourceRepos"] == [DEFAULT_REPO_URL]
+    assert project["spec"]["destinations"] == [
+        {"server": "https://k8s.lab.example.org:6443", "namespace": "argocd"},
+        {"server": "https://192.168.2.10:6443", "namespace": "argocd"},
+    ]
+    # What an environment's argocd folder holds that is cluster-scoped: its Namespace.
+    assert project["spec"]["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    # The hub's own objects are unchanged: the root is still there, the services' project the same.
+    assert obj(hub, "application-homelab.yaml")["spec"]["source"]["path"] == "dist/argocd"
+
+
+def test_the_hub_output_validates(hub, crd_dir: Path, ink_validator: ManifestValidator) -> None:
+    assert (crd_dir / "argoproj.io" / "applicationset_v1alpha1.json").is_file()
+    report = ink_validator.validate_all(testing.objects(hub).items())
+    assert report.problems == []
+    assert report.skipped == {}
+    assert "ApplicationSet" in {o["kind"] for o in testing.objects(hub).values()}
+
+
+def test_an_environment_the_hub_delivers_has_no_root(tmp_path: Path, ink_validator: ManifestValidator) -> None:
+    result = synth_environment(tmp_path, HUB, "staging")
+    apps = applications(result)
+    assert "homelab" not in apps  # the hub's ApplicationSet syncs dist-staging/argocd to its cluster
+    assert not any(o["kind"] == "ApplicationSet" for o in testing.objects(result).values())
+    assert set(apps) == {"argocd-chart", "provider", "consumer"}
+    assert apps["consumer"]["spec"]["source"]["path"] == "dist-staging/consumer"
+    assert apps["consumer"]["spec"]["destination"]["server"] == "https://kubernetes.default.svc"
+    assert {p["metadata"]["name"] for p in testing.objects(result).values() if p["kind"] == "AppProject"} == {
+        "homelab",
+        "argocd-chart",
+    }
+    domain = apps["argocd-chart"]["spec"]["source"]["helm"]["valuesObject"]["global"]["domain"]
+    assert domain == "argocd.staging.example.org"
+    # Only the hub dials the environments' API servers.
+    assert "argocd/networkpolicy-allow-outside.yaml" not in result.files
+    report = ink_validator.validate_all(testing.objects(result).items())
+    assert (report.problems, report.skipped) == ([], {})
+
+
+def test_an_environment_the_hub_does_not_deliver_keeps_its_root(tmp_path: Path) -> None:
+    result = synth_environment(tmp_path, HUB, "test")
+    root = applications(result)["homelab"]
+    assert root["spec"]["source"]["path"] == "dist-test/argocd"
+    assert root["spec"]["destination"]["server"] == "https://kubernetes.default.svc"
+    assert not any(o["kind"] == "ApplicationSet" for o in testing.objects(result).values())
+    assert "argocd/appproject-homelab-environments.yaml" not in result.files
+
+
+def test_without_clusters_the_base_has_no_application_set(default) -> None:
+    assert not any(path.startswith("argocd/applicationset-") for path in default.files)
+    assert "argocd/appproject-homelab-environments.yaml" not in default.files
+    assert "argocd/networkpolicy-allow-outside.yaml" not in default.files
+
+
+def test_an_unknown_environment_in_clusters_is_a_user_error(tmp_path: Path) -> None:
+    from ink.errors import UserError
+
+    config = '[plugins.argocd]\nclusters = { stagin = "https://10.0.0.1:6443" }\n\n[environments.staging]\n'
+    message = (
+        r"^\[plugins\.argocd\] clusters: 'stagin' is not an environment of ink\.toml \(did you mean 'staging'\?\) "
+        r"\(declared: staging\); fix the key or add an \[environments\.stagin\] table$"
+    )
+    with pytest.raises(UserError, match=message):
+        synth_environment(tmp_path, config, None)
+
+
+def test_the_environments_name_must_not_be_a_service_name(tmp_path: Path) -> None:
+    from ink.errors import UserError
+
+    config = '[plugins.argocd]\nclusters = { staging = "https://10.0.0.1:6443" }\n\n[environments.staging]\n'
+    extra = {**fakes(), "homelab-environments": testing.StandIn("homelab-environments")}
+    with pytest.raises(UserError, match=r"^\[plugins\.argocd\] clusters: .*'homelab-environments'.*project name"):
+        testing.synth(tmp_path, config, plugins=["argocd"], extra=extra)
+
+
+def test_clusters_in_an_environment_is_a_user_error(tmp_path: Path) -> None:
+    from ink.errors import UserError
+
+    config = '[environments.staging.plugins.argocd]\nclusters = { staging = "https://10.0.0.1:6443" }\n'
+    message = (
+        r"^\[environments\.staging\.plugins\.argocd\] clusters: only the base's Argo CD delivers environments; "
+        r"move the entries to the base's \[plugins\.argocd\] clusters$"
+    )
+    with pytest.raises(UserError, match=message):
+        synth_environment(tmp_path, config, None)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.1:6443", "10.0.0.1:6443", "https://", "https://10.0.0.1:port", "kubernetes.default.svc"]
+)
+def test_a_cluster_url_that_is_no_https_url_is_a_config_error(tmp_path: Path, url: str) -> None:
+    from ink.errors import ConfigError
+
+    config = f'[plugins.argocd]\nclusters = {{ staging = "{url}" }}\n\n[environments.staging]\n'
+    with pytest.raises(ConfigError, match=r"clusters.*staging = .*give the https:// URL of that cluster's API server"):
+        synth_environment(tmp_path, config, None)
+
+
+def test_the_hub_may_reach_each_environment_api_server(hub) -> None:
+    policy = obj(hub, "networkpolicy-allow-outside.yaml")
+    assert policy["spec"]["podSelector"] == {}
+    egress = {
+        (block["ipBlock"]["cidr"], port["port"])
+        for rule in policy["spec"]["egress"]
+        for block in rule["to"]
+        for port in rule["ports"]
+    }
+    # An IP literal: that address only; a host name: any address, on that port only.
+    assert egress == {("192.168.2.10/32", 6443), ("0.0.0.0/0", 6443)}
+    reasons = [
+        f.why for f in hub.network.flows if f.source.namespace == "argocd" and f.target.name.startswith("outside:")
+    ]
+    assert sorted(reasons) == [
+        "argocd: the application controller and server manage the cluster of environment 'lab'",
+        "argocd: the application controller and server manage the cluster of environment 'staging'",
+    ]

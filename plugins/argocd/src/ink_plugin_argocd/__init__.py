@@ -7,14 +7,16 @@ folder of ``dist/`` (ordered by core's dependency waves) and the root "app of ap
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
 from ink import hookimpl
-from ink.errors import UserError
-from ink.models import AlertRule, DnsLabel, Internet, KubeApi, MetricsTarget, NetworkRule, ServiceInfo
+from ink.errors import UserError, clip
+from ink.models import AlertRule, Connects, DnsLabel, Internet, KubeApi, MetricsTarget, NetworkRule, ServiceInfo
 from ink.settings import PluginSettings
 
 if TYPE_CHECKING:
@@ -66,6 +68,13 @@ class ArgoCDSettings(PluginSettings):
         pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
         description=f"Version of the argo-cd Helm chart ({CHART_VERSION} installs Argo CD v{APP_VERSION}).",
     )
+    clusters: dict[DnsLabel, str] = Field(
+        default_factory=dict,
+        description="Environments this (the base's) Argo CD delivers: [environments.<name>] name → the API server "
+        "URL of that environment's cluster as registered here with `argocd cluster add` (https://..., as "
+        "`argocd cluster list` shows it). The base's dist/argocd then holds an ApplicationSet that syncs each "
+        "environment's <path>-<name>/argocd to its cluster, and that environment's output has no root Application.",
+    )
 
     @field_validator("path")
     @classmethod
@@ -74,6 +83,71 @@ class ArgoCDSettings(PluginSettings):
         if cleaned.startswith("/") or cleaned == ".." or cleaned.startswith("../"):
             raise ValueError("must be a folder inside the repository, such as 'dist' or 'clusters/home/dist'")
         return cleaned
+
+    @field_validator("clusters")
+    @classmethod
+    def _api_server_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            try:
+                parts = urlsplit(url)
+                parts.port  # noqa: B018 - raises ValueError for a port that is no number or out of range
+            except ValueError:
+                parts = urlsplit("")
+            if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in url):
+                raise ValueError(
+                    f"{name} = {clip(url)!r}: give the https:// URL of that cluster's API server as "
+                    "`argocd cluster list` shows it, e.g. 'https://192.168.2.10:6443'"
+                )
+        return value
+
+
+def output_path(path: str, environment: str | None) -> str:
+    """The folder of the output in the repository: ``path``, or ``<path>-<environment>`` for an environment
+    (``ink synth`` writes environment X beside the output, to ``<out>-X``)."""
+    if environment is None:
+        return path
+    if path == ".":
+        raise UserError(
+            f"[plugins.argocd] path = '.': environment {environment!r} is written beside the output "
+            f"(<out>-{environment}), outside a repository whose root is the output; keep the output in a folder "
+            "of the repository, e.g. path = 'dist'"
+        )
+    return f"{path}-{environment}"
+
+
+def environments_name(project: str) -> str:
+    """The ApplicationSet that delivers the environments, and the AppProject of its Applications."""
+    return f"{project}-environments"
+
+
+def check_clusters(ctx: ServiceContext) -> None:
+    """Every ``clusters`` key is a declared environment; no name the environments use is a service's."""
+    settings = ctx.settings
+    for name in settings.clusters:  # type: ignore[attr-defined]
+        if name not in ctx.environments:
+            close = difflib.get_close_matches(name, ctx.environments, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            declared = ", ".join(ctx.environments) or "none"
+            raise UserError(
+                f"[plugins.argocd] clusters: {name!r} is not an environment of ink.toml{hint} (declared: "
+                f"{declared}); fix the key or add an [environments.{name}] table"
+            )
+    # An environment's own entries would drop its root, yet the base (the hub) would not deliver it.
+    for environment, overlay in sorted(ctx.config.environments.items()):
+        table = (overlay.get("plugins") or {}).get("argocd")
+        if isinstance(table, dict) and "clusters" in table:
+            raise UserError(
+                f"[environments.{environment}.plugins.argocd] clusters: only the base's Argo CD delivers "
+                "environments; move the entries to the base's [plugins.argocd] clusters"
+            )
+    project = settings.project  # type: ignore[attr-defined]
+    names = [environments_name(project), *(f"{project}-{name}" for name in settings.clusters)]  # type: ignore[attr-defined]
+    taken = [name for name in names if name in ctx.services]
+    if settings.clusters and taken:  # type: ignore[attr-defined]
+        raise UserError(
+            f"[plugins.argocd] clusters: the environments' Argo CD objects would be named {taken[0]!r}, the name "
+            f"of a service's Application; choose another project name or leave clusters empty"
+        )
 
 
 @hookimpl
@@ -113,6 +187,11 @@ def ink_workloads(scope: Construct, ctx: ServiceContext) -> None:
             f"[plugins.argocd] project = {project!r} is also the name of a service's Application; "
             "choose another project name, e.g. 'homelab'"
         )
+    check_clusters(ctx)
+    output_path(ctx.settings.path, ctx.environment)  # type: ignore[attr-defined]
+    if ctx.environment is None:
+        for name in ctx.settings.clusters:  # type: ignore[attr-defined]
+            output_path(ctx.settings.path, name)  # type: ignore[attr-defined]
 
     gitops(scope, ctx=ctx)
 
@@ -158,9 +237,17 @@ def ink_metrics_targets() -> list[MetricsTarget]:
 
 
 @hookimpl
-def ink_network() -> list[NetworkRule]:
-    return [
+def ink_network(ctx: ServiceContext) -> list[NetworkRule]:
+    rules: list[NetworkRule] = [
         # The repo server clones the homelab's Git repository (HTTPS or SSH) and pulls Helm charts.
         Internet(ports=(443, 22), reason="Git repositories and Helm chart repositories"),
         KubeApi(reason="the application controller, server and ApplicationSet controller manage the cluster"),
     ]
+    if ctx.environment is None:  # only the base is the hub
+        rules += [
+            Connects(
+                url=url, reason=f"the application controller and server manage the cluster of environment {name!r}"
+            )
+            for name, url in sorted(ctx.settings.clusters.items())  # type: ignore[attr-defined]
+        ]
+    return rules

@@ -8,6 +8,11 @@ Upstream facts:
   (docs/operator-manual/health.md, "Argocd App").
 - Release name ``argocd`` with the chart's ``nameOverride: argocd`` gives the upstream object names
   (``argocd-server``, ``argocd-repo-server``, ...), the same as the bootstrap ``helm install argocd``.
+- An ApplicationSet's Applications get the resources finalizer (a cascade delete) unless
+  ``spec.syncPolicy.preserveResourcesOnDeletion`` is true, and are deleted with the ApplicationSet or when
+  their generator element goes (docs/operator-manual/applicationset/Application-Deletion.md). Its health
+  (resource_customizations/argoproj.io/ApplicationSet/health.lua) is Degraded while it cannot generate an
+  Application, e.g. for a destination cluster not yet registered with ``argocd cluster add``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import posixpath
 from ink import kube
 from ink.context import ServiceContext
 from ink.synth import Manifest
-from ink_plugin_argocd import CHART_REPO, DEFAULT_REPO_URL
+from ink_plugin_argocd import CHART_REPO, DEFAULT_REPO_URL, environments_name, output_path
 
 IN_CLUSTER = kube.IN_CLUSTER
 RELEASE = "argocd"
@@ -53,8 +58,10 @@ def chart_values(ctx: ServiceContext) -> dict:
     }
 
 
-def source_path(ctx: ServiceContext, folder: str) -> str:
-    return posixpath.normpath(posixpath.join(ctx.settings.path, folder))
+def source_path(ctx: ServiceContext, folder: str, environment: str | None = None) -> str:
+    """``folder`` of this run's output in the repository (of ``environment``'s, for the ApplicationSet)."""
+    base = output_path(ctx.settings.path, environment if environment is not None else ctx.environment)
+    return posixpath.normpath(posixpath.join(base, folder))
 
 
 def git_source(ctx: ServiceContext, folder: str) -> dict:
@@ -74,10 +81,15 @@ def gitops(scope: kube.Construct, *, ctx: ServiceContext) -> None:
         )
     install(scope, ctx=ctx)
     project(scope, ctx=ctx)
-    root(scope, ctx=ctx)
+    # An environment the base delivers has no root: the base's ApplicationSet syncs this folder to its cluster.
+    if ctx.environment not in settings.clusters:
+        root(scope, ctx=ctx)
     for name in sorted(ctx.services):
         if name != ctx.name:  # this folder is synced by the root app
             service_application(scope, ctx=ctx, service=name)
+    if ctx.environment is None and settings.clusters:  # only the base is the hub
+        environments_project(scope, ctx=ctx)
+        environments(scope, ctx=ctx)
 
 
 def install(scope: kube.Construct, *, ctx: ServiceContext) -> None:
@@ -210,6 +222,104 @@ def service_application(scope: kube.Construct, *, ctx: ServiceContext, service: 
                     # which Argo CD applies before the namespaced objects.
                     "syncOptions": ["ServerSideApply=true"],
                     "retry": RETRY,
+                },
+            },
+        },
+    )
+
+
+def environments_project(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    """The AppProject of the environments' root Applications: each cluster's argocd namespace only."""
+    obj = kube.api_object(
+        scope,
+        "environments-project",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": {
+                "name": environments_name(ctx.settings.project),
+                "namespace": kube.ARGOCD_NAMESPACE,
+                "labels": ctx.labels("environments"),
+                "annotations": {"argocd.argoproj.io/sync-wave": str(PROJECT_WAVE)},
+            },
+            "spec": {
+                "description": "The argocd folder of every environment this Argo CD delivers, on its cluster.",
+                "sourceRepos": [ctx.settings.repo_url],
+                # Everything in an environment's argocd folder is in the argocd namespace but its Namespace.
+                "destinations": [
+                    {"server": url, "namespace": kube.ARGOCD_NAMESPACE}
+                    for _, url in sorted(ctx.settings.clusters.items())
+                ],
+            },
+        },
+    )
+    # The environments' output is not visible here; their argocd folders are written by this plugin and core
+    # as this one is (less the ApplicationSet and this project, namespaced), so this folder's cluster-scoped
+    # kinds (today only the Namespace argocd) stand for theirs.
+    kube.from_output(
+        ctx, obj, "/spec/clusterResourceWhitelist", lambda manifests: own_cluster_kinds(manifests, ctx.name)
+    )
+
+
+def own_cluster_kinds(manifests: list[Manifest], own_folder: str) -> list[dict[str, str]]:
+    """Every cluster-scoped kind (with its group) Argo CD's own folder holds."""
+    kinds = {
+        (str(m.body.get("apiVersion", "")).rpartition("/")[0], m.kind)
+        for m in manifests
+        if m.folder == own_folder and not m.namespace
+    }
+    return [{"group": group, "kind": kind} for group, kind in sorted(kinds)]
+
+
+def environments(scope: kube.Construct, *, ctx: ServiceContext) -> None:
+    """One root Application per delivered environment, on its cluster: syncs that environment's argocd folder."""
+    settings = ctx.settings
+    elements = [
+        {"environment": name, "server": url, "path": source_path(ctx, ctx.name, environment=name)}
+        for name, url in sorted(settings.clusters.items())
+    ]
+    kube.api_object(
+        scope,
+        "environments",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "ApplicationSet",
+            "metadata": {
+                "name": environments_name(settings.project),
+                "namespace": kube.ARGOCD_NAMESPACE,
+                "labels": ctx.labels("environments"),
+                # After everything of this cluster's own (the project it uses is in PROJECT_WAVE): it is Degraded
+                # while a cluster is not registered yet, and a Degraded wave would hold back the later ones.
+                "annotations": {"argocd.argoproj.io/sync-wave": str(max(ctx.waves.values(), default=0) + 1)},
+            },
+            "spec": {
+                "generators": [{"list": {"elements": elements}}],
+                "goTemplate": True,
+                # A misspelt parameter is an error, not an empty string.
+                "goTemplateOptions": ["missingkey=error"],
+                # Removing an environment (or this ApplicationSet) deletes its Application but must not delete
+                # that cluster's Argo CD objects: without this, the Applications get the resources finalizer.
+                "syncPolicy": {"preserveResourcesOnDeletion": True},
+                "template": {
+                    "metadata": {
+                        "name": f"{settings.project}-{{{{.environment}}}}",
+                        "labels": ctx.labels("app-of-apps"),
+                    },
+                    "spec": {
+                        "project": environments_name(settings.project),
+                        # The base's repository and revision: an environment's own apply to its services only.
+                        "source": {
+                            "repoURL": settings.repo_url,
+                            "targetRevision": settings.target_revision,
+                            "path": "{{.path}}",
+                        },
+                        "destination": {"server": "{{.server}}", "namespace": kube.ARGOCD_NAMESPACE},
+                        "syncPolicy": {
+                            "automated": {"prune": True, "selfHeal": True},
+                            "syncOptions": ["ServerSideApply=true"],
+                            "retry": RETRY,
+                        },
+                    },
                 },
             },
         },
