@@ -156,11 +156,11 @@ def destinations(manifests: list[Manifest], own_folder: str) -> list[dict[str, s
 
 def cluster_kinds(manifests: list[Manifest], own_folder: str) -> list[dict[str, str]]:
     """Every cluster-scoped kind (with its group) a service folder holds."""
-    kinds = {
-        (str(m.body.get("apiVersion", "")).rpartition("/")[0], m.kind)
-        for m in _synced(manifests, own_folder)
-        if not m.namespace
-    }
+    return _cluster_kinds(_synced(manifests, own_folder))
+
+
+def _cluster_kinds(manifests: list[Manifest]) -> list[dict[str, str]]:
+    kinds = {(str(m.body.get("apiVersion", "")).rpartition("/")[0], m.kind) for m in manifests if not m.namespace}
     return [{"group": group, "kind": kind} for group, kind in sorted(kinds)]
 
 
@@ -263,12 +263,7 @@ def environments_project(scope: kube.Construct, *, ctx: ServiceContext) -> None:
 
 def own_cluster_kinds(manifests: list[Manifest], own_folder: str) -> list[dict[str, str]]:
     """Every cluster-scoped kind (with its group) Argo CD's own folder holds."""
-    kinds = {
-        (str(m.body.get("apiVersion", "")).rpartition("/")[0], m.kind)
-        for m in manifests
-        if m.folder == own_folder and not m.namespace
-    }
-    return [{"group": group, "kind": kind} for group, kind in sorted(kinds)]
+    return _cluster_kinds([m for m in manifests if m.folder == own_folder])
 
 
 def environments(scope: kube.Construct, *, ctx: ServiceContext) -> None:
