@@ -8,6 +8,7 @@ module: ``ink plugins`` and config errors then stay fast.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -103,7 +104,23 @@ def _defer(ctx: ServiceContext, construct: Construct, *ops: dict[str, Any]) -> N
     Not for plugins: a field a workload needs belongs in the vocabulary, not in a patch of its output.
     """
     target = construct if isinstance(construct, cdk8s.ApiObject) else cdk8s.ApiObject.of(construct)
-    ctx.patches.setdefault(target.node.path, []).extend(ops)
+    ctx.patches.setdefault(path_of(target), []).extend(ops)
+
+
+def child(scope: Construct, id: str) -> Construct:
+    """A plain construct in ``scope``, its path known without asking jsii (see :func:`path_of`)."""
+    construct = Construct(scope, id)
+    if "/" not in id:  # constructs rewrites a "/" in an id; let it say what the path is then
+        construct._ink_path = f"{path_of(scope)}/{id}"
+    return construct
+
+
+def path_of(construct: Construct) -> str:
+    """``construct.node.path``, remembered on the construct: two jsii calls the first time, none after."""
+    path = getattr(construct, "_ink_path", None)
+    if path is None:
+        path = construct._ink_path = construct.node.path
+    return path
 
 
 def from_output(ctx: ServiceContext, construct: Construct, path: str, produce: Callable[[list[Manifest]], Any]) -> None:
@@ -125,25 +142,91 @@ def cluster_resource(kind: str) -> dict[str, str]:
 
 
 def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> cdk8s.ApiObject:
-    """Any Kubernetes object given as a plain mapping: custom resources, kinds the workload vocabulary lacks."""
+    """Any Kubernetes object given as a plain mapping: custom resources, kinds the workload vocabulary lacks.
+
+    The object joins the construct tree with its kind and metadata; the rest of it stays in Python, rendered
+    here as cdk8s's ``toJson`` renders it (:func:`_rendered`), so that it costs one jsii call instead of one
+    per top-level key and another to read it back (docs/performance.md). A value jsii would treat differently
+    from JSON (a set, a Decimal, a key that is no string) takes cdk8s's own path.
+    """
     body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
     meta = manifest.get("metadata", {})
+    try:
+        rendered = _rendered(manifest["apiVersion"], manifest["kind"], meta, body)
+    except _NotPlain:
+        rendered = None
     obj = cdk8s.ApiObject(
         scope,
         id,
         api_version=manifest["apiVersion"],
         kind=manifest["kind"],
-        metadata=cdk8s.ApiObjectMetadata(
-            name=meta.get("name"),
-            namespace=meta.get("namespace"),
-            labels=meta.get("labels"),
-            annotations=meta.get("annotations"),
-            finalizers=meta.get("finalizers"),
-        ),
+        metadata=cdk8s.ApiObjectMetadata(**{field: meta.get(field) for field in _METADATA_FIELDS}),
     )
-    if body:
+    if "/" not in id:  # constructs rewrites a "/" in an id; let it say what the path is then
+        obj._ink_path = f"{path_of(scope)}/{id}"
+    if rendered is not None:
+        obj._ink_json = rendered  # what ink.synth renders instead of calling toJson
+    elif body:
         obj.add_json_patch(*(cdk8s.JsonPatch.add(f"/{key}", value) for key, value in body.items()))
     return obj
+
+
+# The metadata api_object hands cdk8s (the rest of ``metadata`` was never part of the object).
+_METADATA_FIELDS = ("name", "namespace", "labels", "annotations", "finalizers")
+
+
+class _NotPlain(Exception):
+    """A value whose way through jsii :func:`_rendered` does not reproduce."""
+
+
+_ARRAY_INDEX = re.compile(r"^(0|[1-9][0-9]{0,9})$")
+_PLAIN_TYPES = (str, bool, int, type(None))
+
+
+def _as_js(value: Any) -> Any:
+    """``value`` as it comes back from a JavaScript object through jsii: keys that are array indices first, in
+    numeric order (JavaScript's property order); None dropped from objects, kept in arrays; 1.0 as 1."""
+    if type(value) is dict:
+        items = []
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            if item is not None:
+                items.append((key, _as_js(item)))
+        index = sorted((kv for kv in items if _is_index(kv[0])), key=lambda kv: int(kv[0]))
+        return dict(index + [kv for kv in items if not _is_index(kv[0])])
+    if type(value) is list:  # jsii refuses a tuple
+        return [_as_js(item) for item in value]
+    if type(value) is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _NotPlain
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if type(value) not in _PLAIN_TYPES or (type(value) is int and abs(value) >= 2**53):
+        raise _NotPlain
+    return value
+
+
+def _is_index(key: str) -> bool:
+    return bool(_ARRAY_INDEX.match(key)) and int(key) < 2**32 - 1
+
+
+def _sanitised(value: Any) -> Any:
+    """cdk8s's ``sanitizeValue`` of the metadata: keys sorted, empty objects and arrays left out."""
+    if isinstance(value, dict):
+        kept = {k: _sanitised(v) for k, v in sorted(value.items()) if v is not None}
+        return _as_js({k: v for k, v in kept.items() if v not in ({}, [])})
+    if isinstance(value, list):
+        return [_sanitised(item) for item in value]
+    return value
+
+
+def _rendered(api_version: Any, kind: Any, meta: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    """cdk8s's ``ApiObject.toJson`` of an object made by :func:`api_object` (cdk8s 2.70: its metadata, sanitised,
+    then the JSON patches that add each key of ``body`` in order). ``core/tests/test_kube.py`` compares both."""
+    if type(api_version) is not str or type(kind) is not str or type(meta) is not dict or not meta.get("name"):
+        raise _NotPlain  # cdk8s would make up a name
+    metadata = _sanitised(_as_js({field: meta.get(field) for field in _METADATA_FIELDS}))
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **_as_js(dict(body))}
 
 
 # --- workloads ----------------------------------------------------------------------------

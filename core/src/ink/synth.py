@@ -183,7 +183,7 @@ def synthesise(
 
     app = kube.cdk8s.App()
     chart = kube.cdk8s.Chart(app, "ink", disable_resource_name_hashes=True)
-    scopes = {name: kube.Construct(chart, name) for name in resolved.services}
+    scopes = {name: kube.child(chart, name) for name in resolved.services}
     patches: dict[str, list[dict[str, Any]]] = {}
     waves = resolved.waves()
     infos = {name: ctx.service for name, ctx in resolved.services.items()}
@@ -205,8 +205,8 @@ def synthesise(
     def sub_scope(owner: str, label: str, plugin: str, hook: str) -> Construct:
         """A construct in ``owner``'s folder for objects ``plugin`` adds in ``hook``."""
         counters[owner] += 1
-        scope = kube.Construct(scopes[owner], f"{label}-{counters[owner]}")
-        origins[scope.node.path + "/"] = (plugin, hook)
+        scope = kube.child(scopes[owner], f"{label}-{counters[owner]}")
+        origins[kube.path_of(scope) + "/"] = (plugin, hook)
         return scope
 
     for need in resolved.needs:
@@ -462,6 +462,8 @@ def _collect(
     patches: dict[str, list[dict[str, Any]]],
     origins: dict[str, tuple[str, str]],
 ) -> list[Manifest]:
+    from ink import kube
+
     manifests: list[Manifest] = []
     later: list[tuple[Manifest, list[dict[str, Any]], str]] = []
     owners: dict[tuple[str, str, str, str], Manifest] = {}
@@ -473,11 +475,13 @@ def _collect(
         for node in scope.node.find_all():
             if not isinstance(node, api_object_type):
                 continue
-            path = node.node.path
+            path = kube.path_of(node)
             origin = next((o for prefix, o in origins.items() if path.startswith(prefix)), (name, "ink_workloads"))
-            ops = patches.get(node.node.path) or []
+            ops = patches.get(path) or []
             try:
-                body = node.to_json()
+                # kube.api_object's objects are rendered in Python, the same as toJson (one jsii call less each).
+                rendered = getattr(node, "_ink_json", None)
+                body = rendered if rendered is not None else node.to_json()
                 now = [op for op in ops if not isinstance(op.get("value"), FromOutput)]
                 if now:
                     body = jsonpatch.apply_patch(body, now, in_place=True)
