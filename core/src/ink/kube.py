@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 # jsii prints an 11-line end-of-life banner under Node 20; users must not see it.
@@ -187,14 +187,9 @@ def _as_js(value: Any) -> Any:
     """``value`` as it comes back from a JavaScript object through jsii: keys that are array indices first, in
     numeric order (JavaScript's property order); None dropped from objects, kept in arrays; 1.0 as 1."""
     if type(value) is dict:
-        items = []
-        for key, item in value.items():
-            if type(key) is not str:
-                raise _NotPlain
-            if item is not None:
-                items.append((key, _as_js(item)))
-        index = sorted((kv for kv in items if _is_index(kv[0])), key=lambda kv: int(kv[0]))
-        return dict(index + [kv for kv in items if not _is_index(kv[0])])
+        if any(type(key) is not str for key in value):
+            raise _NotPlain
+        return _js_object((key, _as_js(item)) for key, item in value.items() if item is not None)
     if type(value) is list:  # jsii refuses a tuple
         return [_as_js(item) for item in value]
     if type(value) is float:
@@ -206,15 +201,23 @@ def _as_js(value: Any) -> Any:
     return value
 
 
+def _js_object(items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """A JavaScript object's key order: array-index keys first, ascending; then the others as inserted."""
+    pairs = list(items)
+    index = sorted((kv for kv in pairs if _is_index(kv[0])), key=lambda kv: int(kv[0]))
+    return dict(index + [kv for kv in pairs if not _is_index(kv[0])])
+
+
 def _is_index(key: str) -> bool:
     return bool(_ARRAY_INDEX.match(key)) and int(key) < 2**32 - 1
 
 
 def _sanitised(value: Any) -> Any:
-    """cdk8s's ``sanitizeValue`` of the metadata: keys sorted, empty objects and arrays left out."""
+    """cdk8s's ``sanitizeValue`` of the metadata (already :func:`_as_js`): keys sorted, empty objects and arrays
+    left out."""
     if isinstance(value, dict):
-        kept = {k: _sanitised(v) for k, v in sorted(value.items()) if v is not None}
-        return _as_js({k: v for k, v in kept.items() if v not in ({}, [])})
+        kept = ((k, _sanitised(v)) for k, v in sorted(value.items()))
+        return _js_object((k, v) for k, v in kept if v not in ({}, []))
     if isinstance(value, list):
         return [_sanitised(item) for item in value]
     return value

@@ -209,9 +209,9 @@ def _check_environment(out: Path, stamp: dict[str, str] | None, result: SynthRes
 
 
 def _changes(out: Path, result: SynthResult) -> list[Change]:
+    """What writing ``result`` to ``out`` changes, a change of master key first."""
     from ink import changes
 
-    """What writing ``result`` to ``out`` changes, a change of master key first."""
     return _compared(changes.read_output(out), read_stamp(out) or {}, result)
 
 
@@ -241,10 +241,10 @@ def _rekey_refusal(out: Path, result: SynthResult) -> str:
 def _keep_files(result: SynthResult) -> None:
     if result.new_master_key and result.master_key:
         write_master_key(result.base_key or result.master_key, result.new_master_key)
+    from ink import sealing
+
     for path, (data, mode) in sorted(result.kept_files.items()):
         try:
-            from ink import sealing
-
             sealing.write_key_file(path, data, mode)
         except OSError as err:
             raise os_fault(path, err, "write the new key") from None
