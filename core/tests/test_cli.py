@@ -185,3 +185,16 @@ def test_console_script_in_a_fresh_folder(tmp_path: Path) -> None:
     assert done.stdout.startswith("wrote ")
     assert (tmp_path / "dist" / MARKER).is_file()
     assert (tmp_path / ".ink" / "master.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    # `ink plugins | head -1`: the pipe closes before ink has written everything.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INK_")}
+    reader, writer = os.pipe()
+    os.close(reader)
+    with os.fdopen(writer, "wb") as closed_pipe:
+        done = subprocess.run(
+            [str(INK), "plugins"], cwd=tmp_path, env=env, stdout=closed_pipe, stderr=subprocess.PIPE, check=False
+        )
+    assert done.stderr == b""
+    assert done.returncode == 141

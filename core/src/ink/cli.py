@@ -126,6 +126,12 @@ class _Group(click.Group):
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # `ink plugins | head`: the reader has gone, which is not an error of ink's. Point stdout at
+            # /dev/null so that the interpreter's final flush does not fail again, and exit as a process
+            # killed by SIGPIPE would (128 + 13), with nothing on stderr.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except Exception as err:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
