@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ink import node
 from ink.errors import ConfigError, InkError, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -238,6 +239,21 @@ def synth(
       ink synth --environment staging  # [environments.staging] into dist-staging/
       ink synth --all-environments     # dist/ and every dist-<name>/
     """
+    with node.starting():  # Node starts on the other core while ink loads the configuration and the plugins
+        _synth(config_path, out, crd_dirs, no_validate, allow_destructive, rekey, environment, all_environments, quiet)
+
+
+def _synth(
+    config_path: Path | None,
+    out: Path,
+    crd_dirs: tuple[Path, ...],
+    no_validate: bool,
+    allow_destructive: bool,
+    rekey: bool,
+    environment: str | None,
+    all_environments: bool,
+    quiet: bool,
+) -> None:
     from ink import run
 
     options: dict[str, Any] = {
@@ -404,9 +420,10 @@ def diff(
     """
     if as_json and form != "plain":
         raise ConfigError("--json and --format markdown: choose one")
+    node.start()  # as synth does; node.starting() below waits for it on every way out
     from ink import changes, run
 
-    with _progress(quiet) as progress:
+    with node.starting(), _progress(quiet) as progress:
         found = run.diff(
             config_path=config_path,
             out=_output(out, environment),

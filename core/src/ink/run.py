@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ink import cluster, images
+from ink import cluster, images, node
 from ink import synth as synth_mod
 from ink import tls as tls_mod
 from ink.config import CONFIG_FILE, Config, find_config, load_config
@@ -267,6 +267,7 @@ def build(
     the files plugins keep (a new development sealing key), so that the builds of one
     ``ink synth --all-environments`` share even a key created by the first.
     """
+    node.start()  # unless `ink synth` has already (ink.node): Node then starts while the plugins load
     progress("load config")
     config = load_config(find_config(config_path, os.environ), environment)
     progress("load plugins")
@@ -277,6 +278,7 @@ def build(
     base_key, created = master_key or _base_master_key(config)
     master_key_used = _scoped(config, base_key)
     progress("build and synth")
+    node.wait()  # for the Node runtime `ink synth` started in a thread (ink.node), if it is still starting
     synthesis = synth_mod.synthesise(config, host, master_key_used, plan, kept_files)
 
     files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
