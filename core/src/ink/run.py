@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ink import cluster, images, node
+from ink import cluster, forked, images, node
 from ink import synth as synth_mod
 from ink import tls as tls_mod
 from ink.config import CONFIG_FILE, Config, find_config, load_config
@@ -281,24 +281,34 @@ def build(
     node.wait()  # for the Node runtime `ink synth` started in a thread (ink.node), if it is still starting
     synthesis = synth_mod.synthesise(config, host, master_key_used, plan, kept_files)
 
-    files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
-    if (k3s := cluster.k3s_config(plan.cluster)) is not None:
-        files[cluster.K3S_CONFIG] = k3s
-    origins = {m.path: m.origin for m in synthesis.manifests}
-    for value, variable in synthesis.user_values.items():
-        for path, how in synth_mod.leaked_values(files, [value]):
-            raise UserError(
-                f"{variable}: your secret value also appears {how} in {path}, so ink cannot keep it out of the "
-                "output; use a long random value"
+    documents = [(m.path, m.body) for m in synthesis.manifests]
+
+    # The objects are validated in a child process, on the other core, while this one renders them as YAML
+    # and looks for leaked secrets (ink.forked): the two take about as long.
+    def check() -> ValidationReport | None:
+        return _validate_all(validator, documents) if validator is not None else None
+
+    with forked.Pending(check, fork=validator is not None) as checked:
+        files = {m.path: to_yaml(m.body) for m in synthesis.manifests}
+        if (k3s := cluster.k3s_config(plan.cluster)) is not None:
+            files[cluster.K3S_CONFIG] = k3s
+        origins = {m.path: m.origin for m in synthesis.manifests}
+        for value, variable in synthesis.user_values.items():
+            for path, how in synth_mod.leaked_values(files, [value]):
+                raise UserError(
+                    f"{variable}: your secret value also appears {how} in {path}, so ink cannot keep it out of "
+                    "the output; use a long random value"
+                )
+        for path, how in synth_mod.leaked_values(files, synthesis.protected_values):
+            raise PluginError(
+                *origins[path], f"{path} contains a generated secret {how}; secrets must only reach the output sealed"
             )
-    for path, how in synth_mod.leaked_values(files, synthesis.protected_values):
-        raise PluginError(
-            *origins[path], f"{path} contains a generated secret {how}; secrets must only reach the output sealed"
-        )
+        image_report = images.report(((m.folder, m.body) for m in synthesis.manifests), synthesis.declared_images)
+        if validator is not None:
+            progress("validate")
+        report = checked.result()
     summary = "not validated"
-    if validator is not None:
-        progress("validate")
-        report = _validate_all(validator, ((m.path, m.body) for m in synthesis.manifests))
+    if report is not None:
         if not report.ok:
             # Name who built each invalid object: a schema failure is a plugin's bug, not the user's.
             raise ValidationFailed(
@@ -320,7 +330,7 @@ def build(
         cluster=plan.cluster,
         network=synthesis.network,
         graph=plan,
-        images=images.report(((m.folder, m.body) for m in synthesis.manifests), synthesis.declared_images),
+        images=image_report,
     )
 
 
