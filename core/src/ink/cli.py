@@ -239,53 +239,40 @@ def synth(
       ink synth --environment staging  # [environments.staging] into dist-staging/
       ink synth --all-environments     # dist/ and every dist-<name>/
     """
-    with node.starting():  # Node starts on the other core while ink loads the configuration and the plugins
-        _synth(config_path, out, crd_dirs, no_validate, allow_destructive, rekey, environment, all_environments, quiet)
+    # Node starts on the other core while ink loads the configuration and the plugins (ink.node).
+    with node.starting():
+        from ink import run
 
-
-def _synth(
-    config_path: Path | None,
-    out: Path,
-    crd_dirs: tuple[Path, ...],
-    no_validate: bool,
-    allow_destructive: bool,
-    rekey: bool,
-    environment: str | None,
-    all_environments: bool,
-    quiet: bool,
-) -> None:
-    from ink import run
-
-    options: dict[str, Any] = {
-        "config_path": config_path,
-        "out": out,
-        "extra_crd_dirs": list(crd_dirs),
-        "validate": not no_validate,
-        "allow_destructive": allow_destructive,
-        "rekey": rekey,
-    }
-    if all_environments:
-        if _environment(environment):
-            raise ConfigError(
-                "--all-environments and --environment (or INK_ENVIRONMENT): choose one; unset INK_ENVIRONMENT"
+        options: dict[str, Any] = {
+            "config_path": config_path,
+            "out": out,
+            "extra_crd_dirs": list(crd_dirs),
+            "validate": not no_validate,
+            "allow_destructive": allow_destructive,
+            "rekey": rekey,
+        }
+        if all_environments:
+            if _environment(environment):
+                raise ConfigError(
+                    "--all-environments and --environment (or INK_ENVIRONMENT): choose one; unset INK_ENVIRONMENT"
+                )
+            with _progress(quiet) as progress:
+                written = run.synth_environments(**options, progress=progress)
+        else:
+            target = _output(out, environment)
+            with _progress(quiet) as progress:
+                written = [(target, run.synth(**options | {"out": target}, environment=environment, progress=progress))]
+        for _, result in written:
+            # With --all-environments each warning says whose it is; the base's keep their usual form.
+            whose = f"(environment {result.environment}) " if result.environment else ""
+            for warning in result.warnings:
+                err_console.print(f"[yellow]warning:[/yellow] {escape(whose + warning)}", markup=True)
+        for target, result in written:
+            out_console.print(
+                f"[green]wrote[/green] {result.objects} objects for {result.services} services "
+                f"to {escape(str(target))}/ ({result.validation})",
+                markup=True,
             )
-        with _progress(quiet) as progress:
-            written = run.synth_environments(**options, progress=progress)
-    else:
-        target = _output(out, environment)
-        with _progress(quiet) as progress:
-            written = [(target, run.synth(**options | {"out": target}, environment=environment, progress=progress))]
-    for _, result in written:
-        # With --all-environments each warning says whose it is; the base's keep their usual form.
-        whose = f"(environment {result.environment}) " if result.environment else ""
-        for warning in result.warnings:
-            err_console.print(f"[yellow]warning:[/yellow] {escape(whose + warning)}", markup=True)
-    for target, result in written:
-        out_console.print(
-            f"[green]wrote[/green] {result.objects} objects for {result.services} services to {escape(str(target))}/ "
-            f"({result.validation})",
-            markup=True,
-        )
 
 
 @main.command()
@@ -420,17 +407,17 @@ def diff(
     """
     if as_json and form != "plain":
         raise ConfigError("--json and --format markdown: choose one")
-    node.start()  # as synth does; node.starting() below waits for it on every way out
-    from ink import changes, run
+    with node.starting():  # as synth does
+        from ink import changes, run
 
-    with node.starting(), _progress(quiet) as progress:
-        found = run.diff(
-            config_path=config_path,
-            out=_output(out, environment),
-            against=against,
-            progress=progress,
-            environment=environment,
-        )
+        with _progress(quiet) as progress:
+            found = run.diff(
+                config_path=config_path,
+                out=_output(out, environment),
+                against=against,
+                progress=progress,
+                environment=environment,
+            )
     if as_json:
         _json(changes.as_json(found))
         return
