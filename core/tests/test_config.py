@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 from pydantic import BaseModel
 
+from ink import config
 from ink.cli import main
-from ink.config import MAX_CONFIG_BYTES, find_config, load_config, plugin_settings, plugin_tables
+from ink.config import CONTROL_VARIABLES, MAX_CONFIG_BYTES, find_config, load_config, plugin_settings, plugin_tables
 from ink.errors import ConfigError
 from ink_plugin_cloudnativepg import CloudNativePGSettings
 from ink_plugin_sealed_secrets import SealedSecretsSettings
@@ -229,6 +230,14 @@ def test_control_variables_are_not_settings(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("INK_DISABLE_PLUGINS", "nothing")
     monkeypatch.setenv("INK_MASTER_KEY", "k" * 40)
     assert load_config(write(tmp_path, "")).settings.domain == "example.com"
+
+
+def test_every_variable_core_reads_is_a_control_variable() -> None:
+    # INK_NO_FORK was read by ink.forked but refused as "not an ink setting": the switch broke every run.
+    source = "\n".join(p.read_text() for p in Path(config.__file__).parent.glob("*.py"))
+    read = set(re.findall(r"environ(?:\.get\(|\[)\"(INK_[A-Z_]+)\"", source))
+    assert {"INK_NO_FORK", "INK_TRACE_PLUGINS"} <= read
+    assert read <= CONTROL_VARIABLES
 
 
 def test_unknown_plugin_in_env_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

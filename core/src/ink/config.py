@@ -39,6 +39,7 @@ CONTROL_VARIABLES = frozenset(
         "INK_LOAD_PLUGINS",
         "INK_TRACE_PLUGINS",
         "INK_DEBUG",
+        "INK_NO_FORK",
     }
 )
 
