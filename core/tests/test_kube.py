@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from ink import kube, testing
+from ink import hookimpl, kube, testing
+from ink.errors import PluginError
+from ink.models import ServiceInfo
 
 cdk8s = kube.cdk8s
 
@@ -33,8 +35,8 @@ def through_cdk8s(manifest: dict[str, Any]) -> dict[str, Any]:
 def in_python(manifest: dict[str, Any]) -> dict[str, Any]:
     chart = cdk8s.Chart(cdk8s.App(), "ink", disable_resource_name_hashes=True)
     obj = kube.api_object(kube.Construct(chart, "scope"), "object", manifest)
-    assert getattr(obj, "_ink_json", None) is not None, "took cdk8s's path"
-    return obj._ink_json
+    assert isinstance(obj, kube.PlainObject), "took cdk8s's path"
+    return obj.rendered
 
 
 EDGE_CASES = {
@@ -83,7 +85,7 @@ def test_rendered_in_python_as_cdk8s_renders(manifest: dict[str, Any]) -> None:
 def test_what_python_cannot_reproduce_takes_cdk8s_s_path(manifest: dict[str, Any]) -> None:
     chart = cdk8s.Chart(cdk8s.App(), "ink", disable_resource_name_hashes=True)
     obj = kube.api_object(kube.Construct(chart, "scope"), "object", manifest)
-    assert getattr(obj, "_ink_json", None) is None
+    assert isinstance(obj, cdk8s.ApiObject)
     if manifest["metadata"]:
         return  # jsii's own handling of the value is what it always was
     assert obj.to_json() == {**through_cdk8s(manifest), "metadata": {"name": "ink-scope-object"}}
@@ -114,3 +116,42 @@ def test_every_object_of_the_default_homelab_renders_as_cdk8s_renders(
     mismatched = [m["metadata"].get("name") for m in made if json.dumps(in_python(m)) != json.dumps(through_cdk8s(m))]
     assert not mismatched
     assert result.objects >= len(made)
+
+
+class _Emitter:
+    """A stand-in service emitting plain objects, one of them then changed through cdk8s's ApiObject API."""
+
+    def __init__(self, *, twice: bool = False) -> None:
+        self.twice = twice
+
+    @hookimpl
+    def ink_service_info(self) -> ServiceInfo:
+        return ServiceInfo(name="emitter", title="Emitter", version="1", homepage="https://example.org")
+
+    @hookimpl
+    def ink_workloads(self, scope: Any, ctx: Any) -> None:
+        nested = kube.child(scope, "nested")
+        for where, name in ((scope, "plain"), (nested, "nested"), (scope, "patched")):
+            obj = kube.api_object(
+                where, name, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}}
+            )
+            assert isinstance(obj, kube.PlainObject)
+        obj.add_json_patch(cdk8s.JsonPatch.add("/data/b", "2"))  # cdk8s's API: the ApiObject exists from here on
+        assert isinstance(obj.api_object, cdk8s.ApiObject)
+        if self.twice:
+            kube.api_object(scope, "plain", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}})
+
+
+def test_plain_objects_are_collected_and_one_changed_through_cdk8s_keeps_its_change(tmp_path: Path) -> None:
+    result = testing.synth(tmp_path, plugins=[], extra={"emitter": _Emitter()}, validate=False)
+    objects = testing.objects(result)
+    assert {path: body["data"] for path, body in objects.items() if body["kind"] == "ConfigMap"} == {
+        "emitter/configmap-plain.yaml": {"a": "1"},
+        "emitter/configmap-nested.yaml": {"a": "1"},
+        "emitter/configmap-patched.yaml": {"a": "1", "b": "2"},  # once, rendered by cdk8s
+    }
+
+
+def test_two_plain_objects_of_one_name_in_one_scope_are_refused_as_cdk8s_refuses(tmp_path: Path) -> None:
+    with pytest.raises(PluginError, match=r"emitter.*ink_workloads.*already a Construct with name 'plain' in ink/"):
+        testing.synth(tmp_path, plugins=[], extra={"emitter": _Emitter(twice=True)}, validate=False)

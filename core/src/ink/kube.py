@@ -73,6 +73,7 @@ __all__ = [
     "HostPath",
     "HttpProbe",
     "LoadBalancer",
+    "PlainObject",
     "Port",
     "Privileged",
     "Probe",
@@ -98,12 +99,12 @@ ARGOCD_NAMESPACE = "argocd"
 IN_CLUSTER = "https://kubernetes.default.svc"  # Argo CD's name for the cluster it runs in
 
 
-def _defer(ctx: ServiceContext, construct: Construct, *ops: dict[str, Any]) -> None:
+def _defer(ctx: ServiceContext, construct: Construct | PlainObject, *ops: dict[str, Any]) -> None:
     """RFC 6902 operations core applies to the object's rendered JSON (for :func:`from_output` only).
 
     Not for plugins: a field a workload needs belongs in the vocabulary, not in a patch of its output.
     """
-    target = construct if isinstance(construct, cdk8s.ApiObject) else cdk8s.ApiObject.of(construct)
+    target = construct if isinstance(construct, (PlainObject, cdk8s.ApiObject)) else cdk8s.ApiObject.of(construct)
     ctx.patches.setdefault(path_of(target), []).extend(ops)
 
 
@@ -115,15 +116,19 @@ def child(scope: Construct, id: str) -> Construct:
     return construct
 
 
-def path_of(construct: Construct) -> str:
+def path_of(construct: Construct | PlainObject) -> str:
     """``construct.node.path``, remembered on the construct: two jsii calls the first time, none after."""
+    if isinstance(construct, PlainObject):
+        return construct.path
     path = getattr(construct, "_ink_path", None)
     if path is None:
         path = construct._ink_path = construct.node.path
     return path
 
 
-def from_output(ctx: ServiceContext, construct: Construct, path: str, produce: Callable[[list[Manifest]], Any]) -> None:
+def from_output(
+    ctx: ServiceContext, construct: Construct | PlainObject, path: str, produce: Callable[[list[Manifest]], Any]
+) -> None:
     """Set ``path`` (a JSON pointer, e.g. ``/spec/destinations``) of the object to ``produce(manifests)``.
 
     Core calls ``produce`` once every object of the run is rendered, with all of them (each a
@@ -141,20 +146,29 @@ def cluster_resource(kind: str) -> dict[str, str]:
     return {"group": group or CLUSTER_KINDS[name], "kind": name}
 
 
-def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> cdk8s.ApiObject:
+def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> PlainObject | cdk8s.ApiObject:
     """Any Kubernetes object given as a plain mapping: custom resources, kinds the workload vocabulary lacks.
 
-    The object joins the construct tree with its kind and metadata; the rest of it stays in Python, rendered
-    here as cdk8s's ``toJson`` renders it (:func:`_rendered`), so that it costs one jsii call instead of one
-    per top-level key and another to read it back (docs/performance.md). A value jsii would treat differently
-    from JSON (a set, a Decimal, a key that is no string) takes cdk8s's own path.
+    The object is rendered here as cdk8s's ``toJson`` renders it (:func:`_rendered`) and joins the construct
+    tree on ink's side only, as a :class:`PlainObject`: no jsii call at all, where a cdk8s ``ApiObject`` costs
+    about half a millisecond each (docs/performance.md). A value jsii would treat differently from JSON (a set,
+    a Decimal, a key that is no string), or an id with a "/", takes cdk8s's own path.
     """
     body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
     meta = manifest.get("metadata", {})
-    try:
-        rendered = _rendered(manifest["apiVersion"], manifest["kind"], meta, body)
-    except _NotPlain:
-        rendered = None
+    if "/" not in id:  # constructs rewrites a "/" in an id; let it say what the path is then
+        try:
+            rendered = _rendered(manifest["apiVersion"], manifest["kind"], meta, body)
+        except _NotPlain:
+            pass
+        else:
+            return PlainObject(scope, id, manifest, rendered)
+    return _cdk8s_api_object(scope, id, manifest)
+
+
+def _cdk8s_api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> cdk8s.ApiObject:
+    """The object as a cdk8s ApiObject: its kind and metadata, then a JSON patch adding each key of the rest."""
+    meta = manifest.get("metadata", {})
     obj = cdk8s.ApiObject(
         scope,
         id,
@@ -162,13 +176,49 @@ def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> cdk8s.
         kind=manifest["kind"],
         metadata=cdk8s.ApiObjectMetadata(**{field: meta.get(field) for field in _METADATA_FIELDS}),
     )
-    if "/" not in id:  # constructs rewrites a "/" in an id; let it say what the path is then
+    if "/" not in id:
         obj._ink_path = f"{path_of(scope)}/{id}"
-    if rendered is not None:
-        obj._ink_json = rendered  # what ink.synth renders instead of calling toJson
-    elif body:
+    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
+    if body:
         obj.add_json_patch(*(cdk8s.JsonPatch.add(f"/{key}", value) for key, value in body.items()))
     return obj
+
+
+class PlainObject:
+    """An object :func:`api_object` rendered in Python, held by its scope on ink's side of the construct tree.
+
+    ``rendered`` is its JSON as cdk8s would render it and ``path`` its construct path. Anything else asked of
+    it (``add_dependency``, ``metadata``, ``to_json``: cdk8s's ApiObject API) creates the cdk8s ApiObject
+    then, once, and is answered by it: ink renders that one through cdk8s from there on.
+    """
+
+    def __init__(self, scope: Construct, id: str, manifest: Mapping[str, Any], rendered: dict[str, Any]) -> None:
+        held: dict[str, PlainObject] = scope.__dict__.setdefault("_ink_plain", {})
+        if id in held:  # as constructs refuses two children of one name
+            raise ValueError(f"There is already a Construct with name '{id}' in {path_of(scope)}")
+        held[id] = self
+        self.scope, self.id, self.rendered = scope, id, rendered
+        self.path = f"{path_of(scope)}/{id}"
+        self._manifest = manifest
+        self._api_object: cdk8s.ApiObject | None = None
+
+    @property
+    def api_object(self) -> cdk8s.ApiObject | None:
+        """The cdk8s ApiObject, once something asked for it; None while the object is ink's alone."""
+        return self._api_object
+
+    def __getattr__(self, attribute: str) -> Any:  # only for what PlainObject itself lacks
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        if self._api_object is None:
+            del self.scope.__dict__["_ink_plain"][self.id]  # the id passes to the ApiObject
+            self._api_object = _cdk8s_api_object(self.scope, self.id, self._manifest)
+        return getattr(self._api_object, attribute)
+
+
+def plain_objects(construct: Construct) -> Iterable[PlainObject]:
+    """The objects :func:`api_object` made directly in ``construct`` and kept on ink's side."""
+    return construct.__dict__.get("_ink_plain", {}).values()
 
 
 # The metadata api_object hands cdk8s (the rest of ``metadata`` was never part of the object).
@@ -243,7 +293,7 @@ class Workloads(Construct):
 
     def __init__(self, scope: Construct, id: str, *, ctx: ServiceContext, components: Sequence[Component]) -> None:
         super().__init__(scope, id)
-        self.objects: dict[str, cdk8s.ApiObject] = {}
+        self.objects: dict[str, PlainObject | cdk8s.ApiObject] = {}
         for manifest in render(ctx, components):
             key = f"{manifest['kind']}-{manifest['metadata']['name']}"
             self.objects[key] = api_object(self, key, manifest)

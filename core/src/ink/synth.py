@@ -473,23 +473,15 @@ def _collect(
         for owned in resolved.owned_namespaces.get(name, []):
             manifests.append(Manifest(name, _owned_namespace_object(resolved, ctx, owned), (name, "ink_namespaces")))
         for node in scope.node.find_all():
-            if not isinstance(node, api_object_type):
-                continue
-            path = kube.path_of(node)
-            origin = next((o for prefix, o in origins.items() if path.startswith(prefix)), (name, "ink_workloads"))
-            ops = patches.get(path) or []
-            try:
-                # kube.api_object's objects are rendered in Python, the same as toJson (one jsii call less each).
-                rendered = getattr(node, "_ink_json", None)
-                body = rendered if rendered is not None else node.to_json()
-                now = [op for op in ops if not isinstance(op.get("value"), FromOutput)]
-                if now:
-                    body = jsonpatch.apply_patch(body, now, in_place=True)
-            except Exception as err:
-                raise PluginError(*origin, f"object {path} cannot be rendered: {err}") from err
-            manifests.append(Manifest(name, _finish(body, ctx), origin))
-            if len(now) < len(ops):
-                later.append((manifests[-1], [op for op in ops if isinstance(op.get("value"), FromOutput)], path))
+            # kube.api_object's objects are rendered in Python, the same as toJson, and only ink holds them.
+            objects: list[Any] = list(kube.plain_objects(node))
+            if isinstance(node, api_object_type):
+                objects.insert(0, node)
+            for obj in objects:
+                manifest, deferred = _rendered_object(obj, name, ctx, patches, origins)
+                manifests.append(manifest)
+                if deferred:
+                    later.append((manifest, deferred, kube.path_of(obj)))
     for manifest, ops, path in later:  # values computed from the whole output, once it is all rendered
         try:
             ops = [{**op, "value": op["value"].produce(manifests)} for op in ops]
@@ -518,6 +510,30 @@ def _collect(
         raise ResolutionError(clashes[0])
     manifests.sort(key=lambda m: (m.folder, m.filename))
     return manifests
+
+
+def _rendered_object(
+    obj: Any,
+    name: str,
+    ctx: ServiceContext,
+    patches: dict[str, list[dict[str, Any]]],
+    origins: dict[str, tuple[str, str]],
+) -> tuple[Manifest, list[dict[str, Any]]]:
+    """One object of ``name``'s tree (a :class:`ink.kube.PlainObject` or a cdk8s ApiObject) as a manifest, its
+    patches applied but those whose value comes from the whole output (returned, for later)."""
+    from ink import kube
+
+    path = kube.path_of(obj)
+    origin = next((o for prefix, o in origins.items() if path.startswith(prefix)), (name, "ink_workloads"))
+    ops = patches.get(path) or []
+    now = [op for op in ops if not isinstance(op.get("value"), FromOutput)]
+    try:
+        body = obj.rendered if isinstance(obj, kube.PlainObject) else obj.to_json()
+        if now:
+            body = jsonpatch.apply_patch(body, now, in_place=True)
+    except Exception as err:
+        raise PluginError(*origin, f"object {path} cannot be rendered: {err}") from err
+    return Manifest(name, _finish(body, ctx), origin), [op for op in ops if isinstance(op.get("value"), FromOutput)]
 
 
 def _counted_exemptions(ctx: ServiceContext) -> list[Exemption]:
