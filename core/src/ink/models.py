@@ -71,7 +71,7 @@ def is_dns_label(value: str) -> bool:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Capability(enum.StrEnum):
@@ -96,7 +96,7 @@ class Capability(enum.StrEnum):
 class ServiceInfo(_Frozen):
     """What a plugin deploys. Returned by ``ink_service_info``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     name: DnsLabel = Field(description="Service name; equals the plugin's entry-point name.")
     title: str = Field(description="Human-readable name, e.g. 'Vaultwarden'.")
@@ -920,7 +920,7 @@ class AlertRule(_Frozen):
     description: str = Field(default="", description="What to check or do.")
     labels: dict[str, str] = Field(default_factory=dict, description="Further labels (severity is set).")
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class GrafanaDashboard(_Frozen):

@@ -162,10 +162,10 @@ def make_plugin_host(
                 if pm.get_plugin(entry_point.name) is not None:
                     pm.unregister(name=entry_point.name)
                 continue
-            dist = entry_point.dist
-            dists[entry_point.name] = PluginDist(
-                entry_point.name, dist.name if dist else "?", dist.version if dist else "?"
-            )
+            # dist.name and dist.version would each parse the METADATA file: parse it once.
+            metadata = entry_point.dist.metadata if entry_point.dist else None
+            name, version = (metadata["Name"], metadata["Version"]) if metadata else ("?", "?")
+            dists[entry_point.name] = PluginDist(entry_point.name, name, version)
     for name, plugin in (extra or {}).items():
         if not pm.is_blocked(name):
             _register(pm, plugin, name)

@@ -62,7 +62,7 @@ def _is_ip_address(value: str) -> bool:
 
 
 def _check_kubernetes_version(value: str) -> str:
-    from ink.validate import supported_kubernetes_versions
+    from ink.kubeschemas import supported_kubernetes_versions
 
     supported = supported_kubernetes_versions()
     if value not in supported:
@@ -145,7 +145,7 @@ SecondsCron = Annotated[str, AfterValidator(lambda value: check_cron(value, seco
 
 class _Strict(BaseModel):
     # validate_default: a plugin's own invalid default (storage_size = "lots") must fail, not reach dist/.
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, defer_build=True)
 
 
 class SecretsSettings(_Strict):

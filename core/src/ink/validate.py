@@ -7,7 +7,6 @@ server-side rules the schemas lack (names, label syntax, digit-string ports) are
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections import Counter
@@ -26,6 +25,7 @@ from referencing import Registry, Resource
 from ink.cluster import NOT_MANIFESTS
 from ink.errors import UserError, clip
 from ink.files import BoundedReadError, load_yaml_all, read_bounded
+from ink.kubeschemas import schema_root, supported_kubernetes_versions
 
 _DEFS_URI = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = {"$ref": f"{_DEFS_URI}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
@@ -90,23 +90,9 @@ def _dig(node: Any, *keys: str) -> Any:
 
 
 @cache
-def _schema_root() -> Path:
-    spec = importlib.util.find_spec("kubernetes_validate")  # locate the data without importing the package
-    if spec is None or spec.origin is None:
-        raise ImportError("kubernetes-validate is not installed")
-    return Path(spec.origin).parent / "kubernetes-json-schema"
-
-
-def supported_kubernetes_versions() -> list[str]:
-    """Kubernetes minor versions with bundled strict schemas, oldest first."""
-    found = [re.fullmatch(r"v(\d+)\.(\d+)\.0-local-strict", p.name) for p in _schema_root().iterdir()]
-    return [f"{a}.{b}" for a, b in sorted((int(m[1]), int(m[2])) for m in found if m)]
-
-
-@cache
 def _definitions(version: str) -> tuple[Registry[Any], dict[str, Any], dict[str, Any]]:
     """The registry holding ``_definitions.json``, its raw ``$defs``, and a memo of inlined ones."""
-    defs = json.loads((_schema_root() / f"v{version}.0-local-strict" / "_definitions.json").read_bytes())
+    defs = json.loads((schema_root() / f"v{version}.0-local-strict" / "_definitions.json").read_bytes())
     return Registry().with_resource(_DEFS_URI, Resource.from_contents(defs)), defs["$defs"], {}
 
 
@@ -295,7 +281,7 @@ class ManifestValidator:
             )
         self.kubernetes_version = version
         self.allow_unknown_kinds = allow_unknown_kinds
-        self._dir = _schema_root() / f"v{version}.0-local-strict"
+        self._dir = schema_root() / f"v{version}.0-local-strict"
         self._crds = _crd_index(crd_dirs)
         self._validators: dict[tuple[str, str], Validator | None] = {}
 
