@@ -154,8 +154,7 @@ def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> PlainO
     about half a millisecond each (docs/performance.md). A value jsii would treat differently from JSON (a set,
     a Decimal, a key that is no string), or an id with a "/", takes cdk8s's own path.
     """
-    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
-    meta = manifest.get("metadata", {})
+    meta, body = _metadata_and_body(manifest)
     if "/" not in id:  # constructs rewrites a "/" in an id; let it say what the path is then
         try:
             rendered = _rendered(manifest["apiVersion"], manifest["kind"], meta, body)
@@ -168,7 +167,7 @@ def api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> PlainO
 
 def _cdk8s_api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) -> cdk8s.ApiObject:
     """The object as a cdk8s ApiObject: its kind and metadata, then a JSON patch adding each key of the rest."""
-    meta = manifest.get("metadata", {})
+    meta, body = _metadata_and_body(manifest)
     obj = cdk8s.ApiObject(
         scope,
         id,
@@ -178,10 +177,15 @@ def _cdk8s_api_object(scope: Construct, id: str, manifest: Mapping[str, Any]) ->
     )
     if "/" not in id:
         obj._ink_path = f"{path_of(scope)}/{id}"
-    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
     if body:
         obj.add_json_patch(*(cdk8s.JsonPatch.add(f"/{key}", value) for key, value in body.items()))
     return obj
+
+
+def _metadata_and_body(manifest: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """A manifest's ``metadata`` and the rest of it after ``apiVersion`` and ``kind``."""
+    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
+    return manifest.get("metadata", {}), body
 
 
 class PlainObject:
