@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import gmpy2
 from cryptography import x509
 from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -134,8 +135,9 @@ def _rsaes_oaep_encrypt(key: rsa.RSAPublicKey, message: bytes, label: bytes, see
     masked_db = _xor(db, _mgf1(seed, k - _H_LEN - 1))
     masked_seed = _xor(seed, _mgf1(masked_db, _H_LEN))
     em = b"\x00" + masked_seed + masked_db
-    # Steps 3-4: RSAEP (section 5.1.1) c = m^e mod n, then I2OSP to k bytes.
-    return pow(int.from_bytes(em, "big"), numbers.e, numbers.n).to_bytes(k, "big")
+    # Steps 3-4: RSAEP (section 5.1.1) c = m^e mod n, then I2OSP to k bytes. GMP's powmod, because Python's
+    # pow takes 0.5 ms for a 4096-bit modulus, 0.12 s of a default synth's 236 sealed values (docs/performance.md).
+    return int(gmpy2.powmod(int.from_bytes(em, "big"), numbers.e, numbers.n)).to_bytes(k, "big")
 
 
 def seal_value(
