@@ -121,8 +121,9 @@ def test_every_object_of_the_default_homelab_renders_as_cdk8s_renders(
 class _Emitter:
     """A stand-in service emitting plain objects, one of them then changed through cdk8s's ApiObject API."""
 
-    def __init__(self, *, twice: bool = False) -> None:
+    def __init__(self, *, twice: bool = False, construct: str = "") -> None:
         self.twice = twice
+        self.construct = construct  # "before" or "after": a cdk8s construct of the id "plain" in the same scope
 
     @hookimpl
     def ink_service_info(self) -> ServiceInfo:
@@ -131,6 +132,8 @@ class _Emitter:
     @hookimpl
     def ink_workloads(self, scope: Any, ctx: Any) -> None:
         nested = kube.child(scope, "nested")
+        if self.construct == "before":
+            kube.child(scope, "plain")
         for where, name in ((scope, "plain"), (nested, "nested"), (scope, "patched")):
             obj = kube.api_object(
                 where, name, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}}
@@ -140,6 +143,8 @@ class _Emitter:
         assert isinstance(obj.api_object, cdk8s.ApiObject)
         if self.twice:
             kube.api_object(scope, "plain", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}})
+        if self.construct == "after":
+            cdk8s.ApiObject(scope, "plain", api_version="v1", kind="Secret", metadata={"name": "x"})
 
 
 def test_plain_objects_are_collected_and_one_changed_through_cdk8s_keeps_its_change(tmp_path: Path) -> None:
@@ -150,6 +155,14 @@ def test_plain_objects_are_collected_and_one_changed_through_cdk8s_keeps_its_cha
         "emitter/configmap-nested.yaml": {"a": "1"},
         "emitter/configmap-patched.yaml": {"a": "1", "b": "2"},  # once, rendered by cdk8s
     }
+
+
+@pytest.mark.parametrize("construct", ["before", "after"])
+def test_a_plain_object_and_a_construct_of_one_name_in_one_scope_are_refused(tmp_path: Path, construct: str) -> None:
+    # cdk8s never sees the plain object, so it lets the construct take the name: _collect refuses it instead.
+    match = r"emitter.*ink_workloads.*already a Construct with name 'plain' in ink/.*give the kube.api_object"
+    with pytest.raises(PluginError, match=match):
+        testing.synth(tmp_path, plugins=[], extra={"emitter": _Emitter(construct=construct)}, validate=False)
 
 
 def test_two_plain_objects_of_one_name_in_one_scope_are_refused_as_cdk8s_refuses(tmp_path: Path) -> None:

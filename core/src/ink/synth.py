@@ -472,7 +472,10 @@ def _collect(
         manifests.append(Manifest(name, _namespace_object(ctx), ("ink", "core")))
         for owned in resolved.owned_namespaces.get(name, []):
             manifests.append(Manifest(name, _owned_namespace_object(resolved, ctx, owned), (name, "ink_namespaces")))
+        constructs: set[str] = set()
+        plain: dict[str, Manifest] = {}
         for node in scope.node.find_all():
+            constructs.add(kube.path_of(node))  # remembered already: each object's scope asked for its path
             # kube.api_object's objects are rendered in Python, the same as toJson, and only ink holds them.
             objects: list[Any] = list(kube.plain_objects(node))
             if isinstance(node, api_object_type):
@@ -480,8 +483,11 @@ def _collect(
             for obj in objects:
                 manifest, deferred = _rendered_object(obj, name, ctx, patches, origins)
                 manifests.append(manifest)
+                if isinstance(obj, kube.PlainObject):
+                    plain[obj.path] = manifest
                 if deferred:
                     later.append((manifest, deferred, kube.path_of(obj)))
+        _refuse_shared_ids(plain, constructs)
     for manifest, ops, path in later:  # values computed from the whole output, once it is all rendered
         try:
             ops = [{**op, "value": op["value"].produce(manifests)} for op in ops]
@@ -510,6 +516,19 @@ def _collect(
         raise ResolutionError(clashes[0])
     manifests.sort(key=lambda m: (m.folder, m.filename))
     return manifests
+
+
+def _refuse_shared_ids(plain: dict[str, Manifest], constructs: set[str]) -> None:
+    """A kube.api_object given the id of a construct of the same scope: constructs refuses two children of one
+    name when they are made, but it never sees the object, which only ink holds (kube.PlainObject)."""
+    shared = sorted(plain.keys() & constructs)
+    if shared:
+        path = shared[0]
+        raise PluginError(
+            *plain[path].origin,
+            f"There is already a Construct with name '{path.rpartition('/')[2]}' in {path.rpartition('/')[0]}: "
+            "give the kube.api_object and the construct different ids",
+        )
 
 
 def _rendered_object(
