@@ -475,7 +475,8 @@ def _collect(
         constructs: set[str] = set()
         plain: dict[str, Manifest] = {}
         for node in scope.node.find_all():
-            constructs.add(kube.path_of(node))  # remembered already: each object's scope asked for its path
+            # Remembered on the node already (a plain object's scope asked for it; an ApiObject's is needed below).
+            constructs.add(kube.path_of(node))
             # kube.api_object's objects are rendered in Python, the same as toJson, and only ink holds them.
             objects: list[Any] = list(kube.plain_objects(node))
             if isinstance(node, api_object_type):
